@@ -1,0 +1,116 @@
+// The reconcile planner: (desired spec, observed world, leases, store records, clock) -> actions.
+// Pure: no I/O, no clock but the one passed in. CONTRACT.md §6 is its specification; the tests
+// in tests/unit/reconcile/plan_test.cpp read like that section's table.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "reconcile/cidr.h"
+#include "reconcile/restart_backoff.h"
+#include "reconcile/spec.h"
+#include "reconcile/world.h"
+
+namespace bs {
+
+// What the image/from/cpus/memory of a machine were when it was created; a change recreates it.
+std::string machine_fingerprint(const BottleSpec& s);
+std::string describe_fingerprint_change(const std::string& before, const std::string& after);
+
+// A machine the supervisor manages for a bottle (store record).
+struct Managed {
+  std::string machine;
+  bool adopted = false;
+  OnRemove on_remove = OnRemove::Delete;
+  std::string fingerprint;
+};
+
+// The VM the supervisor last verified for a machine (store record).
+struct Verified {
+  std::int64_t pid = 0;
+  std::uint64_t start_time = 0;
+  Allowlist allowlist;
+};
+
+struct BottleInput {
+  std::string name;
+  std::optional<BottleSpec> spec;         // the last valid desired state; nullopt: never valid
+  std::optional<std::string> spec_error;  // the spec's current error, if any
+  bool removed = false;                   // spec file absent for longer than the removal grace
+  std::optional<Ipv4> lease;
+  std::vector<Managed> managed;           // machines this bottle manages (two during a rename)
+  std::map<std::string, Verified> verified;            // by machine
+  std::map<std::string, MachineObservation> observed;  // by machine: every managed + the spec's
+  std::map<std::string, std::vector<StrayVm>> strays;  // by machine, only on a full resync
+  std::set<std::string> machines_of_others;            // managed by or desired by other bottles
+  RestartHistory restarts;
+  Millis backoff_initial{1000};
+  Millis backoff_max{300000};
+  TimePoint now{};
+};
+
+enum class KillReason { Drift, Unverifiable, Stray };
+
+struct Action {
+  enum class Kind {
+    AcquireLease,    // address: the fixed loopback, or unset for "lowest free"
+    ReleaseLease,
+    Create,          // machine, with spec + allowlist
+    Adopt,           // record machine as managed (it existed already)
+    Remember,        // update the managed record (on_remove changed)
+    Patch,           // row allowed_cidrs := allowlist, then verify (failure stops the plan)
+    Quarantine,      // row network := false, allowed_cidrs := [], then verify
+    Kill,            // pid + start_time, reason, detail
+    Start,           // only ever after the row was verified in the same plan
+    Stop,
+    Delete,          // smolvm machine delete -f
+    Forget,          // drop machine from the store (it is gone or quarantined)
+    RecordVerified,  // store pid + start_time + allowlist of a confined running VM
+    RecordExit,      // the verified VM is gone without us stopping it
+    WaitUntil,       // restart backoff: come back at `not_before`
+  };
+  Kind kind;
+  std::string machine;
+  std::optional<Ipv4> address;
+  Allowlist allowlist;
+  std::int64_t pid = 0;
+  std::uint64_t start_time = 0;
+  KillReason reason = KillReason::Drift;
+  std::string detail;
+  TimePoint not_before{};
+
+  bool operator==(const Action&) const = default;
+};
+
+std::string to_string(const Action& a);  // "kill machine=x pid=1 reason=drift", for logs and tests
+
+struct Plan {
+  std::vector<Action> actions;
+  std::optional<std::string> error;  // why the bottle is not converged, for status
+  bool converged() const { return actions.empty() && !error; }
+};
+
+// {lease/32} ∪ egress.allow, canonical.
+Allowlist desired_allowlist(const BottleSpec& spec, Ipv4 lease);
+
+Plan plan_bottle(const BottleInput& in);
+
+// How status reports a bottle (CONTRACT §8).
+enum class Actual { Running, Stopped, Missing, Unknown };
+enum class Confinement { Verified, Pending, Drifted, Unverifiable, NotApplicable };
+std::string to_string(Actual a);
+std::string to_string(Confinement c);
+struct Assessment {
+  Actual actual = Actual::Missing;
+  Confinement confinement = Confinement::NotApplicable;
+};
+Assessment assess(const MachineObservation* obs, const std::optional<Allowlist>& desired);
+
+// The running VM's verdict alone, for the fast drift path: nullopt when nothing is to be killed.
+std::optional<Action> drift_kill(const std::string& machine, const MachineObservation& obs,
+                                 const std::optional<Allowlist>& desired);
+
+}  // namespace bs
