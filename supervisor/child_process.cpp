@@ -56,6 +56,14 @@ void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
 
 CommandRunner::~CommandRunner() { abandon_all(); }
 
+std::set<std::int64_t> CommandRunner::child_pids() const {
+  std::set<std::int64_t> pids;
+  for (const auto& [job, _] : jobs_) {
+    if (job->process != nullptr) pids.insert(job->process->pid);
+  }
+  return pids;
+}
+
 void CommandRunner::abandon_all() {
   for (auto& [raw, job] : jobs_) {
     if (job->process != nullptr) {

@@ -7,6 +7,7 @@
 #include <functional>
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -36,6 +37,7 @@ class CommandRunner {
            std::chrono::milliseconds timeout, Done done);
 
   std::size_t running() const { return jobs_.size(); }
+  std::set<std::int64_t> child_pids() const;  // pids of the children still running
   // Kills every running child (SIGKILL: these are pids we started) and drops their callbacks.
   void abandon_all();
 

@@ -1,0 +1,53 @@
+// The supervisor's in-memory record of one bottle: its desired state as last read, and what
+// is going on with it right now. Persistent facts (leases, managed machines, verified VMs,
+// events) live in the store; this is rebuilt from the spec folder and the store at start.
+#pragma once
+
+#include <uv.h>
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "platform/process.h"
+#include "reconcile/plan.h"
+#include "reconcile/spec.h"
+#include "supervisor/uv_handle.h"
+
+namespace bs::supervisor {
+
+// Watches a VM process for its exit through a pidfd.
+struct ExitWatch {
+  std::int64_t pid = 0;
+  std::optional<platform::PidFd> pidfd;
+  UvHandle<uv_poll_t> poll;
+  std::function<void()> on_exit;
+};
+
+struct Bottle {
+  std::string name;
+  std::string spec_path;
+  std::optional<BottleSpec> spec;         // last valid desired state
+  std::optional<std::string> spec_error;  // the current spec's problem
+  bool file_present = false;
+  std::optional<TimePoint> absent_since;  // spec file missing since (removal grace)
+  RestartHistory restarts;
+
+  // The reconcile step in hand.
+  std::vector<Action> plan;
+  std::size_t next_action = 0;
+  int rounds = 0;
+  std::optional<std::string> plan_error;  // the planner's error from the last round
+  std::optional<std::string> exec_error;  // the last failed action's error
+  std::string last_reported_error;        // to log an error event once per distinct error
+
+  std::string last_event;
+  std::int64_t last_event_ms = 0;
+
+  std::unique_ptr<ExitWatch> exit_watch;
+};
+
+}  // namespace bs::supervisor

@@ -1,0 +1,124 @@
+#include "supervisor/spec_folder.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+#include <filesystem>
+#include <memory>
+
+namespace bs::supervisor {
+namespace {
+
+constexpr off_t kMaxSpecBytes = 1 << 20;
+
+std::string errno_text(int e) { return std::strerror(e); }
+
+// Reads the file through one descriptor and checks that same inode, so a swap between the check
+// and the read cannot smuggle in an untrusted file.
+void read_spec(SpecFile& f) {
+  int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+  if (fd < 0) {
+    f.access_error = f.path + ": cannot read: " + errno_text(errno);
+    return;
+  }
+  std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* p) { ::close(*p); });
+  struct stat st {};
+  if (::fstat(fd, &st) != 0) {
+    f.access_error = f.path + ": cannot stat: " + errno_text(errno);
+    return;
+  }
+  if (!S_ISREG(st.st_mode)) {
+    f.access_error = f.path + ": not a regular file";
+    return;
+  }
+  if (st.st_uid != ::geteuid()) {
+    f.access_error = f.path + ": owned by uid " + std::to_string(st.st_uid) +
+                     ", not by the supervisor's user (uid " + std::to_string(::geteuid()) +
+                     "); spec files must be owned by you";
+    return;
+  }
+  if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    f.access_error = f.path + ": writable by group or others (mode " +
+                     std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
+                     std::to_string(st.st_mode & 7) + "); run: chmod go-w " + f.path;
+    return;
+  }
+  if (st.st_size > kMaxSpecBytes) {
+    f.access_error = f.path + ": larger than 1 MiB";
+    return;
+  }
+  std::string text;
+  char buf[8192];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      f.access_error = f.path + ": cannot read: " + errno_text(errno);
+      return;
+    }
+    if (n == 0) break;
+    text.append(buf, static_cast<std::size_t>(n));
+    if (text.size() > static_cast<std::size_t>(kMaxSpecBytes)) {
+      f.access_error = f.path + ": larger than 1 MiB";
+      return;
+    }
+  }
+  f.text = std::move(text);
+}
+
+}  // namespace
+
+SpecFolderScan scan_spec_folder(const std::string& dir) {
+  SpecFolderScan scan;
+  struct stat dst {};
+  if (::stat(dir.c_str(), &dst) != 0) {
+    scan.problem = "spec folder " + dir + ": " + errno_text(errno);
+    return scan;
+  }
+  if (!S_ISDIR(dst.st_mode)) {
+    scan.problem = "spec folder " + dir + " is not a directory";
+    return scan;
+  }
+  scan.inode = dst.st_ino;
+  scan.device = dst.st_dev;
+  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir(dir.c_str()), ::closedir);
+  if (!d) {
+    scan.problem = "spec folder " + dir + ": " + errno_text(errno);
+    return scan;
+  }
+  scan.readable = true;
+  while (const dirent* e = ::readdir(d.get())) {
+    std::string name = e->d_name;
+    if (!is_spec_file_name(name)) continue;
+    SpecFile f;
+    f.file_name = name;
+    f.path = dir + "/" + name;
+    struct stat st {};
+    if (::stat(f.path.c_str(), &st) != 0) continue;  // vanished, or a dangling symlink
+    if (!S_ISREG(st.st_mode)) continue;              // a directory named x.toml is not a spec
+    read_spec(f);
+    scan.files.push_back(std::move(f));
+  }
+  std::sort(scan.files.begin(), scan.files.end(),
+            [](const SpecFile& a, const SpecFile& b) { return a.file_name < b.file_name; });
+  return scan;
+}
+
+std::string ensure_spec_folder(const std::string& dir) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(dir, ec)) return {};
+  std::filesystem::path p(dir);
+  // Parents as the user's umask allows; the folder itself private.
+  std::filesystem::create_directories(p.parent_path(), ec);
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+    return "cannot create spec folder " + dir + ": " + errno_text(errno);
+  }
+  return {};
+}
+
+}  // namespace bs::supervisor

@@ -1,0 +1,146 @@
+// The daemon: one libuv loop that watches the spec folder and smolvm's DB, and reconciles each
+// bottle through the work queue. Lifecycle and watches live in supervisor.cpp, the per-bottle
+// plan/execute rounds in bottle_work.cpp, the actions in actions.cpp, status in status_document.cpp.
+#pragma once
+
+#include <uv.h>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "platform/process.h"
+#include "reconcile/plan.h"
+#include "smolvm/cli.h"
+#include "smolvm/vm_table.h"
+#include "store/state_store.h"
+#include "supervisor/bottle.h"
+#include "supervisor/child_process.h"
+#include "supervisor/daemon.h"
+#include "supervisor/observer.h"
+#include "supervisor/settings.h"
+#include "supervisor/spec_folder.h"
+#include "supervisor/uv_handle.h"
+#include "supervisor/work_queue.h"
+
+namespace bs::supervisor {
+
+class ControlServer;
+struct ControlRequest;
+class SystemdNotifier;
+
+struct Counters {
+  std::uint64_t patches = 0, drift_kills = 0, starts = 0, stops = 0, errors = 0;
+};
+
+class Supervisor {
+ public:
+  Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
+             store::StateStore store);
+  ~Supervisor();
+  Supervisor(const Supervisor&) = delete;
+  Supervisor& operator=(const Supervisor&) = delete;
+
+  // Loads specs and the DB, kills what must die, arms the watches. Error: a startup failure.
+  std::optional<std::string> start();
+  int exit_code() const { return exit_code_; }
+
+  // The §8 document, filtered to `names` when not empty.
+  nlohmann::json status_document(const std::vector<std::string>& names);
+
+ private:
+  // supervisor.cpp: lifecycle, watches, rescans
+  void arm_spec_watch();
+  void arm_db_watch();
+  void on_spec_event();
+  void on_db_event();
+  void schedule_resync();
+  void full_resync();
+  void rescan_specs();
+  void refresh_rows(bool force);
+  void fast_drift_check(const std::set<std::string>& machines);
+  void on_signal(int signum);
+  void reload();
+  void begin_shutdown();
+  void maybe_finish_shutdown();
+  void on_control_request(const ControlRequest& req, std::function<void(const nlohmann::json&)> reply);
+  void check_pass_waiters();
+  void update_notify_status();
+  void ping_watchdog();
+
+  // bottle_work.cpp: one reconcile step per bottle
+  void process(const std::string& name);
+  void plan_round(Bottle& b);
+  void run_actions(Bottle& b);
+  void finish(Bottle& b, std::optional<std::string> error);
+  BottleInput build_input(Bottle& b);
+  Bottle& bottle(const std::string& name);
+  std::optional<Allowlist> desired_of(const Bottle& b) const;
+  std::vector<std::string> machines_of(const Bottle& b) const;
+  std::optional<std::string> bottle_of_machine(const std::string& machine) const;
+  bool converged(const Bottle& b);
+
+  // actions.cpp
+  enum class Step { Next, Async, Stop };
+  Step execute(Bottle& b, const Action& a);
+  std::optional<std::string> acquire_lease(Bottle& b, const Action& a);
+  std::optional<std::string> patch_row(Bottle& b, const Action& a, bool quarantine);
+  std::optional<std::string> kill(Bottle& b, const Action& a);
+  void run_smolvm(Bottle& b, const Action& a);
+  void on_smolvm_done(const std::string& name, Action a, CommandResult r);
+  void launch_pending_commands();
+  std::optional<std::string> remember_machine(Bottle& b, const std::string& machine, bool adopted);
+  std::optional<std::string> record_verified(Bottle& b, const Action& a);
+  void watch_exit(Bottle& b, std::int64_t pid);
+  void event(const std::string& bottle, const std::string& machine, const std::string& kind,
+             const std::string& detail);
+  std::map<std::string, std::string> smolvm_env() const;
+
+  uv_loop_t* loop_;
+  Settings settings_;
+  CommonFlags flags_;
+  RunMode mode_;
+  store::StateStore store_;
+  std::optional<smolvm::VmTable> vms_;
+  std::uint64_t data_version_ = 0;
+  RowSnapshot rows_;
+
+  // Mirrors of the store, written through.
+  std::map<std::string, Ipv4> leases_;                       // by bottle
+  std::map<std::string, store::ManagedMachine> managed_;     // by machine
+  std::map<std::string, store::VerifiedVm> verified_;        // by machine
+
+  std::map<std::string, Bottle> bottles_;
+  std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
+  WorkQueue queue_;
+  CommandRunner commands_;
+  struct PendingCommand { std::string bottle; Action action; };
+  std::vector<PendingCommand> pending_commands_;
+  std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
+
+  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_;
+  std::chrono::milliseconds spec_rearm_delay_{1000};
+  std::chrono::milliseconds watchdog_every_{0};
+  UvHandle<uv_fs_event_t> spec_watch_, db_watch_;
+  std::uint64_t spec_dir_inode_ = 0, spec_dir_device_ = 0;
+  std::vector<UvHandle<uv_signal_t>> signals_;
+  std::unique_ptr<ControlServer> control_;
+  std::unique_ptr<SystemdNotifier> notify_;
+  std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
+
+  Counters counters_;
+  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
+  std::int64_t last_resync_ms_ = 0;
+  bool stopping_ = false;
+  bool ready_ = false;
+  int exit_code_ = 0;
+};
+
+std::int64_t now_ms();  // wall clock, for events and status
+
+}  // namespace bs::supervisor
