@@ -1,0 +1,255 @@
+#include "store/state_store.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <utility>
+
+#include "store/schema.h"
+
+namespace bs::store {
+namespace {
+
+StoreError os_error(int err, const std::string& what) {
+  StoreError::Kind kind = StoreError::Kind::Other;
+  if (err == ENOSPC || err == EDQUOT) kind = StoreError::Kind::Full;
+  if (err == EACCES || err == EPERM || err == EROFS) kind = StoreError::Kind::ReadOnly;
+  return {kind, what + ": " + std::strerror(err)};
+}
+
+// mkdir -p, each directory created 0700: the state dir holds who owns which address and VM.
+std::optional<StoreError> make_private_dirs(const std::string& dir) {
+  for (std::size_t pos = 1; pos <= dir.size(); ++pos) {
+    if (pos != dir.size() && dir[pos] != '/') continue;
+    const std::string prefix = dir.substr(0, pos);
+    if (::mkdir(prefix.c_str(), 0700) == 0) continue;
+    if (errno != EEXIST) return os_error(errno, "cannot create the state directory " + prefix);
+    struct stat st {};
+    if (::stat(prefix.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+      return StoreError{StoreError::Kind::Other,
+                        "cannot use " + prefix + " for the state directory: not a directory"};
+    }
+  }
+  return std::nullopt;
+}
+
+// SQLite creates files with 0644 and gives the -wal/-shm files the database file's mode, so the
+// file is created 0600 first.
+std::optional<StoreError> create_private_file(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
+  if (fd < 0) return os_error(errno, "cannot create " + path);
+  ::close(fd);
+  return std::nullopt;
+}
+
+std::optional<StoreError> configure(Connection& conn) {
+  // The busy timeout first, so the pragmas below wait (briefly) for a writer instead of failing.
+  if (auto err = conn.exec("PRAGMA busy_timeout = 100", "setting the busy timeout")) return err;
+  auto mode = conn.prepare("PRAGMA journal_mode = WAL");
+  if (!mode) return mode.error();
+  auto row = mode->step("switching to WAL");
+  if (!row) return row.error();
+  if (!*row || mode->text(0) != "wal") {
+    return StoreError{StoreError::Kind::Other,
+                      "cannot put " + conn.path() + " in WAL mode (is it on a network filesystem?)"};
+  }
+  return conn.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configuring the database");
+}
+
+std::string join_lines(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) {
+    if (!out.empty()) out += '\n';
+    out += item;
+  }
+  return out;
+}
+
+std::vector<std::string> split_lines(const std::string& text) {
+  std::vector<std::string> out;
+  std::size_t start = 0;
+  while (start < text.size()) {
+    std::size_t end = text.find('\n', start);
+    if (end == std::string::npos) end = text.size();
+    out.push_back(text.substr(start, end - start));
+    start = end + 1;
+  }
+  return out;
+}
+
+}  // namespace
+
+bs::Expected<StateStore, StoreError> StateStore::open(const std::string& state_dir) {
+  if (state_dir.empty()) return bs::unexpected(StoreError{StoreError::Kind::Other, "no state directory given"});
+  std::string dir = state_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  if (auto err = make_private_dirs(dir)) return bs::unexpected(*err);
+  const std::string path = dir + "/state.db";
+  if (auto err = create_private_file(path)) return bs::unexpected(*err);
+  auto conn = Connection::open(path);
+  if (!conn) return bs::unexpected(conn.error());
+  if (auto err = configure(**conn)) return bs::unexpected(*err);
+  if (auto err = migrate(**conn)) return bs::unexpected(*err);
+  return StateStore(std::move(*conn));
+}
+
+// --- leases ------------------------------------------------------------------------------------
+
+bs::Expected<std::vector<Lease>, StoreError> StateStore::leases() {
+  auto stmt = conn_->prepare("SELECT bottle, address, acquired_ms FROM leases ORDER BY bottle");
+  if (!stmt) return bs::unexpected(stmt.error());
+  std::vector<Lease> out;
+  for (;;) {
+    auto row = stmt->step("reading leases");
+    if (!row) return bs::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(Lease{stmt->text(0), stmt->text(1), stmt->int64(2)});
+  }
+}
+
+std::optional<StoreError> StateStore::put_lease(const Lease& l) {
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  {
+    auto holder = conn_->prepare("SELECT bottle FROM leases WHERE address = ?1 AND bottle <> ?2");
+    if (!holder) return holder.error();
+    holder->bind(1, l.address).bind(2, l.bottle);
+    auto row = holder->step("checking the lease of " + l.address);
+    if (!row) return row.error();
+    if (*row) {
+      return StoreError{StoreError::Kind::Conflict,
+                        "address " + l.address + " is already leased to bottle " + holder->text(0)};
+    }
+  }
+  auto put = conn_->prepare(
+      "INSERT INTO leases (bottle, address, acquired_ms) VALUES (?1, ?2, ?3) "
+      "ON CONFLICT (bottle) DO UPDATE SET address = excluded.address, acquired_ms = excluded.acquired_ms");
+  if (!put) return put.error();
+  put->bind(1, l.bottle).bind(2, l.address).bind(3, l.acquired_ms);
+  if (auto err = put->run("recording the lease of bottle " + l.bottle)) return err;
+  return txn->commit();
+}
+
+std::optional<StoreError> StateStore::release_lease(const std::string& bottle) {
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  auto stmt = conn_->prepare("DELETE FROM leases WHERE bottle = ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, bottle);
+  if (auto err = stmt->run("releasing the lease of bottle " + bottle)) return err;
+  return txn->commit();
+}
+
+// --- managed machines --------------------------------------------------------------------------
+
+bs::Expected<std::vector<ManagedMachine>, StoreError> StateStore::machines() {
+  auto stmt = conn_->prepare(
+      "SELECT machine, bottle, origin, on_remove, fingerprint, since_ms FROM machines ORDER BY machine");
+  if (!stmt) return bs::unexpected(stmt.error());
+  std::vector<ManagedMachine> out;
+  for (;;) {
+    auto row = stmt->step("reading managed machines");
+    if (!row) return bs::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(ManagedMachine{stmt->text(0), stmt->text(1), stmt->text(2), stmt->text(3),
+                                 stmt->text(4), stmt->int64(5)});
+  }
+}
+
+std::optional<StoreError> StateStore::put_machine(const ManagedMachine& m) {
+  // Checked here (the schema checks too) so the message says what is wrong.
+  if (m.origin != "created" && m.origin != "adopted") {
+    return StoreError{StoreError::Kind::Other, "machine " + m.machine + ": origin must be \"created\" or \"adopted\", not \"" + m.origin + "\""};
+  }
+  if (m.on_remove != "delete" && m.on_remove != "keep") {
+    return StoreError{StoreError::Kind::Other, "machine " + m.machine + ": on_remove must be \"delete\" or \"keep\", not \"" + m.on_remove + "\""};
+  }
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  // An upsert, not INSERT OR REPLACE: a REPLACE deletes the row first, which would cascade to
+  // the machine's verified VM.
+  auto stmt = conn_->prepare(
+      "INSERT INTO machines (machine, bottle, origin, on_remove, fingerprint, since_ms) "
+      "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (machine) DO UPDATE SET bottle = excluded.bottle, "
+      "origin = excluded.origin, on_remove = excluded.on_remove, fingerprint = excluded.fingerprint, "
+      "since_ms = excluded.since_ms");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, m.machine).bind(2, m.bottle).bind(3, m.origin).bind(4, m.on_remove).bind(5, m.fingerprint).bind(6, m.since_ms);
+  if (auto err = stmt->run("recording managed machine " + m.machine)) return err;
+  return txn->commit();
+}
+
+std::optional<StoreError> StateStore::forget_machine(const std::string& machine) {
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  // Explicit rather than left to ON DELETE CASCADE, which only acts while foreign_keys is on.
+  for (const char* sql : {"DELETE FROM verified_vms WHERE machine = ?1", "DELETE FROM machines WHERE machine = ?1"}) {
+    auto stmt = conn_->prepare(sql);
+    if (!stmt) return stmt.error();
+    stmt->bind(1, machine);
+    if (auto err = stmt->run("forgetting machine " + machine)) return err;
+  }
+  return txn->commit();
+}
+
+// --- verified VMs ------------------------------------------------------------------------------
+
+bs::Expected<std::vector<VerifiedVm>, StoreError> StateStore::verified_vms() {
+  auto stmt = conn_->prepare(
+      "SELECT machine, pid, start_time, allowlist, verified_ms FROM verified_vms ORDER BY machine");
+  if (!stmt) return bs::unexpected(stmt.error());
+  std::vector<VerifiedVm> out;
+  for (;;) {
+    auto row = stmt->step("reading verified VMs");
+    if (!row) return bs::unexpected(row.error());
+    if (!*row) return out;
+    out.push_back(VerifiedVm{stmt->text(0), stmt->int64(1), static_cast<std::uint64_t>(stmt->int64(2)),
+                             split_lines(stmt->text(3)), stmt->int64(4)});
+  }
+}
+
+std::optional<StoreError> StateStore::put_verified_vm(const VerifiedVm& v) {
+  for (const auto& cidr : v.allowlist) {
+    if (cidr.empty() || cidr.find('\n') != std::string::npos) {
+      return StoreError{StoreError::Kind::Other, "machine " + v.machine + ": invalid allowlist entry \"" + cidr + "\""};
+    }
+  }
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  {
+    auto managed = conn_->prepare("SELECT 1 FROM machines WHERE machine = ?1");
+    if (!managed) return managed.error();
+    managed->bind(1, v.machine);
+    auto row = managed->step("checking machine " + v.machine);
+    if (!row) return row.error();
+    if (!*row) {
+      return StoreError{StoreError::Kind::Other, "cannot record a verified VM for machine " + v.machine +
+                                                     ": the supervisor does not manage it"};
+    }
+  }
+  auto stmt = conn_->prepare(
+      "INSERT INTO verified_vms (machine, pid, start_time, allowlist, verified_ms) VALUES (?1, ?2, ?3, ?4, ?5) "
+      "ON CONFLICT (machine) DO UPDATE SET pid = excluded.pid, start_time = excluded.start_time, "
+      "allowlist = excluded.allowlist, verified_ms = excluded.verified_ms");
+  if (!stmt) return stmt.error();
+  // start_time is stored as INTEGER's int64 bit pattern and converted back on read.
+  stmt->bind(1, v.machine).bind(2, v.pid).bind(3, static_cast<std::int64_t>(v.start_time))
+      .bind(4, join_lines(v.allowlist)).bind(5, v.verified_ms);
+  if (auto err = stmt->run("recording the verified VM of machine " + v.machine)) return err;
+  return txn->commit();
+}
+
+std::optional<StoreError> StateStore::clear_verified_vm(const std::string& machine) {
+  auto txn = WriteTxn::begin(*conn_);
+  if (!txn) return txn.error();
+  auto stmt = conn_->prepare("DELETE FROM verified_vms WHERE machine = ?1");
+  if (!stmt) return stmt.error();
+  stmt->bind(1, machine);
+  if (auto err = stmt->run("clearing the verified VM of machine " + machine)) return err;
+  return txn->commit();
+}
+
+}  // namespace bs::store

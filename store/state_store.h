@@ -1,0 +1,108 @@
+// The supervisor's own state: loopback leases, the machines it manages, the VMs it started and
+// verified, and the audit log. SQLite in WAL mode at <state_dir>/state.db, so the CLI can read
+// (`events`) while the daemon writes; a short busy timeout keeps either side from blocking the
+// other for long (a Busy error means "retry later", never a wait).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconcile/expected.h"
+#include "store/connection.h"
+#include "store/store_error.h"
+
+namespace bs::store {
+
+struct Lease {
+  std::string bottle;
+  std::string address;  // dotted IPv4, e.g. "127.0.0.16"
+  std::int64_t acquired_ms = 0;
+};
+
+struct ManagedMachine {
+  std::string machine;
+  std::string bottle;
+  std::string origin;       // "created" | "adopted"
+  std::string on_remove;    // "delete" | "keep"
+  std::string fingerprint;  // image/from/cpus/memory it was created with
+  std::int64_t since_ms = 0;
+};
+
+struct VerifiedVm {
+  std::string machine;
+  std::int64_t pid = 0;
+  std::uint64_t start_time = 0;        // /proc/<pid>/stat field 22 (clock ticks since boot)
+  std::vector<std::string> allowlist;  // the booted policy that was verified
+  std::int64_t verified_ms = 0;
+};
+
+struct Event {
+  std::int64_t id = 0;
+  std::int64_t ts_ms = 0;
+  std::string bottle, machine, kind, detail;
+};
+
+class StateStore {
+ public:
+  static constexpr std::int64_t kEventsKept = 100'000;
+
+  // Creates <state_dir> (0700, parents too) and state.db (0600) when missing, and migrates it.
+  static bs::Expected<StateStore, StoreError> open(const std::string& state_dir);
+
+  const std::string& path() const { return conn_->path(); }
+
+  // Leases: one per bottle, an address held by one bottle at most.
+  bs::Expected<std::vector<Lease>, StoreError> leases();
+  // Inserts or replaces this bottle's lease; an address held by another bottle is a Conflict
+  // whose message names the holder.
+  [[nodiscard]] std::optional<StoreError> put_lease(const Lease& l);
+  [[nodiscard]] std::optional<StoreError> release_lease(const std::string& bottle);
+
+  // Machines the supervisor manages (created or adopted), keyed by machine name.
+  bs::Expected<std::vector<ManagedMachine>, StoreError> machines();
+  [[nodiscard]] std::optional<StoreError> put_machine(const ManagedMachine& m);
+  // Also drops the machine's VerifiedVm.
+  [[nodiscard]] std::optional<StoreError> forget_machine(const std::string& machine);
+
+  // VMs the supervisor started (or found running) and verified. Only a managed machine can have
+  // one: put_verified_vm for any other machine is an error.
+  bs::Expected<std::vector<VerifiedVm>, StoreError> verified_vms();
+  [[nodiscard]] std::optional<StoreError> put_verified_vm(const VerifiedVm& v);
+  [[nodiscard]] std::optional<StoreError> clear_verified_vm(const std::string& machine);
+
+  // The audit log (CONTRACT §9). Appending assigns the id (ids only grow) and trims the log to
+  // the last kEventsKept events in the same transaction.
+  [[nodiscard]] std::optional<StoreError> append_event(const Event& e);
+  // Oldest first. bottle: "" = all; since_ms: 0 = all, else ts_ms >= since_ms; after_id: only
+  // ids greater (for --follow); limit: at most that many, the oldest matching; 0 = no limit.
+  bs::Expected<std::vector<Event>, StoreError> events(const std::string& bottle, std::int64_t since_ms,
+                                                      std::int64_t after_id, std::size_t limit);
+  // The newest event's id, 0 when the log is empty (where `events --follow` starts).
+  bs::Expected<std::int64_t, StoreError> last_event_id();
+
+  // Groups several mutations into one transaction (BEGIN IMMEDIATE ... COMMIT): `body` returns
+  // std::optional<StoreError>; an error (or an exception) rolls everything back. Mutations made
+  // inside keep their own all-or-nothing behaviour (each is a savepoint).
+  template <class F>
+  [[nodiscard]] std::optional<StoreError> transaction(F&& body) {
+    auto txn = WriteTxn::begin(*conn_);
+    if (!txn) return txn.error();
+    if (std::optional<StoreError> err = std::forward<F>(body)()) return err;  // ~WriteTxn rolls back
+    return txn->commit();
+  }
+
+ private:
+  explicit StateStore(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+
+  std::unique_ptr<Connection> conn_;
+};
+
+// "2026-11-29T12:00:00Z": UTC, whole seconds (the fraction is dropped, rounding towards the past),
+// which is what `events --json` and `status --json` print.
+std::string format_rfc3339(std::int64_t ms);
+
+}  // namespace bs::store
