@@ -1,0 +1,451 @@
+// The planner's table: one case per situation of CONTRACT.md §6, each asserting the exact
+// action list (rendered with to_string(Action) so a failure shows the whole plan).
+#include <catch2/catch.hpp>
+
+#include "reconcile/plan.h"
+
+using namespace bs;
+using namespace std::chrono_literals;
+
+namespace {
+
+const TimePoint kNow = TimePoint{} + std::chrono::hours(100);
+
+Ipv4 ip(const char* s) { return *parse_ipv4(s); }
+
+Allowlist allow(std::initializer_list<const char*> cidrs) {
+  std::vector<Cidr> v;
+  for (const char* c : cidrs) v.push_back(*parse_cidr(c));
+  return make_allowlist(std::move(v));
+}
+
+BottleSpec spec(const std::string& name = "a") {
+  BottleSpec s;
+  s.name = name;
+  s.path = "/specs/" + name + ".toml";
+  s.machine = "bottle-" + name;
+  s.image = "alpine:3.20";
+  return s;
+}
+
+MachineObservation row(Policy allowed, std::optional<RunningVm> vm = std::nullopt) {
+  MachineObservation o;
+  o.row = MachineObservation::Row::Ok;
+  o.allowed = std::move(allowed);
+  o.network = true;
+  o.vm = std::move(vm);
+  return o;
+}
+
+RunningVm vm(std::int64_t pid, Policy booted) { return RunningVm{pid, 1000 + static_cast<std::uint64_t>(pid), std::move(booted)}; }
+
+const Allowlist kOwn = allow({"127.0.0.16/32"});
+
+// A bottle with lease .16, machine bottle-a managed (created), spec as given.
+BottleInput managed_bottle(const BottleSpec& s = spec()) {
+  BottleInput in;
+  in.name = s.name;
+  in.spec = s;
+  in.lease = ip("127.0.0.16");
+  in.managed.push_back(Managed{s.machine, false, s.on_remove, machine_fingerprint(s)});
+  in.now = kNow;
+  return in;
+}
+
+std::vector<std::string> plan_of(const BottleInput& in) {
+  std::vector<std::string> out;
+  for (const Action& a : plan_bottle(in).actions) out.push_back(to_string(a));
+  return out;
+}
+
+using Strings = std::vector<std::string>;
+
+}  // namespace
+
+TEST_CASE("planner: a new bottle leases first, then creates with its allowlist", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "a";
+  in.spec = spec();
+  in.now = kNow;
+  CHECK(plan_of(in) == Strings{"acquire-lease"});
+
+  in.lease = ip("127.0.0.16");
+  in.observed["bottle-a"] = MachineObservation{};  // row missing
+  CHECK(plan_of(in) == Strings{R"(create machine=bottle-a allowlist=["127.0.0.16/32"])"});
+}
+
+TEST_CASE("planner: egress.allow joins the bottle's own /32, canonical", "[reconcile][plan]") {
+  BottleSpec s = spec();
+  s.egress_allow = allow({"10.1.2.3/8", "2001:db8::/32"});
+  CHECK(to_string(desired_allowlist(s, ip("127.0.0.16"))) ==
+        R"(["10.0.0.0/8", "127.0.0.16/32", "2001:db8::/32"])");
+}
+
+TEST_CASE("planner: a fixed loopback is leased as given", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "a";
+  in.spec = spec();
+  in.spec->loopback = ip("127.0.0.20");
+  in.now = kNow;
+  CHECK(plan_of(in) == Strings{"acquire-lease address=127.0.0.20"});
+}
+
+TEST_CASE("planner: the smolvm DB is missing -> cannot verify, nothing started", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  MachineObservation o;
+  o.row = MachineObservation::Row::DbUnavailable;
+  o.problem = "smolvm DB /x/smolvm.db does not exist";
+  in.observed["bottle-a"] = o;
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());
+  REQUIRE(p.error);
+  CHECK(p.error->find("cannot verify") == 0);
+}
+
+TEST_CASE("planner: DB missing but our verified VM still booted confined -> left running", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  MachineObservation o;
+  o.row = MachineObservation::Row::DbUnavailable;
+  o.problem = "gone";
+  o.vm = vm(42, Policy::of(kOwn));
+  in.observed["bottle-a"] = o;
+  CHECK(plan_of(in).empty());
+  CHECK(plan_bottle(in).error);
+}
+
+TEST_CASE("planner: the row of a managed machine is missing -> created again", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.observed["bottle-a"] = MachineObservation{};
+  CHECK(plan_of(in) == Strings{R"(create machine=bottle-a allowlist=["127.0.0.16/32"])"});
+}
+
+TEST_CASE("planner: allowed_cidrs null, wrong, host bits, another order", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  SECTION("null (unrestricted) is patched before the start") {
+    in.observed["bottle-a"] = row(Policy::unrestricted());
+    CHECK(plan_of(in) == Strings{R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])", "start machine=bottle-a"});
+  }
+  SECTION("a wrong list is patched") {
+    in.observed["bottle-a"] = row(Policy::of(allow({"0.0.0.0/0"})));
+    CHECK(plan_of(in) == Strings{R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])", "start machine=bottle-a"});
+  }
+  SECTION("[] (deny-all intent) is not our allowlist either") {
+    in.observed["bottle-a"] = row(Policy::of({}));
+    CHECK(plan_of(in).front().rfind("patch", 0) == 0);
+  }
+  SECTION("equal in another order is equal") {
+    BottleSpec s = spec();
+    s.egress_allow = allow({"10.0.0.0/8"});
+    in = managed_bottle(s);
+    auto stored = parse_allowlist({"10.0.0.0/8", "127.0.0.16/32", "127.0.0.16"});
+    REQUIRE(stored);
+    in.observed["bottle-a"] = row(Policy::of(*stored));
+    CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
+  }
+  SECTION("host bits set are masked before comparing") {
+    BottleSpec s = spec();
+    s.egress_allow = allow({"10.0.0.0/8"});
+    in = managed_bottle(s);
+    auto stored = parse_allowlist({"127.0.0.16/32", "10.9.9.9/8"});
+    REQUIRE(stored);
+    in.observed["bottle-a"] = row(Policy::of(*stored));
+    CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
+  }
+}
+
+TEST_CASE("planner: a TEXT-typed or unparseable row -> cannot verify, not started", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  MachineObservation o;
+  o.row = MachineObservation::Row::Unreadable;
+  o.problem = "data is TEXT, smolvm cannot read it";
+  in.observed["bottle-a"] = o;
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());
+  REQUIRE(p.error);
+  CHECK(p.error->find("data is TEXT") != std::string::npos);
+}
+
+TEST_CASE("planner: running VM, start time matches, booted policy equal -> recorded, left alone", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  CHECK(plan_of(in) == Strings{R"(record-verified machine=bottle-a allowlist=["127.0.0.16/32"] pid=42)"});
+  // Already recorded (e.g. after a supervisor restart): a healthy VM is not touched at all.
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  CHECK(plan_of(in).empty());
+  CHECK(plan_bottle(in).converged());
+}
+
+TEST_CASE("planner: booted policy differs -> drift kill, then confined start in the same plan", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::unrestricted()));
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=drift", "start machine=bottle-a"});
+}
+
+TEST_CASE("planner: booted policy unreadable -> unverifiable kill", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::invalid("no boot-config.json")));
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=unverifiable", "start machine=bottle-a"});
+}
+
+TEST_CASE("planner: a row pid reused by another process or a zombie is never signalled", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  MachineObservation o = row(Policy::of(kOwn));
+  o.pid_note = GENERATE(as<std::string>{}, "pid 42 belongs to another process", "pid 42 is a zombie");
+  in.observed["bottle-a"] = o;
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
+}
+
+TEST_CASE("planner: null pid_start_time, command line names our boot-config -> it is our VM", "[reconcile][plan]") {
+  // The observer applies the identity rule; the planner sees a running VM either way.
+  BottleInput in = managed_bottle();
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  CHECK(plan_of(in).empty());
+}
+
+TEST_CASE("planner: the stale-copy stop rewrote the row -> re-patched, not started", "[reconcile][plan]") {
+  BottleSpec s = spec();
+  s.state = RunState::Stopped;
+  BottleInput in = managed_bottle(s);
+  in.observed["bottle-a"] = row(Policy::unrestricted());  // machine stop wrote its old snapshot
+  CHECK(plan_of(in) == Strings{R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])"});
+}
+
+TEST_CASE("planner: an existing machine not created by us is adopted", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "a";
+  in.spec = spec();
+  in.lease = ip("127.0.0.16");
+  in.now = kNow;
+  in.observed["bottle-a"] = row(Policy::unrestricted());
+  CHECK(plan_of(in) == Strings{"adopt machine=bottle-a",
+                               R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])",
+                               "start machine=bottle-a"});
+}
+
+TEST_CASE("planner: desired stopped and running confined -> stop", "[reconcile][plan]") {
+  BottleSpec s = spec();
+  s.state = RunState::Stopped;
+  BottleInput in = managed_bottle(s);
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  CHECK(plan_of(in) == Strings{"stop machine=bottle-a"});
+}
+
+TEST_CASE("planner: removal with on_remove = delete", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.removed = true;
+  SECTION("running: stop, then delete") {
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a"});
+  }
+  SECTION("deleted: forget the machine and release the lease") {
+    in.observed["bottle-a"] = MachineObservation{};
+    CHECK(plan_of(in) == Strings{"forget machine=bottle-a", "release-lease"});
+  }
+}
+
+TEST_CASE("planner: removal with on_remove = keep quarantines", "[reconcile][plan]") {
+  BottleSpec s = spec();
+  s.on_remove = OnRemove::Keep;
+  BottleInput in = managed_bottle(s);
+  in.removed = true;
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "quarantine machine=bottle-a", "forget machine=bottle-a",
+                               "release-lease"});
+}
+
+TEST_CASE("planner: machines we never managed are never touched", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "a";
+  in.removed = true;
+  in.lease = ip("127.0.0.16");
+  in.now = kNow;
+  in.observed["someone-elses"] = row(Policy::unrestricted(), vm(7, Policy::unrestricted()));
+  CHECK(plan_of(in) == Strings{"release-lease"});
+}
+
+TEST_CASE("planner: a spec invalid while running keeps its last valid state", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.spec_error = "/specs/a.toml:3:8: cpus = 0 is out of range (1..64)";
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());  // not stopped, not killed
+  REQUIRE(p.error);
+  CHECK(*p.error == *in.spec_error);
+}
+
+TEST_CASE("planner: a spec never valid (e.g. a duplicate machine) creates nothing", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "b";
+  in.spec_error = "machine 'bottle-a' is already used by /specs/a.toml";
+  in.now = kNow;
+  in.observed["bottle-a"] = MachineObservation{};
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());
+  CHECK(p.error == in.spec_error);
+}
+
+TEST_CASE("planner: a machine managed by another bottle is not created or adopted", "[reconcile][plan]") {
+  BottleInput in;
+  in.name = "b";
+  in.spec = spec("b");
+  in.spec->machine = "shared";
+  in.lease = ip("127.0.0.17");
+  in.now = kNow;
+  in.machines_of_others = {"shared"};
+  in.observed["shared"] = row(Policy::unrestricted());
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());
+  REQUIRE(p.error);
+  CHECK(p.error->find("managed by another bottle") != std::string::npos);
+}
+
+TEST_CASE("planner: spec edits (CONTRACT §3)", "[reconcile][plan]") {
+  BottleSpec before = spec();
+  BottleInput in = managed_bottle(before);
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  BottleSpec after = before;
+
+  SECTION("egress.allow: re-patch, drift-kill the old VM, restart confined") {
+    after.egress_allow = allow({"10.0.0.0/8"});
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=drift",
+                                 R"(patch machine=bottle-a allowlist=["10.0.0.0/8", "127.0.0.16/32"])",
+                                 "start machine=bottle-a"});
+  }
+  SECTION("loopback: the lease moves first") {
+    after.loopback = ip("127.0.0.20");
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"acquire-lease address=127.0.0.20"});
+  }
+  SECTION("state: stop") {
+    after.state = RunState::Stopped;
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a"});
+  }
+  SECTION("machine: the old one is removed, the new one created, the lease kept") {
+    after.machine = "renamed";
+    in.spec = after;
+    in.observed["renamed"] = MachineObservation{};
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a",
+                                 R"(create machine=renamed allowlist=["127.0.0.16/32"])"});
+  }
+  SECTION("image with on_remove = delete: recreate") {
+    after.image = "alpine:3.21";
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a"});
+    // ... and once deleted, it is created again with the new image.
+    in.observed["bottle-a"] = MachineObservation{};
+    CHECK(plan_of(in) == Strings{R"(create machine=bottle-a allowlist=["127.0.0.16/32"])"});
+  }
+  SECTION("cpus and memory likewise") {
+    after.cpus = 2;
+    after.memory_mib = 1024;
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a"});
+  }
+  SECTION("image with on_remove = keep: nothing recreated, an error saying how") {
+    after.image = "alpine:3.21";
+    after.on_remove = OnRemove::Keep;
+    in.spec = after;
+    in.managed[0].on_remove = OnRemove::Keep;
+    Plan p = plan_bottle(in);
+    CHECK(p.actions.empty());
+    REQUIRE(p.error);
+    CHECK(p.error->find("image=alpine:3.20 -> image=alpine:3.21") != std::string::npos);
+    CHECK(p.error->find("smolvm machine delete --name bottle-a -f") != std::string::npos);
+  }
+  SECTION("on_remove: remembered for the removal") {
+    after.on_remove = OnRemove::Keep;
+    in.spec = after;
+    CHECK(plan_of(in) == Strings{"remember machine=bottle-a"});
+  }
+}
+
+TEST_CASE("planner: restart backoff after exits, and its reset", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.backoff_initial = 1000ms;
+  in.backoff_max = 300000ms;
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+
+  SECTION("1st exit: restarted at once") {
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    in.restarts.record_start(kNow - 1min);
+    CHECK(plan_of(in) == Strings{"record-exit machine=bottle-a pid=42", "start machine=bottle-a"});
+  }
+  SECTION("5th exit within 10 minutes: waits initial * 2^3") {
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    in.restarts.exits = 4;
+    in.restarts.record_start(kNow - 1min);
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 2);
+    CHECK(p.actions[1].kind == Action::Kind::WaitUntil);
+    CHECK(p.actions[1].not_before == kNow + 8s);
+  }
+  SECTION("20th exit: capped at backoff.max") {
+    in.restarts.exits = 20;
+    in.restarts.record_start(kNow - 2min);
+    in.restarts.last_exit = kNow - 1min;
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 1);
+    CHECK(p.actions[0].kind == Action::Kind::WaitUntil);
+    CHECK(p.actions[0].not_before == kNow - 1min + 300s);
+  }
+  SECTION("10 minutes of stable running resets it") {
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    in.restarts.exits = 7;
+    in.restarts.record_start(kNow - 11min);
+    CHECK(plan_of(in) == Strings{"record-exit machine=bottle-a pid=42", "start machine=bottle-a"});
+  }
+  SECTION("the backoff table") {
+    CHECK(restart_delay(1, 1000ms, 300000ms) == 0ms);
+    CHECK(restart_delay(2, 1000ms, 300000ms) == 1000ms);
+    CHECK(restart_delay(5, 1000ms, 300000ms) == 8000ms);
+    CHECK(restart_delay(20, 1000ms, 300000ms) == 300000ms);
+  }
+}
+
+TEST_CASE("planner: a drift kill is not an exit: the confined restart is never delayed", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.restarts.exits = 6;  // a crash-looping VM, deep in backoff
+  in.restarts.record_start(kNow - 10s);
+  in.restarts.last_exit = kNow - 5s;
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(43, Policy::unrestricted()));
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=43 reason=drift", "start machine=bottle-a"});
+
+  // And after the kill was carried out (the supervisor records it), the next round starts too.
+  in.restarts.record_kill();
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+  in.verified.clear();
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
+}
+
+TEST_CASE("planner: stray _boot-vm processes of a managed machine are killed", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  in.strays["bottle-a"] = {StrayVm{42, 1042}, StrayVm{77, 5000}};
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=77 reason=stray"});
+}
+
+TEST_CASE("planner: status assessment", "[reconcile][plan]") {
+  MachineObservation missing;
+  CHECK(to_string(assess(&missing, kOwn).actual) == "missing");
+  CHECK(to_string(assess(&missing, kOwn).confinement) == "n/a");
+  MachineObservation ok = row(Policy::of(kOwn), vm(1, Policy::of(kOwn)));
+  CHECK(to_string(assess(&ok, kOwn).actual) == "running");
+  CHECK(to_string(assess(&ok, kOwn).confinement) == "verified");
+  MachineObservation drifted = row(Policy::of(kOwn), vm(1, Policy::unrestricted()));
+  CHECK(to_string(assess(&drifted, kOwn).confinement) == "drifted");
+  MachineObservation pending = row(Policy::unrestricted());
+  CHECK(to_string(assess(&pending, kOwn).actual) == "stopped");
+  CHECK(to_string(assess(&pending, kOwn).confinement) == "pending");
+  MachineObservation unreadable;
+  unreadable.row = MachineObservation::Row::Unreadable;
+  CHECK(to_string(assess(&unreadable, kOwn).actual) == "unknown");
+  CHECK(to_string(assess(&unreadable, kOwn).confinement) == "unverifiable");
+}
