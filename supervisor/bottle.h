@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "platform/process.h"
+#include "platform/pidfd.h"
 #include "reconcile/plan.h"
 #include "reconcile/spec.h"
 #include "supervisor/uv_handle.h"

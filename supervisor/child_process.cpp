@@ -54,6 +54,8 @@ void on_read(uv_stream_t* stream, ssize_t n, const uv_buf_t* buf) {
 
 }  // namespace
 
+void CommandRunner::JobDeleter::operator()(Job* j) const { delete j; }
+
 CommandRunner::~CommandRunner() { abandon_all(); }
 
 std::set<std::int64_t> CommandRunner::child_pids() const {
@@ -80,7 +82,7 @@ void CommandRunner::abandon_all() {
 void CommandRunner::run(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& extra_env,
                         std::chrono::milliseconds timeout, Done done) {
-  auto owned = std::make_unique<Job>();
+  std::unique_ptr<Job, JobDeleter> owned(new Job);
   Job* job = owned.get();
   job->owner = this;
   job->done = std::move(done);
@@ -158,7 +160,7 @@ void CommandRunner::run(const std::vector<std::string>& argv,
 void CommandRunner::finished(Job* job) {
   auto it = jobs_.find(job);
   if (it == jobs_.end()) return;
-  std::unique_ptr<Job> owned = std::move(it->second);
+  std::unique_ptr<Job, JobDeleter> owned = std::move(it->second);
   jobs_.erase(it);
   owned->result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
       std::chrono::steady_clock::now() - owned->started);

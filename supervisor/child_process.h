@@ -47,7 +47,10 @@ class CommandRunner {
   friend struct Job;
   void finished(Job* job);
   uv_loop_t* loop_;
-  std::map<Job*, std::unique_ptr<Job>> jobs_;
+  struct JobDeleter {
+    void operator()(Job* j) const;
+  };
+  std::map<Job*, std::unique_ptr<Job, JobDeleter>> jobs_;
 };
 
 }  // namespace bs::supervisor

@@ -14,6 +14,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "platform/identity.h"
 #include "platform/process.h"
 #include "reconcile/plan.h"
 #include "smolvm/cli.h"
@@ -32,7 +33,6 @@ namespace bs::supervisor {
 
 class ControlServer;
 struct ControlRequest;
-class SystemdNotifier;
 
 struct Counters {
   std::uint64_t patches = 0, drift_kills = 0, starts = 0, stops = 0, errors = 0;
@@ -130,7 +130,6 @@ class Supervisor {
   std::uint64_t spec_dir_inode_ = 0, spec_dir_device_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;
-  std::unique_ptr<SystemdNotifier> notify_;
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
 
   Counters counters_;

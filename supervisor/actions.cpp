@@ -1,0 +1,422 @@
+// The executor: carries out one planned action. It decides no policy; it reports failures.
+#include <spdlog/spdlog.h>
+#include <unistd.h>
+
+#include <thread>
+
+#include "platform/file_lock.h"
+#include "platform/listeners.h"
+#include "platform/identity.h"
+#include "platform/pidfd.h"
+#include "platform/process.h"
+#include "platform/reaper.h"
+#include "reconcile/lease_policy.h"
+#include "supervisor/supervisor.h"
+
+namespace bs::supervisor {
+namespace {
+
+// smolvm commands that may run at once; the rest wait their turn (a thousand bottles must not
+// fork a thousand smolvm processes).
+constexpr std::size_t kMaxCommands = 8;
+
+std::string on_remove_name(OnRemove o) { return o == OnRemove::Keep ? "keep" : "delete"; }
+
+std::string command_error(const std::string& what, const CommandResult& r, const smolvm::CliResult& c) {
+  if (!r.spawn_error.empty()) return what + ": " + r.spawn_error;
+  if (r.timed_out) return what + ": timed out after " + std::to_string(r.elapsed.count()) + " ms (killed)";
+  std::string msg = c.message;
+  if (msg.empty()) msg = r.err.empty() ? r.out : r.err;
+  while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+  if (msg.empty()) msg = "exit code " + std::to_string(r.exit_code);
+  return what + ": " + msg;
+}
+
+// SIGKILL is delivered at once, but the process is gone only when the kernel has torn it down;
+// wait for that briefly (it takes well under a millisecond) so the next start never meets it.
+void wait_gone(std::int64_t pid) {
+  for (int i = 0; i < 2000; ++i) {
+    platform::reap_child(pid);
+    auto st = platform::read_proc_stat(pid);
+    if (!st || st->state == 'Z' || st->state == 'X') {
+      platform::reap_child(pid);
+      return;
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(50));
+  }
+}
+
+}  // namespace
+
+std::map<std::string, std::string> Supervisor::smolvm_env() const {
+  std::map<std::string, std::string> env;
+  if (!settings_.smolvm.data_root.empty()) env["SMOLVM_DATA_DIR"] = settings_.smolvm.data_root;
+  return env;
+}
+
+void Supervisor::event(const std::string& bottle_name, const std::string& machine, const std::string& kind,
+                       const std::string& detail) {
+  store::Event e;
+  e.ts_ms = now_ms();
+  e.bottle = bottle_name;
+  e.machine = machine;
+  e.kind = kind;
+  e.detail = detail;
+  if (auto err = store_.append_event(e)) spdlog::error("cannot record event {}: {}", kind, err->message);
+  if (auto it = bottles_.find(bottle_name); it != bottles_.end()) {
+    it->second.last_event = kind;
+    it->second.last_event_ms = e.ts_ms;
+  }
+  if (kind != "error") spdlog::info("bottle {}: {} {} {}", bottle_name, kind, machine, detail);
+}
+
+Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
+  using K = Action::Kind;
+  std::optional<std::string> err;
+  switch (a.kind) {
+    case K::AcquireLease: err = acquire_lease(b, a); break;
+    case K::ReleaseLease: {
+      auto lease = leases_.find(b.name);
+      if (lease == leases_.end()) break;
+      if (auto e = store_.release_lease(b.name)) {
+        err = e->message;
+        break;
+      }
+      event(b.name, "", "lease-released", lease->second.str());
+      leases_.erase(lease);
+      break;
+    }
+    case K::Adopt: err = remember_machine(b, a.machine, true); break;
+    case K::Remember: err = remember_machine(b, a.machine, managed_.count(a.machine) != 0 && managed_[a.machine].origin == "adopted"); break;
+    case K::Patch: err = patch_row(b, a, false); break;
+    case K::Quarantine: err = patch_row(b, a, true); break;
+    case K::Kill: err = kill(b, a); break;
+    case K::Forget: {
+      if (auto e = store_.forget_machine(a.machine)) {
+        err = e->message;
+        break;
+      }
+      managed_.erase(a.machine);
+      verified_.erase(a.machine);
+      break;
+    }
+    case K::RecordVerified: err = record_verified(b, a); break;
+    case K::RecordExit: {
+      if (auto e = store_.clear_verified_vm(a.machine)) {
+        err = e->message;
+        break;
+      }
+      verified_.erase(a.machine);
+      b.restarts.record_exit(Clock::now());
+      event(b.name, a.machine, "exited", "pid " + std::to_string(a.pid) + " exited");
+      break;
+    }
+    case K::Create:
+    case K::Start:
+    case K::Stop:
+    case K::Delete:
+      run_smolvm(b, a);
+      return Step::Async;
+    case K::WaitUntil: break;  // handled by run_actions
+  }
+  if (err) {
+    finish(b, *err);
+    return Step::Stop;
+  }
+  return Step::Next;
+}
+
+std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a) {
+  // bot-bottle's own launcher takes the same lock while it picks an address.
+  auto lock = platform::FileLock::try_acquire(settings_.lock_path);
+  if (!lock) return "cannot lock " + settings_.lock_path + ": " + lock.error();
+  if (!*lock) return "the bot-bottle allocation lock " + settings_.lock_path + " is held; retrying";
+
+  LeaseWorld world;
+  world.pool = settings_.config.pool;
+  auto stored = store_.leases();
+  if (!stored) return stored.error().message;
+  std::string holder;
+  for (const auto& l : *stored) {
+    if (l.bottle == b.name) continue;
+    if (auto addr = parse_ipv4(l.address)) {
+      world.leased.insert(addr->value);
+      if (a.address && addr->value == a.address->value) holder = "bottle " + l.bottle;
+    }
+  }
+  world.listeners = platform::tcp_listeners();
+  if (auto own = leases_.find(b.name); own != leases_.end()) world.listeners.erase(own->second.value);
+  auto chosen = a.address ? check_fixed_address(world, *a.address, holder) : choose_address(world);
+  if (!chosen) return chosen.error();
+  store::Lease l{b.name, chosen->str(), now_ms()};
+  if (auto e = store_.put_lease(l)) return e->message;
+  leases_[b.name] = *chosen;
+  event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
+  return std::nullopt;
+}
+
+std::optional<std::string> Supervisor::remember_machine(Bottle& b, const std::string& machine, bool adopted) {
+  if (!b.spec) return "no valid spec for machine " + machine;
+  store::ManagedMachine m;
+  m.machine = machine;
+  m.bottle = b.name;
+  m.origin = adopted ? "adopted" : "created";
+  m.on_remove = on_remove_name(b.spec->on_remove);
+  m.fingerprint = machine_fingerprint(*b.spec);
+  m.since_ms = now_ms();
+  if (auto it = managed_.find(machine); it != managed_.end() && it->second.bottle == b.name) {
+    m.since_ms = it->second.since_ms;
+    if (!adopted) m.fingerprint = it->second.fingerprint;  // an on_remove change keeps the disk
+  }
+  bool is_new = managed_.count(machine) == 0;
+  if (auto e = store_.put_machine(m)) return e->message;
+  managed_[machine] = m;
+  if (is_new && adopted) event(b.name, machine, "adopted", "existing machine is now managed");
+  return std::nullopt;
+}
+
+std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, bool quarantine) {
+  if (!vms_) return "cannot verify: smolvm DB " + settings_.smolvm.db + " is not available";
+  smolvm::RecordPatch patch;
+  if (quarantine) {
+    patch.network = false;
+    patch.allowed_cidrs = std::vector<std::string>{};
+  } else {
+    patch.allowed_cidrs = to_strings(a.allowlist);
+  }
+  smolvm::PatchResult r = vms_->patch(a.machine, patch);
+  if (!r.after.name.empty()) rows_.rows[a.machine] = r.after;
+  switch (r.outcome) {
+    case smolvm::PatchOutcome::Patched:
+      ++counters_.patches;
+      if (quarantine) {
+        event(b.name, a.machine, "quarantined", "network false, allowed_cidrs []; verified");
+      } else {
+        event(b.name, a.machine, "patched", a.detail + ", now " + to_string(a.allowlist));
+        event(b.name, a.machine, "verified", "row allowed_cidrs " + to_string(a.allowlist));
+      }
+      return std::nullopt;
+    case smolvm::PatchOutcome::AlreadyEqual:
+      if (quarantine) event(b.name, a.machine, "quarantined", "row already quarantined");
+      return std::nullopt;
+    case smolvm::PatchOutcome::Busy:
+      return "smolvm DB is busy; retrying";
+    default:
+      return "cannot verify: " + std::string(smolvm::to_string(r.outcome)) + ": " + r.message;
+  }
+}
+
+std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
+  const std::string boot_config = settings_.smolvm.boot_config(a.machine);
+  platform::KillResult r = platform::kill_verified(a.pid, a.start_time, boot_config);
+  switch (r.outcome) {
+    case platform::KillOutcome::Killed: {
+      wait_gone(a.pid);
+      bool stray = a.reason == KillReason::Stray;
+      if (!stray) ++counters_.drift_kills;
+      b.restarts.record_kill();
+      event(b.name, a.machine, stray ? "stray-killed" : "drift-killed",
+            (a.reason == KillReason::Unverifiable ? "unverifiable: " : "") + a.detail);
+      if (auto v = verified_.find(a.machine); v != verified_.end() && v->second.pid == a.pid) {
+        (void)store_.clear_verified_vm(a.machine);
+        verified_.erase(v);
+      }
+      if (b.exit_watch && b.exit_watch->pid == a.pid) b.exit_watch.reset();
+      queue_.add(b.name);  // the confined restart follows at once
+      return std::nullopt;
+    }
+    case platform::KillOutcome::Gone:
+    case platform::KillOutcome::Mismatch:
+      spdlog::info("bottle {}: not killing pid {}: {}", b.name, a.pid, r.message);
+      return std::nullopt;
+    case platform::KillOutcome::Failed:
+      return "cannot kill pid " + std::to_string(a.pid) + ": " + r.message;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& a) {
+  store::VerifiedVm v;
+  v.machine = a.machine;
+  v.pid = a.pid;
+  v.start_time = a.start_time;
+  v.allowlist = to_strings(a.allowlist);
+  v.verified_ms = now_ms();
+  bool new_vm = true;
+  if (auto it = verified_.find(a.machine); it != verified_.end()) {
+    new_vm = it->second.pid != a.pid || it->second.start_time != a.start_time;
+  }
+  if (auto e = store_.put_verified_vm(v)) return e->message;
+  verified_[a.machine] = v;
+  if (new_vm) {
+    if (!b.restarts.last_start) b.restarts.record_start(Clock::now());
+    event(b.name, a.machine, "verified",
+          "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));
+  }
+  watch_exit(b, a.pid);
+  return std::nullopt;
+}
+
+void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
+  if (b.exit_watch && b.exit_watch->pid == pid) return;
+  b.exit_watch.reset();
+  auto fd = platform::PidFd::open(pid);
+  if (!fd) return;  // no pidfds: the resync notices exits
+  auto w = std::make_unique<ExitWatch>();
+  w->pid = pid;
+  w->pidfd = std::move(*fd);
+  auto* poll = new uv_poll_t;
+  if (uv_poll_init(loop_, poll, w->pidfd->fd()) != 0) {
+    delete poll;
+    return;
+  }
+  w->poll = UvHandle<uv_poll_t>(poll);
+  w->on_exit = [this, name = b.name, pid] {
+    platform::reap_child(pid);
+    auto it = bottles_.find(name);
+    if (it == bottles_.end()) return;
+    spdlog::info("bottle {}: VM pid {} exited", name, pid);
+    it->second.exit_watch.reset();
+    queue_.add(name);
+  };
+  poll->data = w.get();  // cleared by UvHandle::reset before the watch dies
+  uv_poll_start(poll, UV_READABLE, [](uv_poll_t* p, int, int) {
+    auto* watch = static_cast<ExitWatch*>(p->data);
+    if (watch == nullptr) return;
+    uv_poll_stop(p);
+    auto on_exit = watch->on_exit;  // the watch is destroyed inside
+    on_exit();
+  });
+  b.exit_watch = std::move(w);
+}
+
+// ---- smolvm commands ------------------------------------------------------------------------
+
+void Supervisor::run_smolvm(Bottle& b, const Action& a) {
+  pending_commands_.push_back({b.name, a});
+  launch_pending_commands();
+}
+
+void Supervisor::launch_pending_commands() {
+  while (!pending_commands_.empty() && commands_.running() < kMaxCommands && !stopping_) {
+    PendingCommand pc = std::move(pending_commands_.front());
+    pending_commands_.erase(pending_commands_.begin());
+    auto it = bottles_.find(pc.bottle);
+    if (it == bottles_.end()) continue;
+    Bottle& b = it->second;
+    const Action& a = pc.action;
+    const std::string& bin = settings_.smolvm_bin;
+    std::vector<std::string> argv;
+    switch (a.kind) {
+      case Action::Kind::Create: {
+        smolvm::CreateArgs c;
+        c.name = a.machine;
+        c.image = b.spec->image;
+        c.from = b.spec->from;
+        c.cpus = b.spec->cpus;
+        c.mem_mib = b.spec->memory_mib;
+        c.allow_cidrs = to_strings(a.allowlist);
+        argv = smolvm::create_argv(bin, c);
+        break;
+      }
+      case Action::Kind::Start: argv = smolvm::start_argv(bin, a.machine); break;
+      case Action::Kind::Stop: argv = smolvm::stop_argv(bin, a.machine); break;
+      case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
+      default: continue;
+    }
+    in_flight_machines_.insert(a.machine);
+    spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
+    commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
+                  [this, name = pc.bottle, action = a](CommandResult r) {
+                    on_smolvm_done(name, action, std::move(r));
+                  });
+  }
+}
+
+void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
+  in_flight_machines_.erase(a.machine);
+  launch_pending_commands();
+  auto it = bottles_.find(name);
+  if (it == bottles_.end()) return;
+  Bottle& b = it->second;
+  if (stopping_) {
+    queue_.done(name);
+    maybe_finish_shutdown();
+    return;
+  }
+  std::optional<std::string> err;
+  using O = smolvm::CliOutcome;
+  switch (a.kind) {
+    case Action::Kind::Create: {
+      auto c = smolvm::parse_create(r.exit_code, r.out, r.err);
+      if (c.outcome == O::Ok || c.outcome == O::AlreadyExists) {
+        if ((err = remember_machine(b, a.machine, false))) break;
+        if (c.outcome == O::Ok) {
+          event(b.name, a.machine, "created",
+                (b.spec->image ? "image " + *b.spec->image : "from " + b.spec->from.value_or("")) +
+                    ", allow " + to_string(a.allowlist));
+        }
+      } else {
+        err = command_error("smolvm machine create", r, c);
+      }
+      break;
+    }
+    case Action::Kind::Start: {
+      auto c = smolvm::parse_start(r.exit_code, r.out, r.err);
+      if (c.outcome == O::Ok) {
+        ++counters_.starts;
+        b.restarts.record_start(Clock::now());
+        event(b.name, a.machine, "started", c.pid ? "pid " + std::to_string(*c.pid) : "");
+      } else if (c.outcome == O::AlreadyRunning) {
+        // Another start won the race; the next round checks what that VM booted with.
+      } else {
+        err = command_error("smolvm machine start", r, c);
+      }
+      break;
+    }
+    case Action::Kind::Stop: {
+      auto c = smolvm::parse_stop(r.exit_code, r.out, r.err);
+      if (c.outcome == O::Ok || c.outcome == O::NotRunning) {
+        if (c.outcome == O::Ok) {
+          ++counters_.stops;
+          event(b.name, a.machine, "stopped", "");
+        }
+        if (verified_.count(a.machine) != 0) {
+          (void)store_.clear_verified_vm(a.machine);
+          verified_.erase(a.machine);
+        }
+        b.exit_watch.reset();
+      } else {
+        err = command_error("smolvm machine stop", r, c);
+      }
+      break;
+    }
+    case Action::Kind::Delete: {
+      auto c = smolvm::parse_delete(r.exit_code, r.out, r.err);
+      if (c.outcome == O::Ok || c.outcome == O::NotFound) {
+        event(b.name, a.machine, "deleted", a.detail);
+        verified_.erase(a.machine);
+        (void)store_.clear_verified_vm(a.machine);
+      } else {
+        err = command_error("smolvm machine delete", r, c);
+      }
+      break;
+    }
+    default: break;
+  }
+  // The row changed under us (our own command is another connection): re-read it now.
+  refresh_rows(false);
+  if (err) {
+    finish(b, *err);
+    return;
+  }
+  if (a.kind == Action::Kind::Start || a.kind == Action::Kind::Stop || a.kind == Action::Kind::Delete) {
+    // Step 4 right after a start, and the re-verify after a stop's stale-copy rewrite, happen
+    // in the next round, which re-reads the row and the VM: the rest of this plan is stale.
+    plan_round(b);
+    return;
+  }
+  run_actions(b);
+}
+
+}  // namespace bs::supervisor

@@ -1,0 +1,187 @@
+// One reconcile step for one bottle: observe, plan, execute, and come round again until the
+// plan is empty (level-triggered). The work queue guarantees one step per bottle at a time.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "supervisor/supervisor.h"
+
+namespace bs::supervisor {
+namespace {
+
+// A step that keeps producing actions is not converging (e.g. something undoes each patch at
+// once): give up on this step, report it, and retry with backoff.
+constexpr int kMaxRounds = 12;
+
+OnRemove on_remove_of(const std::string& s) { return s == "keep" ? OnRemove::Keep : OnRemove::Delete; }
+
+}  // namespace
+
+Bottle& Supervisor::bottle(const std::string& name) {
+  auto [it, inserted] = bottles_.try_emplace(name);
+  if (inserted) it->second.name = name;
+  return it->second;
+}
+
+std::optional<Allowlist> Supervisor::desired_of(const Bottle& b) const {
+  auto lease = leases_.find(b.name);
+  if (!b.spec || lease == leases_.end()) return std::nullopt;
+  return desired_allowlist(*b.spec, lease->second);
+}
+
+std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
+  std::vector<std::string> out;
+  for (const auto& [m, mm] : managed_) {
+    if (mm.bottle == b.name) out.push_back(m);
+  }
+  if (b.spec && std::find(out.begin(), out.end(), b.spec->machine) == out.end()) {
+    out.push_back(b.spec->machine);
+  }
+  return out;
+}
+
+std::optional<std::string> Supervisor::bottle_of_machine(const std::string& machine) const {
+  if (auto it = managed_.find(machine); it != managed_.end()) return it->second.bottle;
+  for (const auto& [name, b] : bottles_) {
+    if (b.spec && b.spec->machine == machine) return name;
+  }
+  return std::nullopt;
+}
+
+BottleInput Supervisor::build_input(Bottle& b) {
+  BottleInput in;
+  in.name = b.name;
+  in.spec = b.spec;
+  in.spec_error = b.spec_error;
+  in.removed = !b.file_present && b.absent_since &&
+               Clock::now() - *b.absent_since >= settings_.config.removal_grace;
+  if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
+  for (const auto& [m, mm] : managed_) {
+    if (mm.bottle != b.name) continue;
+    in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
+  }
+  // Fresh rows for this bottle's machines: the snapshot may predate our own last command.
+  for (const std::string& m : machines_of(b)) {
+    if (vms_) {
+      auto row = vms_->read_one(m);
+      if (row) {
+        if (*row) rows_.rows[m] = **row;
+        else rows_.rows.erase(m);
+      }
+    }
+    std::optional<Verified> v;
+    if (auto it = verified_.find(m); it != verified_.end()) {
+      auto list = parse_allowlist(it->second.allowlist);
+      v = Verified{it->second.pid, it->second.start_time, list ? *list : Allowlist{}};
+      in.verified[m] = *v;
+    }
+    in.observed[m] = observe_machine(m, rows_, settings_.smolvm, v);
+    if (auto s = strays_.find(m); s != strays_.end()) in.strays[m] = s->second;
+  }
+  for (const auto& [m, mm] : managed_) {
+    if (mm.bottle != b.name) in.machines_of_others.insert(m);
+  }
+  for (const auto& [name, other] : bottles_) {
+    if (name != b.name && other.spec) in.machines_of_others.insert(other.spec->machine);
+  }
+  in.restarts = b.restarts;
+  in.backoff_initial = settings_.config.backoff_initial;
+  in.backoff_max = settings_.config.backoff_max;
+  in.now = Clock::now();
+  return in;
+}
+
+void Supervisor::process(const std::string& name) {
+  Bottle& b = bottle(name);
+  if (stopping_) {
+    queue_.done(name);
+    return;
+  }
+  b.rounds = 0;
+  b.exec_error.reset();
+  plan_round(b);
+}
+
+void Supervisor::plan_round(Bottle& b) {
+  if (stopping_) {
+    queue_.done(b.name);
+    maybe_finish_shutdown();
+    return;
+  }
+  if (++b.rounds > kMaxRounds) {
+    finish(b, "not converging: the plan keeps changing (last: " +
+                  (b.plan.empty() ? std::string("-") : to_string(b.plan.back())) + ")");
+    return;
+  }
+  BottleInput in = build_input(b);
+  Plan plan = plan_bottle(in);
+  b.plan_error = plan.error;
+  b.plan = std::move(plan.actions);
+  b.next_action = 0;
+  if (b.plan.empty()) {
+    finish(b, std::nullopt);
+    return;
+  }
+  for (const Action& a : b.plan) spdlog::debug("bottle {}: plan {}", b.name, to_string(a));
+  run_actions(b);
+}
+
+void Supervisor::run_actions(Bottle& b) {
+  while (b.next_action < b.plan.size()) {
+    const Action a = b.plan[b.next_action++];
+    if (a.kind == Action::Kind::WaitUntil) {
+      auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(a.not_before - Clock::now());
+      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits)", b.name, a.machine,
+                   delay.count(), b.restarts.exits);
+      queue_.done(b.name);
+      queue_.add_after(b.name, delay);
+      update_notify_status();
+      check_pass_waiters();
+      return;
+    }
+    switch (execute(b, a)) {
+      case Step::Next: continue;
+      case Step::Async: return;  // on_smolvm_done continues
+      case Step::Stop: return;   // execute() called finish()
+    }
+  }
+  plan_round(b);  // come round again: re-observe and re-plan
+}
+
+void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
+  b.exec_error = error;
+  std::optional<std::string> shown = error ? error : b.plan_error;
+  if (shown && *shown != b.last_reported_error) {
+    ++counters_.errors;
+    spdlog::error("bottle {}: {}", b.name, *shown);
+    std::string machine = b.spec ? b.spec->machine : "";
+    event(b.name, machine, "error", *shown);
+  }
+  b.last_reported_error = shown.value_or("");
+  queue_.done(b.name);
+  if (shown) {
+    auto delay = queue_.add_rate_limited(b.name);
+    spdlog::debug("bottle {}: retry in {} ms", b.name, delay.count());
+  } else {
+    queue_.forget(b.name);
+  }
+  // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
+  bool gone = !b.file_present && b.absent_since && !shown && leases_.count(b.name) == 0 &&
+              std::none_of(managed_.begin(), managed_.end(),
+                           [&](const auto& kv) { return kv.second.bottle == b.name; });
+  if (gone && !queue_.scheduled(b.name)) bottles_.erase(b.name);  // `b` is dead from here
+  update_notify_status();
+  check_pass_waiters();
+  maybe_finish_shutdown();
+}
+
+bool Supervisor::converged(const Bottle& b) {
+  if (queue_.processing(b.name) || b.exec_error || b.spec_error) return false;
+  if (queue_.scheduled(b.name) && b.absent_since) return false;  // removal pending
+  Bottle& mb = bottle(b.name);
+  BottleInput in = build_input(mb);
+  Plan p = plan_bottle(in);
+  return p.converged();
+}
+
+}  // namespace bs::supervisor

@@ -1,0 +1,90 @@
+// The `status --json` document (CONTRACT §8).
+#include <unistd.h>
+
+#include "platform/kvm.h"
+#include "store/state_store.h"
+#include "supervisor/supervisor.h"
+
+namespace bs::supervisor {
+namespace {
+
+std::string kvm_word() {
+  switch (platform::check_kvm().state) {
+    case platform::KvmState::Ok: return "ok";
+    case platform::KvmState::Missing: return "missing";
+    case platform::KvmState::NoAccess: return "no-access";
+    case platform::KvmState::NotApplicable: return "n/a";
+  }
+  return "n/a";
+}
+
+nlohmann::json time_or_null(std::int64_t ms) {
+  if (ms <= 0) return nullptr;
+  return store::format_rfc3339(ms);
+}
+
+}  // namespace
+
+nlohmann::json Supervisor::status_document(const std::vector<std::string>& names) {
+  nlohmann::json sup;
+  sup["version"] = BS_VERSION;
+  sup["pid"] = ::getpid();
+  sup["uptime_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  sup["specs"] = settings_.specs_dir;
+  sup["smolvm_db"] = settings_.smolvm.db;
+  sup["kvm"] = kvm_word();
+  sup["last_resync"] = time_or_null(last_resync_ms_);
+  sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
+                     {"starts", counters_.starts},   {"stops", counters_.stops},
+                     {"errors", counters_.errors}};
+
+  nlohmann::json bottles = nlohmann::json::array();
+  std::vector<std::string> selected;
+  for (const auto& [name, _] : bottles_) {
+    if (names.empty() || std::find(names.begin(), names.end(), name) != names.end()) selected.push_back(name);
+  }
+  for (const std::string& name : selected) {
+    Bottle& b = bottle(name);
+    BottleInput in = build_input(b);
+    Plan plan = plan_bottle(in);
+    std::optional<Allowlist> desired = desired_of(b);
+    std::string machine = b.spec ? b.spec->machine : "";
+    if (machine.empty()) {
+      for (const auto& [m, mm] : managed_) {
+        if (mm.bottle == name) machine = m;
+      }
+    }
+    const MachineObservation* obs = nullptr;
+    if (auto it = in.observed.find(machine); it != in.observed.end()) obs = &it->second;
+    Assessment as = assess(obs, desired);
+    // A bottle never valid is listed as observed, with confinement n/a (CONTRACT §8).
+    if (!b.spec) as.confinement = Confinement::NotApplicable;
+
+    bool busy = queue_.processing(name);
+    std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
+    if (b.spec_error) error = b.spec_error;
+    bool is_converged = !busy && !error && plan.actions.empty() &&
+                        !(b.absent_since && !b.file_present);
+
+    nlohmann::json j;
+    j["name"] = name;
+    j["machine"] = machine;
+    j["spec"] = b.spec_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.spec_path);
+    auto lease = leases_.find(name);
+    j["address"] = lease == leases_.end() ? nlohmann::json(nullptr) : nlohmann::json(lease->second.str());
+    j["allowlist"] = desired ? nlohmann::json(to_strings(*desired)) : nlohmann::json::array();
+    j["desired"] = !b.spec ? nlohmann::json(nullptr)
+                           : nlohmann::json(b.spec->state == RunState::Running ? "running" : "stopped");
+    j["actual"] = to_string(as.actual);
+    j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
+    j["confinement"] = to_string(as.confinement);
+    j["converged"] = is_converged;
+    j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
+    j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);
+    j["last_event_at"] = time_or_null(b.last_event_ms);
+    bottles.push_back(std::move(j));
+  }
+  return {{"supervisor", sup}, {"bottles", bottles}};
+}
+
+}  // namespace bs::supervisor

@@ -1,0 +1,489 @@
+#include "supervisor/supervisor.h"
+
+#include <signal.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <random>
+
+#include "platform/file_lock.h"
+#include "platform/reaper.h"
+#include "supervisor/control_server.h"
+#include "supervisor/logging.h"
+#include "supervisor/notify.h"
+
+namespace bs::supervisor {
+namespace {
+
+constexpr auto kSpecRearmMax = std::chrono::milliseconds(20000);
+
+std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
+  static std::mt19937_64 rng{std::random_device{}()};
+  std::uniform_real_distribution<double> dist(0.9, 1.1);  // ±10 %: no aligned resyncs
+  return std::chrono::milliseconds(static_cast<std::int64_t>(static_cast<double>(base.count()) * dist(rng)));
+}
+
+}  // namespace
+
+std::int64_t now_ms() {
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
+                       store::StateStore store)
+    : loop_(loop),
+      settings_(std::move(settings)),
+      flags_(std::move(flags)),
+      mode_(mode),
+      store_(std::move(store)),
+      queue_(loop, [this](const std::string& name) { process(name); }),
+      commands_(loop),
+      spec_debounce_(loop),
+      spec_rearm_(loop),
+      resync_(loop),
+      watchdog_(loop),
+      db_rearm_(loop) {
+  queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
+}
+
+Supervisor::~Supervisor() = default;
+
+std::optional<std::string> Supervisor::start() {
+  platform::become_child_subreaper();
+
+  // The store's mirrors.
+  auto leases = store_.leases();
+  auto machines = store_.machines();
+  auto verified = store_.verified_vms();
+  if (!leases) return leases.error().message;
+  if (!machines) return machines.error().message;
+  if (!verified) return verified.error().message;
+  for (const auto& l : *leases) {
+    if (auto a = parse_ipv4(l.address)) leases_[l.bottle] = *a;
+  }
+  for (const auto& m : *machines) managed_[m.machine] = m;
+  for (const auto& v : *verified) verified_[v.machine] = v;
+  for (const auto& [bottle_name, _] : leases_) bottle(bottle_name);
+  for (const auto& [_, m] : managed_) bottle(m.bottle);
+
+  if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
+
+  if (mode_ == RunMode::Daemon) {
+    for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
+      auto* h = new uv_signal_t;
+      uv_signal_init(loop_, h);
+      h->data = this;
+      uv_signal_start(h, [](uv_signal_t* s, int n) {
+        if (s->data != nullptr) static_cast<Supervisor*>(s->data)->on_signal(n);
+      }, signum);
+      signals_.emplace_back(h);
+    }
+    auto server = ControlServer::listen(
+        loop_, settings_.socket_path,
+        [this](const ControlRequest& req, std::function<void(const nlohmann::json&)> reply) {
+          on_control_request(req, std::move(reply));
+        });
+    if (!server) return server.error();
+    control_ = std::move(*server);
+  }
+
+  rescan_specs();
+  refresh_rows(true);
+  // The first pass's kills happen before READY: nothing unconfined survives our start.
+  std::set<std::string> all;
+  for (const auto& [m, _] : managed_) all.insert(m);
+  for (const auto& [_, b] : bottles_) {
+    if (b.spec) all.insert(b.spec->machine);
+  }
+  fast_drift_check(all);
+  for (const auto& [name, _] : bottles_) queue_.add(name);
+
+  if (mode_ == RunMode::Daemon) {
+    arm_spec_watch();
+    arm_db_watch();
+    schedule_resync();
+    if (auto interval = notify::watchdog_interval()) {
+      auto half = std::chrono::duration_cast<std::chrono::milliseconds>(*interval) / 2;
+      watchdog_every_ = half.count() > 0 ? half : std::chrono::milliseconds(1000);
+      ping_watchdog();
+    }
+    ready_ = true;
+    notify::ready();
+    update_notify_status();
+    spdlog::info("ready: {} bottle(s), specs {}, smolvm DB {}", bottles_.size(), settings_.specs_dir,
+                 settings_.smolvm.db);
+  } else {
+    ready_ = true;
+    pass_waiters_.push_back([this] {
+      bool all_converged = true;
+      for (auto& [_, b] : bottles_) all_converged = converged(b) && all_converged;
+      exit_code_ = all_converged ? 0 : 1;
+      begin_shutdown();
+    });
+    check_pass_waiters();
+  }
+  return std::nullopt;
+}
+
+// ---- the spec folder ------------------------------------------------------------------------
+
+void Supervisor::arm_spec_watch() {
+  spec_watch_.reset();
+  struct stat st {};
+  if (::stat(settings_.specs_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
+    // Missing (or replaced by a file): retry with backoff; the resync still rescans.
+    spec_rearm_.start(spec_rearm_delay_, [this] { arm_spec_watch(); });
+    spec_rearm_delay_ = std::min(spec_rearm_delay_ * 2, kSpecRearmMax);
+    return;
+  }
+  auto* h = new uv_fs_event_t;
+  uv_fs_event_init(loop_, h);
+  h->data = this;
+  int rc = uv_fs_event_start(h, [](uv_fs_event_t* e, const char*, int, int) {
+    if (e->data != nullptr) static_cast<Supervisor*>(e->data)->on_spec_event();
+  }, settings_.specs_dir.c_str(), 0);
+  spec_watch_ = UvHandle<uv_fs_event_t>(h);
+  if (rc != 0) {
+    spdlog::warn("cannot watch {}: {}", settings_.specs_dir, uv_strerror(rc));
+    spec_watch_.reset();
+    spec_rearm_.start(spec_rearm_delay_, [this] { arm_spec_watch(); });
+    spec_rearm_delay_ = std::min(spec_rearm_delay_ * 2, kSpecRearmMax);
+    return;
+  }
+  spec_dir_inode_ = st.st_ino;
+  spec_dir_device_ = st.st_dev;
+  spec_rearm_delay_ = std::chrono::milliseconds(1000);
+  on_spec_event();  // whatever changed while we were not watching
+}
+
+void Supervisor::on_spec_event() {
+  // Writers emit many events per save (libuv has no CLOSE_WRITE): coalesce.
+  if (!spec_debounce_.active()) {
+    spec_debounce_.start(settings_.config.debounce, [this] { rescan_specs(); });
+  }
+}
+
+void Supervisor::rescan_specs() {
+  SpecFolderScan scan = scan_spec_folder(settings_.specs_dir);
+  if (mode_ == RunMode::Daemon && (!scan.readable || scan.inode != spec_dir_inode_ ||
+                                   scan.device != spec_dir_device_)) {
+    // The folder was removed, renamed or replaced: the inotify watch died with its inode.
+    if (spec_watch_ || scan.readable) {
+      spec_watch_.reset();
+      if (!spec_rearm_.active()) arm_spec_watch();
+    }
+  }
+  if (!scan.readable && !scan.problem.empty()) spdlog::debug("{}", scan.problem);
+
+  std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool);
+  const TimePoint now = Clock::now();
+  std::set<std::string> seen;
+  for (SpecEntry& e : entries) {
+    seen.insert(e.name);
+    Bottle& b = bottle(e.name);
+    bool changed = !b.file_present || b.spec_path != e.path || b.spec_error != e.error;
+    b.file_present = true;
+    b.absent_since.reset();
+    b.spec_path = e.path;
+    if (e.spec) {
+      changed = changed || !b.spec || !(*b.spec == *e.spec);
+      b.spec = std::move(e.spec);
+      b.spec_error.reset();
+    } else {
+      if (b.spec_error != e.error) spdlog::warn("bottle {}: {}", e.name, e.error.value_or("invalid"));
+      b.spec_error = e.error;  // keeps its last valid desired state
+    }
+    if (changed) queue_.add(e.name);
+  }
+  for (auto& [name, b] : bottles_) {
+    if (seen.count(name) != 0) continue;
+    if (b.file_present || !b.absent_since) {
+      b.file_present = false;
+      b.absent_since = now;
+      b.spec_error.reset();  // a problem of a file that is gone
+      queue_.add_after(name, settings_.config.removal_grace);
+    }
+  }
+}
+
+// ---- smolvm's DB ----------------------------------------------------------------------------
+
+void Supervisor::arm_db_watch() {
+  db_watch_.reset();
+  auto* h = new uv_fs_event_t;
+  uv_fs_event_init(loop_, h);
+  h->data = this;
+  int rc = uv_fs_event_start(h, [](uv_fs_event_t* e, const char* file, int, int) {
+    if (e->data == nullptr) return;
+    // Only the DB and its WAL matter; the shm file changes on every read.
+    std::string f = file != nullptr ? file : "";
+    if (f.empty() || f == "smolvm.db" || f == "smolvm.db-wal") static_cast<Supervisor*>(e->data)->on_db_event();
+  }, settings_.smolvm.server_dir.c_str(), 0);
+  db_watch_ = UvHandle<uv_fs_event_t>(h);
+  if (rc != 0) {
+    // smolvm has not run yet: look again later (the resync also re-reads the DB).
+    db_watch_.reset();
+    db_rearm_.start(std::chrono::milliseconds(2000), [this] { arm_db_watch(); on_db_event(); });
+  }
+}
+
+void Supervisor::on_db_event() {
+  if (stopping_) return;
+  // No debounce on this path: a changed row is acted on at once.
+  std::map<std::string, std::string> before;
+  for (const auto& [m, row] : rows_.rows) before[m] = row.raw;
+  bool was_available = rows_.available;
+  refresh_rows(false);
+  if (rows_.available != was_available) {
+    for (const auto& [name, _] : bottles_) queue_.add(name);
+  }
+  std::set<std::string> changed;
+  for (const auto& [m, row] : rows_.rows) {
+    auto it = before.find(m);
+    if (it == before.end() || it->second != row.raw) changed.insert(m);
+  }
+  for (const auto& [m, _] : before) {
+    if (rows_.rows.count(m) == 0) changed.insert(m);
+  }
+  if (changed.empty()) return;
+  fast_drift_check(changed);
+  for (const std::string& m : changed) {
+    if (auto owner = bottle_of_machine(m)) queue_.add(*owner);
+  }
+}
+
+void Supervisor::refresh_rows(bool force) {
+  if (vms_ && vms_->replaced()) {
+    spdlog::warn("smolvm DB {} was replaced; reopening", settings_.smolvm.db);
+    vms_.reset();
+  }
+  if (!vms_) {
+    auto opened = smolvm::VmTable::open(settings_.smolvm.db);
+    if (!opened) {
+      rows_.available = false;
+      rows_.problem = opened.error().message;
+      rows_.rows.clear();
+      return;
+    }
+    vms_ = std::move(*opened);
+    force = true;
+  }
+  auto version = vms_->data_version();
+  if (!version) {
+    if (version.error().kind != smolvm::DbError::Kind::Busy) {
+      rows_.available = false;
+      rows_.problem = version.error().message;
+      vms_.reset();
+    }
+    return;  // busy: keep the last snapshot, a later event or the resync catches up
+  }
+  if (!force && *version == data_version_ && rows_.available) return;
+  auto all = vms_->read_all();
+  if (!all) {
+    if (all.error().kind == smolvm::DbError::Kind::Busy) return;
+    rows_.available = false;
+    rows_.problem = all.error().message;
+    rows_.rows.clear();
+    vms_.reset();
+    return;
+  }
+  data_version_ = *version;
+  rows_.available = true;
+  rows_.problem.clear();
+  rows_.rows.clear();
+  for (auto& row : *all) rows_.rows[row.name] = std::move(row);
+}
+
+void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
+  for (const std::string& m : machines) {
+    auto owner = bottle_of_machine(m);
+    if (!owner) continue;  // never touch machines we do not manage or desire
+    Bottle& b = bottle(*owner);
+    if (!b.spec && !b.file_present && managed_.count(m) == 0) continue;
+    if (in_flight_machines_.count(m) != 0 && managed_.count(m) == 0) continue;
+    std::optional<Verified> v;
+    if (auto it = verified_.find(m); it != verified_.end()) v = Verified{it->second.pid, it->second.start_time, {}};
+    MachineObservation obs = observe_machine(m, rows_, settings_.smolvm, v);
+    // An unmanaged machine a spec desires is adopted by the bottle's work, not killed here.
+    if (managed_.count(m) == 0) continue;
+    std::optional<Allowlist> desired = desired_of(b);
+    if (b.spec && b.spec->machine != m) desired.reset();  // an old machine being removed
+    if (b.spec && b.spec->machine != m) continue;
+    if (auto k = drift_kill(m, obs, desired)) {
+      if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
+    }
+  }
+}
+
+void Supervisor::schedule_resync() {
+  resync_.start(jittered(settings_.config.resync_interval), [this] {
+    full_resync();
+    schedule_resync();
+  });
+}
+
+void Supervisor::full_resync() {
+  if (stopping_) return;
+  last_resync_ms_ = now_ms();
+  rescan_specs();
+  refresh_rows(true);
+  std::vector<std::string> machines;
+  std::map<std::string, std::int64_t> row_pids;
+  for (const auto& [m, mm] : managed_) {
+    // A machine with a smolvm command in flight may have a VM the row does not name yet.
+    if (in_flight_machines_.count(m) != 0) continue;
+    machines.push_back(m);
+    if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
+      row_pids[m] = *r->second.record.pid;
+    }
+  }
+  strays_ = find_strays(machines, settings_.smolvm, row_pids);
+  platform::reap_zombie_children(commands_.child_pids());
+  std::set<std::string> all;
+  for (const auto& [m, _] : managed_) all.insert(m);
+  fast_drift_check(all);
+  for (const auto& [name, _] : bottles_) queue_.add(name);
+  update_notify_status();
+}
+
+// A ping from a loop timer: a wedged loop stops pinging and systemd restarts us.
+void Supervisor::ping_watchdog() {
+  notify::watchdog();
+  watchdog_.start(watchdog_every_, [this] { ping_watchdog(); });
+}
+
+// ---- signals, reload, shutdown ----------------------------------------------------------------
+
+void Supervisor::on_signal(int signum) {
+  if (signum == SIGHUP) {
+    reload();
+    return;
+  }
+  spdlog::info("received {}, stopping (VMs keep running)", signum == SIGTERM ? "SIGTERM" : "SIGINT");
+  begin_shutdown();
+}
+
+void Supervisor::reload() {
+  notify::reloading();
+  auto fresh = reload_settings(settings_, flags_);
+  if (!fresh) {
+    spdlog::error("config reload failed, keeping the old config: {}", fresh.error());
+  } else {
+    bool pool_changed = !(fresh->config.pool.network == settings_.config.pool.network &&
+                          fresh->config.pool.prefix == settings_.config.pool.prefix);
+    settings_ = std::move(*fresh);
+    set_log_level(settings_.config.log_level);
+    queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
+    spdlog::info("config reloaded from {}{}", settings_.config_path,
+                 pool_changed ? " (the new pool applies to new leases)" : "");
+    schedule_resync();
+    full_resync();
+  }
+  notify::ready();
+}
+
+void Supervisor::begin_shutdown() {
+  if (stopping_) return;
+  stopping_ = true;
+  if (ready_ && mode_ == RunMode::Daemon) notify::stopping();
+  spec_watch_.reset();
+  db_watch_.reset();
+  spec_debounce_.stop();
+  spec_rearm_.stop();
+  db_rearm_.stop();
+  resync_.stop();
+  watchdog_.stop();
+  pending_commands_.clear();
+  maybe_finish_shutdown();
+}
+
+void Supervisor::maybe_finish_shutdown() {
+  if (!stopping_) return;
+  // Finish the step in hand: commands already running complete (bounded by their timeout).
+  if (commands_.running() != 0) return;
+  for (auto& [_, b] : bottles_) b.exit_watch.reset();
+  control_.reset();
+  signals_.clear();
+  uv_stop(loop_);
+}
+
+void Supervisor::update_notify_status() {
+  if (mode_ != RunMode::Daemon) return;
+  std::size_t total = bottles_.size(), ok = 0, errors = 0;
+  for (auto& [_, b] : bottles_) {
+    if (converged(b)) ++ok;
+    if (b.spec_error || b.exec_error || b.plan_error) ++errors;
+  }
+  notify::status(std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
+                  std::to_string(errors) + " with errors; drift kills " +
+                  std::to_string(counters_.drift_kills));
+}
+
+// ---- control requests -------------------------------------------------------------------------
+
+void Supervisor::on_control_request(const ControlRequest& req,
+                                    std::function<void(const nlohmann::json&)> reply) {
+  if (req.cmd == "status") {
+    reply({{"ok", true}, {"status", status_document(req.bottles)}});
+    return;
+  }
+  if (req.cmd == "reconcile") {
+    auto names = req.bottles;
+    pass_waiters_.push_back([this, names, reply] {
+      reply({{"ok", true}, {"status", status_document(names)}});
+    });
+    full_resync();
+    check_pass_waiters();
+    return;
+  }
+  reply({{"ok", false}, {"error", "unknown command '" + req.cmd + "'"}});
+}
+
+void Supervisor::check_pass_waiters() {
+  if (pass_waiters_.empty() || !queue_.idle() || commands_.running() != 0 || !pending_commands_.empty()) return;
+  auto waiters = std::move(pass_waiters_);
+  pass_waiters_.clear();
+  for (auto& w : waiters) w();
+}
+
+// ---- entry point ------------------------------------------------------------------------------
+
+int run_daemon(const Settings& settings, const CommonFlags& flags, RunMode mode) {
+  ::signal(SIGPIPE, SIG_IGN);
+  std::error_code ec;
+  std::filesystem::create_directories(settings.state_dir, ec);
+  ::chmod(settings.state_dir.c_str(), 0700);
+  auto lock = platform::InstanceLock::acquire(settings.state_dir + "/supervisor.lock");
+  if (!lock) {
+    std::fprintf(stderr, "error: %s\n", lock.error().c_str());
+    std::fprintf(stderr, "hint: only one supervisor may run per state dir (%s)\n", settings.state_dir.c_str());
+    return 1;
+  }
+  auto store = store::StateStore::open(settings.state_dir);
+  if (!store) {
+    std::fprintf(stderr, "error: %s\n", store.error().message.c_str());
+    return 1;
+  }
+  uv_loop_t loop;
+  uv_loop_init(&loop);
+  int code = 0;
+  {
+    Supervisor sup(&loop, settings, flags, mode, std::move(*store));
+    if (auto err = sup.start()) {
+      std::fprintf(stderr, "error: %s\n", err->c_str());
+      code = 1;
+    } else {
+      uv_run(&loop, UV_RUN_DEFAULT);
+      code = sup.exit_code();
+    }
+  }
+  // Let every close callback run, then the loop must be empty.
+  uv_run(&loop, UV_RUN_DEFAULT);
+  if (uv_loop_close(&loop) != 0) spdlog::warn("event loop closed with handles still open");
+  return code;
+}
+
+}  // namespace bs::supervisor
