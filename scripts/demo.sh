@@ -46,9 +46,10 @@ settle || true
 step bottle-supervisor status
 "$bs" status || true
 
-step "smolvm machine stop --name bottle-agent-1 && SMOLVM_SIM_FORCE_POLICY=null smolvm machine start --name bottle-agent-1   # someone restarts it unrestricted"
-smolvm machine stop --name bottle-agent-1 >/dev/null
-SMOLVM_SIM_FORCE_POLICY=null smolvm machine start --name bottle-agent-1
+# Someone starts the stopped bottle out of band, booting it with no egress policy at all: the
+# supervisor sees the row change and kills that VM at once (scratch is meant to be stopped).
+step "SMOLVM_SIM_FORCE_POLICY=null smolvm machine start --name bottle-scratch"
+SMOLVM_SIM_FORCE_POLICY=null smolvm machine start --name bottle-scratch || true
 settle || true
 step bottle-supervisor events
 "$bs" events
