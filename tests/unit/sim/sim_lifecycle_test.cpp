@@ -1,0 +1,281 @@
+// start / stop / delete: the VM process and its identity, the booted policy, and the DB writes
+// (including stop's stale-copy write-back).
+#include <catch2/catch.hpp>
+
+#include <fcntl.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include "smolvm/sha256.h"
+#include "unit/sim/sim_fixture.h"
+
+using bs::test::SimHome;
+using namespace std::chrono_literals;
+
+namespace {
+
+void create(const SimHome& home, const std::string& name, std::vector<std::string> extra = {}) {
+  std::vector<std::string> args{"machine", "create", "--name", name, "--image", "alpine:3.20", "--net"};
+  args.insert(args.end(), extra.begin(), extra.end());
+  auto r = home.sim(args);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+}
+
+pid_t start(const SimHome& home, const std::string& name, const std::map<std::string, std::string>& env = {}) {
+  auto r = home.sim({"machine", "start", "--name", name}, env);
+  INFO(r.err);
+  REQUIRE(r.exit_code == 0);
+  auto pid = home.row(name)["pid"].get<pid_t>();
+  REQUIRE(r.out == "Machine '" + name + "' running (PID: " + std::to_string(pid) + ")\n");
+  return pid;
+}
+
+nlohmann::json booted_policy(const SimHome& home, const std::string& name) {
+  return nlohmann::json::parse(bs::test::read_text(home.vm_dir(name) + "/boot-config.json"))["resources"]["allowed_cidrs"];
+}
+
+}  // namespace
+
+TEST_CASE("start spawns a detached _boot-vm whose identity is in the row", "[sim]") {
+  SimHome home;
+  create(home, "sb1", {"--allow-cidr", "127.0.0.16/32"});
+  auto r = home.sim({"machine", "start", "--name", "sb1"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.err == "Starting machine 'sb1'...\nPulling alpine:3.20...\n");
+  auto row = home.row("sb1");
+  CHECK(row["state"] == "running");
+  const auto pid = row["pid"].get<pid_t>();
+  CHECK(r.out == "Machine 'sb1' running (PID: " + std::to_string(pid) + ")\n");
+
+  // pid_start_time is /proc/<pid>/stat field 22, in clock ticks since boot.
+  REQUIRE(bs::test::proc_start_time(pid).has_value());
+  CHECK(row["pid_start_time"].get<std::uint64_t>() == *bs::test::proc_start_time(pid));
+
+  const std::string dir = home.root() + "/.cache/smolvm/vms/" + bs::smolvm::sha256_hex("sb1").substr(0, 16);
+  CHECK(dir.substr(dir.size() - 16) == "320983ce679b69a1");  // the reference's example hash
+  CHECK(bs::test::proc_cmdline(pid) == "/proc/self/exe _boot-vm " + dir + "/boot-config.json ");
+  CHECK(getpgid(pid) == pid);               // its own process group...
+  CHECK(getsid(pid) == getsid(0));          // ...but not its own session
+  CHECK(bs::test::read_text(dir + "/agent.pid") == std::to_string(pid) + "\n" + row["pid_start_time"].dump());
+
+  CHECK(booted_policy(home, "sb1") == nlohmann::json::parse(R"(["127.0.0.16/32"])"));
+  auto running = nlohmann::json::parse(bs::test::read_text(dir + "/agent.config.json"));
+  CHECK(running["resources"]["allowed_cidrs"] == booted_policy(home, "sb1"));
+  CHECK(home.row_type("sb1") == "blob");
+}
+
+TEST_CASE("FORCE_POLICY boots another policy than the row's", "[sim]") {
+  SimHome home;
+  create(home, "f", {"--allow-cidr", "127.0.0.17/32"});
+  const auto before = home.row_bytes("f");
+  start(home, "f", {{"SMOLVM_SIM_FORCE_POLICY", R"(["0.0.0.0/0"])"}});
+  CHECK(booted_policy(home, "f") == nlohmann::json::parse(R"(["0.0.0.0/0"])"));
+  CHECK(home.row("f")["allowed_cidrs"] == nlohmann::ordered_json::parse(R"(["127.0.0.17/32"])"));
+
+  REQUIRE(home.sim({"machine", "stop", "--name", "f"}).exit_code == 0);
+  start(home, "f", {{"SMOLVM_SIM_FORCE_POLICY", "null"}});
+  CHECK(booted_policy(home, "f").is_null());
+}
+
+TEST_CASE("starting a running machine is a no-op that says so", "[sim]") {
+  SimHome home;
+  create(home, "twice");
+  const pid_t pid = start(home, "twice");
+  const auto row = home.row_bytes("twice");
+  bool written = home.db_written_during([&] {
+    auto r = home.sim({"machine", "start", "--name", "twice"});
+    CHECK(r.exit_code == 0);
+    CHECK(r.out == "Machine 'twice' already running (PID: " + std::to_string(pid) + ")\n");
+  });
+  CHECK_FALSE(written);
+  CHECK(home.row_bytes("twice") == row);
+  CHECK_FALSE(bs::test::proc_gone(pid));
+}
+
+TEST_CASE("a start loses to another holder of vm.lock", "[sim]") {
+  SimHome home;
+  create(home, "locked");
+  int fd = open((home.vm_dir("locked") + "/vm.lock").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
+  REQUIRE(fd >= 0);
+  REQUIRE(flock(fd, LOCK_EX | LOCK_NB) == 0);
+  auto r = home.sim({"machine", "start", "--name", "locked"});
+  close(fd);
+  CHECK(r.exit_code == 1);
+  CHECK(r.err == "Error: agent operation failed: start machine: agent operation failed: start agent: another "
+                 "process is already starting or running this VM\n");
+  CHECK(home.row("locked")["state"] == "created");
+}
+
+TEST_CASE("stop kills the VM and writes stopped; stopping again writes nothing", "[sim]") {
+  SimHome home;
+  create(home, "s");
+  const pid_t pid = start(home, "s");
+  auto r = home.sim({"machine", "stop", "--name", "s"});
+  REQUIRE(r.exit_code == 0);
+  CHECK(r.out == "Stopping machine 's'...\nStopped machine: s\n");
+  CHECK(bs::test::proc_gone(pid));
+  auto row = home.row("s");
+  CHECK(row["state"] == "stopped");
+  CHECK(row["pid"].is_null());
+  CHECK(row["pid_start_time"].is_null());
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("s") + "/agent.pid"));
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("s") + "/agent.config.json"));
+  CHECK(bs::test::file_exists(home.vm_dir("s") + "/boot-config.json"));
+
+  bool written = home.db_written_during([&] {
+    auto again = home.sim({"machine", "stop", "--name", "s"});
+    CHECK(again.exit_code == 0);
+    CHECK(again.out == "Machine 's' is not running (state: stopped)\n");
+  });
+  CHECK_FALSE(written);
+
+  auto missing = home.sim({"machine", "stop", "--name", "nope"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err == "Error: vm not found: nope\n");
+}
+
+TEST_CASE("stop writes back the copy it read first: a concurrent patch is lost", "[sim]") {
+  SimHome home;
+  create(home, "race", {"--allow-cidr", "127.0.0.16/32"});
+  const pid_t pid = start(home, "race");
+
+  SECTION("a patch to allowed_cidrs during the stop is overwritten") {
+    auto stop = home.sim_background({"machine", "stop", "--name", "race"}, {{"SMOLVM_SIM_STOP_WINDOW_MS", "500"}});
+    // The VM goes away before the write-back: the snapshot has been read, the window is open.
+    REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+    auto patched = home.row("race");
+    patched["allowed_cidrs"] = nlohmann::ordered_json::parse(R"(["10.0.0.0/8"])");
+    home.put_row_blob("race", patched.dump());
+    REQUIRE(home.row("race")["allowed_cidrs"][0] == "10.0.0.0/8");
+
+    auto r = stop->wait();
+    REQUIRE(r.exit_code == 0);
+    auto row = home.row("race");
+    CHECK(row["allowed_cidrs"] == nlohmann::ordered_json::parse(R"(["127.0.0.16/32"])"));
+    CHECK(row["state"] == "stopped");
+  }
+  SECTION("a row deleted during the stop comes back") {
+    auto stop = home.sim_background({"machine", "stop", "--name", "race"}, {{"SMOLVM_SIM_STOP_WINDOW_MS", "500"}});
+    REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+    home.delete_row("race");
+    REQUIRE_FALSE(home.row_bytes("race").has_value());
+    REQUIRE(stop->wait().exit_code == 0);
+    REQUIRE(home.row_bytes("race").has_value());
+    CHECK(home.row("race")["state"] == "stopped");
+  }
+}
+
+TEST_CASE("a VM that exits by itself resolves stopped but the row keeps saying running", "[sim]") {
+  SimHome home;
+  create(home, "crash");
+  const pid_t pid = start(home, "crash", {{"SMOLVM_SIM_VM_EXIT_AFTER_MS", "200"}});
+  REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+
+  auto ls = home.sim({"machine", "ls", "--json"});
+  REQUIRE(ls.exit_code == 0);
+  auto arr = nlohmann::json::parse(ls.out);
+  CHECK(arr[0]["state"] == "stopped");
+  CHECK(arr[0]["pid"] == pid);  // raw stored pid
+  CHECK(home.row("crash")["state"] == "running");  // ls never writes back
+
+  auto status = home.sim({"machine", "status", "--name", "crash"});
+  CHECK(status.out == "Machine 'crash': stopped\n");
+  const pid_t again = start(home, "crash");
+  CHECK(again != pid);
+  CHECK_FALSE(bs::test::proc_gone(again));  // this VM has no exit knob
+}
+
+TEST_CASE("delete: no -f and no terminal cancels; -f stops and removes everything", "[sim]") {
+  SimHome home;
+  create(home, "d");
+  const pid_t pid = start(home, "d");
+
+  auto cancelled = home.sim({"machine", "delete", "--name", "d"});
+  CHECK(cancelled.exit_code == 0);
+  // The VM is stopped before the prompt, and the row is not written (it keeps the stale pid).
+  CHECK(cancelled.out == "Stopping machine 'd'...\nCancelled\n");
+  CHECK(cancelled.err == "Delete machine 'd'? [y/N] ");
+  CHECK(bs::test::proc_gone(pid));
+  CHECK(home.row("d")["state"] == "running");
+  CHECK(home.row("d")["pid"] == pid);
+
+  auto no = home.sim({"machine", "rm", "--name", "d"}, {}, std::string("n\n"));
+  CHECK(no.out == "Cancelled\n");
+  CHECK(home.row_bytes("d").has_value());
+
+  auto yes = home.sim({"machine", "delete", "--name", "d"}, {}, std::string("yes\n"));
+  CHECK(yes.exit_code == 0);
+  CHECK(yes.out == "Cleaning up data directory for vm: d\nDeleted machine: d\n");
+  CHECK_FALSE(home.row_bytes("d").has_value());
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("d")));
+
+  create(home, "e");
+  const pid_t pe = start(home, "e");
+  auto forced = home.sim({"machine", "delete", "--name", "e", "-f"});
+  CHECK(forced.exit_code == 0);
+  CHECK(forced.out == "Stopping machine 'e'...\nCleaning up data directory for vm: e\nDeleted machine: e\n");
+  CHECK(bs::test::proc_gone(pe));
+  CHECK_FALSE(home.row_bytes("e").has_value());
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("e")));
+
+  auto missing = home.sim({"machine", "delete", "--name", "e", "-f"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err == "Error: vm not found: e\n");
+}
+
+TEST_CASE("ls and status --json have smolvm's object shape", "[sim]") {
+  SimHome home;
+  create(home, "b", {"--cpus", "2", "--mem", "1024", "--label", "owner=bs", "--allow-cidr", "127.0.0.18/32"});
+  create(home, "a");
+  const pid_t pid = start(home, "b");
+
+  auto ls = home.sim({"machine", "ls", "--json"});
+  REQUIRE(ls.exit_code == 0);
+  auto arr = nlohmann::json::parse(ls.out);
+  REQUIRE(arr.size() == 2);
+  const std::vector<std::string> keys = {
+      "cmd", "cpus", "created_at", "cuda", "cuda_fork_pool_size", "cuda_vram_limit_mib", "entrypoint",
+      "ephemeral", "forkable", "forkpoint_held", "gpu", "gpu_vram_mib", "health_cmd", "health_interval_secs",
+      "health_retries", "health_startup_grace_secs", "health_timeout_secs", "image", "labels", "memory_mib",
+      "mounts", "name", "network", "overlay_gb", "pid", "ports", "restart_count", "restart_max_retries",
+      "restart_policy", "state", "storage_gb"};
+  nlohmann::json b;
+  for (const auto& o : arr) {
+    std::vector<std::string> got;
+    for (auto it = o.begin(); it != o.end(); ++it) got.push_back(it.key());
+    CHECK(got == keys);
+    if (o["name"] == "b") b = o;
+  }
+  CHECK(b["state"] == "running");
+  CHECK(b["pid"] == pid);
+  CHECK(b["memory_mib"] == 1024);
+  CHECK(b["mounts"] == 0);
+  CHECK(b["labels"] == nlohmann::json::parse(R"({"owner":"bs"})"));
+  CHECK(b["gpu"] == false);
+  // Pretty-printed with two spaces, keys in order, like serde_json::to_string_pretty.
+  CHECK(ls.out.rfind("[\n  {\n    \"cmd\": [],\n    \"cpus\": ", 0) == 0);
+
+  auto status = home.sim({"machine", "status", "--name", "b", "--json"});
+  REQUIRE(status.exit_code == 0);
+  CHECK(nlohmann::json::parse(status.out) == b);
+  auto text = home.sim({"machine", "status", "--name", "b"});
+  CHECK(text.out == "Machine 'b': running (PID: " + std::to_string(pid) + ")\n");
+  auto created = home.sim({"machine", "status", "--name", "a"});
+  CHECK(created.out == "Machine 'a': created\n");
+  auto missing = home.sim({"machine", "status", "--name", "zz", "--json"});
+  CHECK(missing.exit_code == 1);
+  CHECK(missing.err == "Error: config operation failed: machine status: machine 'zz' not found\n");
+
+  auto table = home.sim({"machine", "ls"});
+  CHECK(table.out.find("NAME                 STATE         CPUS     MEMORY  MOUNTS   PORTS  STORAGE  OVERLAY\n" +
+                       std::string(88, '-') + "\n") == 0);
+  CHECK(table.out.find("b                    running          2   1024 MiB       0       0   20 GiB   10 GiB\n") !=
+        std::string::npos);
+
+  auto dir = home.sim({"machine", "data-dir", "--name", "b"});
+  CHECK(dir.out == home.vm_dir("b") + "\n");
+  auto nodir = home.sim({"machine", "data-dir", "--name", "zz"});
+  CHECK(nodir.exit_code == 1);
+  CHECK(nodir.err == "Error: vm not found: zz\n");
+}

@@ -1,0 +1,203 @@
+// The read-only subcommands: `machine ls`, `machine status`, `machine data-dir`. They show the
+// resolved state but never write it back (src/cli/vm_common.rs list_vms, status_vm, DataDirCmd).
+#include <cstdio>
+#include <ctime>
+
+#include "tools/smolvm-sim/machine_cli.h"
+#include "tools/smolvm-sim/vm_process.h"
+#include "tools/smolvm-sim/vm_runtime.h"
+
+namespace bs::sim {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+using json = nlohmann::json;  // std::map keys: serde_json's default (sorted) Map
+
+constexpr std::uint64_t kDefaultStorageGib = 20;
+constexpr std::uint64_t kDefaultOverlayGib = 10;
+
+Done ls(const Machine& m, const ParsedArgs& a);
+Done status(const Machine& m, const ParsedArgs& a);
+Done data_dir(const Machine& m, const ParsedArgs& a);
+
+}  // namespace
+
+const Subcommand kLs = {"List all machines",
+                        {"smolvm machine ls [OPTIONS]", {{"verbose", 'v', ""}, {"json", 0, ""}}, {}, false},
+                        ls};
+const Subcommand kStatus = {"Show machine status",
+                            {"smolvm machine status [OPTIONS]", {{"name", 'n', "NAME"}, {"json", 0, ""}}, {}, false},
+                            status};
+const Subcommand kDataDir = {"Print the on-disk data directory for a named machine",
+                             {"smolvm machine data-dir --name <NAME>", {{"name", 'n', "NAME"}}, {"name"}, false},
+                             data_dir};
+
+namespace {
+
+bool flag(const VmRecord& r, const char* key) {
+  const auto& v = r.get(key);
+  return v.is_boolean() && v.get<bool>();
+}
+
+// machine_status_json: the object shared by `ls --json` and `status --json`.
+json status_json(const std::string& name, const VmRecord& r) {
+  json o = json::object();
+  o["name"] = name;
+  o["state"] = resolve_state(r);
+  o["cpus"] = r.get("cpus");
+  o["memory_mib"] = r.get("mem");
+  o["pid"] = r.get("pid");  // raw: may be non-null while the state says stopped
+  o["mounts"] = r.get("mounts").size();
+  o["ports"] = r.get("ports").size();
+  o["created_at"] = r.get("created_at");
+  o["storage_gb"] = r.get("storage_gb");
+  o["overlay_gb"] = r.get("overlay_gb");
+  o["image"] = r.get("image");
+  o["entrypoint"] = r.get("entrypoint");
+  o["cmd"] = r.get("cmd");
+  o["ephemeral"] = r.get("ephemeral");
+  o["gpu"] = flag(r, "gpu");
+  o["gpu_vram_mib"] = r.get("gpu_vram_mib");
+  o["cuda"] = r.get("cuda");
+  o["forkable"] = flag(r, "forkable") || (r.get("golden").is_null() && !r.get("cuda_fork_pool_size").is_null());
+  o["cuda_fork_pool_size"] = r.get("cuda_fork_pool_size");
+  o["cuda_vram_limit_mib"] = r.get("cuda_vram_limit_mib");
+  o["forkpoint_held"] = r.get("forkpoint_held");
+  o["labels"] = r.get("labels");
+  o["restart_policy"] = r.get("restart")["policy"];
+  o["restart_max_retries"] = r.get("restart")["max_retries"];
+  o["restart_count"] = r.get("restart")["restart_count"];
+  const auto& hc = r.get("health_cmd");
+  if (hc.is_array() && hc.size() == 3 && hc[0] == "sh" && hc[1] == "-c") {
+    o["health_cmd"] = hc[2];
+  } else if (hc.is_array()) {
+    std::string joined;
+    for (const auto& part : hc) joined += (joined.empty() ? "" : " ") + part.get<std::string>();
+    o["health_cmd"] = joined;
+  } else {
+    o["health_cmd"] = nullptr;
+  }
+  o["health_interval_secs"] = r.get("health_interval_secs");
+  o["health_timeout_secs"] = r.get("health_timeout_secs");
+  o["health_retries"] = r.get("health_retries");
+  o["health_startup_grace_secs"] = r.get("health_startup_grace_secs");
+  o["network"] = r.get("network");
+  return o;
+}
+
+std::string pretty(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
+
+std::string truncate(const std::string& s, std::size_t max) {
+  if (s.size() <= max) return s;
+  return max <= 3 ? "..." : s.substr(0, max - 3) + "...";
+}
+
+std::string rfc3339(std::uint64_t secs) {
+  std::time_t t = static_cast<std::time_t>(secs);
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+  return buf;
+}
+
+void print_verbose(const VmRecord& r) {
+  if (auto pid = r.pid()) std::printf("  PID: %d\n", *pid);
+  for (const auto& mnt : r.get("mounts")) {
+    std::printf("  Mount: %s -> %s%s\n", mnt[0].get<std::string>().c_str(), mnt[1].get<std::string>().c_str(),
+                mnt[2].get<bool>() ? " (ro)" : "");
+  }
+  for (const auto& p : r.get("ports")) std::printf("  Port: %s -> %s\n", p[0].dump().c_str(), p[1].dump().c_str());
+  if (flag(r, "network")) std::printf("  Network: enabled\n");
+  for (const auto& c : r.get("init")) std::printf("  Init: %s\n", c.get<std::string>().c_str());
+  for (const auto& e : r.get("env")) {
+    std::printf("  Env: %s=%s\n", e[0].get<std::string>().c_str(), e[1].get<std::string>().c_str());
+  }
+  if (r.get("workdir").is_string()) std::printf("  Workdir: %s\n", r.get("workdir").get<std::string>().c_str());
+  std::printf("  Created: %s\n\n", rfc3339(r.get("created_at").get<std::uint64_t>()).c_str());
+}
+
+Done ls(const Machine& m, const ParsedArgs& a) {
+  auto db = m.open_db();
+  if (!db) return db.error();
+  auto vms = db->list_vms();
+  if (!vms) return vms.error();
+  if (vms->empty()) {
+    std::printf("%s\n", a.has("json") ? "[]" : "No machines found");
+    return std::nullopt;
+  }
+  if (a.has("json")) {
+    json arr = json::array();
+    for (const auto& [name, rec] : *vms) arr.push_back(status_json(name, rec));
+    std::printf("%s\n", pretty(arr).c_str());
+    return std::nullopt;
+  }
+  std::printf("%-20s %-12s %5s %10s %7s %7s %8s %8s\n", "NAME", "STATE", "CPUS", "MEMORY", "MOUNTS", "PORTS",
+              "STORAGE", "OVERLAY");
+  std::printf("%s\n", std::string(88, '-').c_str());
+  for (const auto& [name, rec] : *vms) {
+    std::string state = resolve_state(rec);
+    if (rec.ephemeral()) state += " (eph)";
+    auto gib = [&](const char* key, std::uint64_t dflt) {
+      return std::to_string(rec.get(key).is_null() ? dflt : rec.get(key).get<std::uint64_t>()) + " GiB";
+    };
+    std::printf("%-20s %-12s %5s %10s %7zu %7zu %8s %8s\n", truncate(name, 18).c_str(), state.c_str(),
+                rec.get("cpus").dump().c_str(), (rec.get("mem").dump() + " MiB").c_str(), rec.get("mounts").size(),
+                rec.get("ports").size(), gib("storage_gb", kDefaultStorageGib).c_str(),
+                gib("overlay_gb", kDefaultOverlayGib).c_str());
+    if (a.has("verbose")) print_verbose(rec);
+  }
+  return std::nullopt;
+}
+
+Done status(const Machine& m, const ParsedArgs& a) {
+  const std::optional<std::string> name = a.one("name");
+  const std::string label = name.value_or("default");
+  auto db = m.open_db();
+  if (!db) return db.error();
+  if (a.has("json")) {
+    auto vms = db->list_vms();
+    if (!vms) return vms.error();
+    for (const auto& [n, rec] : *vms) {
+      if (n == label) {
+        std::printf("%s\n", pretty(status_json(n, rec)).c_str());
+        return std::nullopt;
+      }
+    }
+    return config_error("machine status", "machine '" + label + "' not found");
+  }
+  // A live agent answers first (its pid from agent.pid, shown only when strictly verified).
+  const VmFiles files = VmFiles::of(m.paths, label);
+  if (auto pf = read_pid_file(files.agent_pid);
+      pf && is_our_process_strict(pf->pid, pf->start_time) && cmdline_contains(pf->pid, files.boot_config)) {
+    std::printf("Machine '%s': running (PID: %d)\n", label.c_str(), pf->pid);
+    return std::nullopt;
+  }
+  if (!name) {
+    std::printf("Machine 'default': not running\n");
+    return std::nullopt;
+  }
+  // smolvm reads the row with .ok().flatten(): an unreadable row reads as "not found" here.
+  auto got = db->get_vm(*name);
+  if (!got || !got->has_value()) return vm_not_found(*name);
+  std::printf("Machine '%s': %s\n", label.c_str(), resolve_state(**got).c_str());
+  return std::nullopt;
+}
+
+Done data_dir(const Machine& m, const ParsedArgs& a) {
+  const std::string name = *a.one("name");
+  auto db = m.open_db();
+  if (!db) return db.error();
+  auto vms = db->list_vms();
+  if (!vms) return vms.error();
+  for (const auto& [n, rec] : *vms) {
+    if (n == name) {
+      std::printf("%s\n", VmFiles::of(m.paths, name).dir.c_str());
+      return std::nullopt;
+    }
+  }
+  return vm_not_found(name);
+}
+
+}  // namespace
+}  // namespace bs::sim
