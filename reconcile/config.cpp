@@ -89,8 +89,9 @@ class ConfigReader {
 
   void read_table(const toml::table& table, const std::string& prefix, const std::vector<Field>& fields) {
     for (auto&& [key, value] : table) {
-      const std::string full = prefix.empty() ? std::string(key.str()) : prefix + "." + std::string(key.str());
-      auto it = std::find_if(fields.begin(), fields.end(), [&](const Field& f) { return f.name == key.str(); });
+      const std::string_view name = key.str();  // clang 14 cannot capture a structured binding
+      const std::string full = prefix.empty() ? std::string(name) : prefix + "." + std::string(name);
+      auto it = std::find_if(fields.begin(), fields.end(), [name](const Field& f) { return f.name == name; });
       if (it == fields.end()) {
         add(position_of(key), "unknown key " + single_quoted(full) + " (known keys" +
                                   (prefix.empty() ? std::string() : " in [" + prefix + "]") + ": " +
