@@ -35,6 +35,10 @@ const MachineObservation* find_obs(const BottleInput& in, const std::string& mac
 void plan_removal(const BottleInput& in, const Managed& m, Plan& p) {
   const MachineObservation* obs = find_obs(in, m.machine);
   if (obs == nullptr || obs->row == MachineObservation::Row::Missing) {
+    if (obs != nullptr && obs->vm) {
+      p.actions.push_back(kill_action(m.machine, obs->vm->pid, obs->vm->start_time, KillReason::Unverifiable,
+                                      "pid " + std::to_string(obs->vm->pid) + ": the machine's row is gone"));
+    }
     p.actions.push_back(make(K::Forget, m.machine));
     return;
   }
@@ -182,6 +186,11 @@ Plan plan_bottle(const BottleInput& in) {
 
   // 2. Create or adopt.
   if (obs->row == MachineObservation::Row::Missing) {
+    if (obs->vm) {
+      // Its row is gone: nothing says what it booted with is still what smolvm would restart.
+      out.push_back(kill_action(name, obs->vm->pid, obs->vm->start_time, KillReason::Unverifiable,
+                                "pid " + std::to_string(obs->vm->pid) + ": the machine's row is gone"));
+    }
     if (in.machines_of_others.count(name) != 0) {
       p.error = "machine '" + name + "' is managed by another bottle";
       return p;

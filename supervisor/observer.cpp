@@ -70,6 +70,8 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
   auto it = snap.rows.find(machine);
   if (it == snap.rows.end()) {
     obs.row = Row::Missing;
+    // A VM we verified may outlive its row (deleted out of band): it must not run unchecked.
+    if (verified) observe_vm(obs, boot_config, verified->pid, verified->start_time);
     return obs;
   }
   const smolvm::MachineRow& row = it->second;

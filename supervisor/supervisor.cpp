@@ -90,6 +90,7 @@ std::optional<std::string> Supervisor::start() {
     control_ = std::move(*server);
   }
 
+  last_resync_ms_ = now_ms();
   rescan_specs();
   refresh_rows(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
@@ -263,9 +264,12 @@ void Supervisor::refresh_rows(bool force) {
   if (!vms_) {
     auto opened = smolvm::VmTable::open(settings_.smolvm.db);
     if (!opened) {
-      rows_.available = false;
-      rows_.problem = opened.error().message;
       rows_.rows.clear();
+      rows_.problem = opened.error().message;
+      // No DB (or no vms table) yet: smolvm has no machines, and its first `machine create`
+      // creates the DB. Any other failure means we cannot see the rows at all.
+      auto kind = opened.error().kind;
+      rows_.available = kind == smolvm::DbError::Kind::Missing || kind == smolvm::DbError::Kind::NoVmsTable;
       return;
     }
     vms_ = std::move(*opened);

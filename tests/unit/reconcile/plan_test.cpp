@@ -449,3 +449,13 @@ TEST_CASE("planner: status assessment", "[reconcile][plan]") {
   CHECK(to_string(assess(&unreadable, kOwn).actual) == "unknown");
   CHECK(to_string(assess(&unreadable, kOwn).confinement) == "unverifiable");
 }
+
+TEST_CASE("planner: the row of a managed machine deleted under its running VM", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  MachineObservation o;  // row missing, but our verified VM still runs
+  o.vm = vm(42, Policy::of(kOwn));
+  in.observed["bottle-a"] = o;
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=unverifiable",
+                               R"(create machine=bottle-a allowlist=["127.0.0.16/32"])"});
+}
