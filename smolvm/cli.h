@@ -1,0 +1,58 @@
+// The smolvm CLI subset the supervisor uses (reference §3): argv builders and parsers of what
+// smolvm prints. Pure: running the command is the caller's job. The parsers are strict about the
+// cases that look like success but are not (`delete` without a terminal prints "Cancelled" and
+// exits 0).
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace bs::smolvm {
+
+struct CreateArgs {
+  std::string name;
+  std::optional<std::string> image, from;  // exactly one is expected; `from` wins if both are set
+  int cpus;
+  int mem_mib;
+  std::vector<std::string> allow_cidrs;
+};
+
+// {bin,"machine","create","--name",N,("--image",I|"--from",F),"--cpus",C,"--mem",M,"--net",("--allow-cidr",X)...}
+std::vector<std::string> create_argv(const std::string& bin, const CreateArgs& args);
+std::vector<std::string> start_argv(const std::string& bin, const std::string& name);   // machine start --name N
+std::vector<std::string> stop_argv(const std::string& bin, const std::string& name);    // machine stop --name N
+std::vector<std::string> delete_argv(const std::string& bin, const std::string& name);  // machine delete --name N -f
+std::vector<std::string> version_argv(const std::string& bin);                          // --version
+
+enum class CliOutcome { Ok, AlreadyExists, NotFound, AlreadyRunning, NotRunning, Cancelled, Failed };
+
+struct CliResult {
+  CliOutcome outcome;
+  // The "Error: ..." text without the prefix (all of it: KVM errors span lines), or the
+  // informative stdout line.
+  std::string message;
+  std::optional<std::int64_t> pid;
+};
+
+// exit_code: the process's exit status; anything else the caller has (killed by a signal,
+// timed out) should be passed as a negative number, which is always Failed.
+CliResult parse_create(int exit_code, std::string_view out, std::string_view err);
+// "Machine 'n' running (PID: p)" -> Ok+pid; "already running (PID: p)" -> AlreadyRunning+pid
+CliResult parse_start(int exit_code, std::string_view out, std::string_view err);
+// "is not running (state: s)" -> NotRunning
+CliResult parse_stop(int exit_code, std::string_view out, std::string_view err);
+// "Cancelled" with exit 0 -> Cancelled (NOT success!)
+CliResult parse_delete(int exit_code, std::string_view out, std::string_view err);
+
+// "smolvm 1.9.2\n" -> "1.9.2"
+std::optional<std::string> parse_version(std::string_view out);
+// Numeric compare of MAJOR.MINOR.PATCH; a pre-release ("1.8.0-rc1") is below its release, and
+// anything unparseable is "not at least" (callers use this to refuse known-bad versions).
+bool version_at_least(std::string_view version, int major, int minor, int patch = 0);
+
+const char* to_string(CliOutcome outcome);
+
+}  // namespace bs::smolvm
