@@ -42,8 +42,8 @@ std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
 
 std::optional<std::string> Supervisor::bottle_of_machine(const std::string& machine) const {
   if (auto it = managed_.find(machine); it != managed_.end()) return it->second.bottle;
-  for (const auto& [name, b] : bottles_) {
-    if (b.spec && b.spec->machine == machine) return name;
+  if (auto it = spec_machine_owners_.find(machine); it != spec_machine_owners_.end() && !it->second.empty()) {
+    return *it->second.begin();
   }
   return std::nullopt;
 }
@@ -78,11 +78,16 @@ BottleInput Supervisor::build_input(Bottle& b) {
     in.observed[m] = observe_machine(m, rows_, settings_.smolvm, v);
     if (auto s = strays_.find(m); s != strays_.end()) in.strays[m] = s->second;
   }
-  for (const auto& [m, mm] : managed_) {
-    if (mm.bottle != b.name) in.machines_of_others.insert(m);
-  }
-  for (const auto& [name, other] : bottles_) {
-    if (name != b.name && other.spec) in.machines_of_others.insert(other.spec->machine);
+  // Only this bottle's own machines matter: are any of them claimed by another bottle?
+  for (const auto& [m, _] : in.observed) {
+    if (auto it = managed_.find(m); it != managed_.end() && it->second.bottle != b.name) {
+      in.machines_of_others.insert(m);
+    }
+    if (auto it = spec_machine_owners_.find(m); it != spec_machine_owners_.end()) {
+      for (const std::string& owner : it->second) {
+        if (owner != b.name) in.machines_of_others.insert(m);
+      }
+    }
   }
   in.restarts = b.restarts;
   in.backoff_initial = settings_.config.backoff_initial;
@@ -169,7 +174,10 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   bool gone = !b.file_present && b.absent_since && !shown && leases_.count(b.name) == 0 &&
               std::none_of(managed_.begin(), managed_.end(),
                            [&](const auto& kv) { return kv.second.bottle == b.name; });
-  if (gone && !queue_.scheduled(b.name)) bottles_.erase(b.name);  // `b` is dead from here
+  if (gone && !queue_.scheduled(b.name)) {
+    if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
+    bottles_.erase(b.name);  // `b` is dead from here
+  }
   update_notify_status();
   check_pass_waiters();
   maybe_finish_shutdown();

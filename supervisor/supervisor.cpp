@@ -199,6 +199,10 @@ void Supervisor::rescan_specs() {
     }
     if (changed) queue_.add(e.name);
   }
+  spec_machine_owners_.clear();
+  for (const auto& [name, b] : bottles_) {
+    if (b.spec) spec_machine_owners_[b.spec->machine].insert(name);
+  }
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
     if (b.file_present || !b.absent_since) {

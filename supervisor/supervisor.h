@@ -116,6 +116,8 @@ class Supervisor {
   std::map<std::string, store::VerifiedVm> verified_;        // by machine
 
   std::map<std::string, Bottle> bottles_;
+  // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
+  std::map<std::string, std::set<std::string>> spec_machine_owners_;
   std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
   WorkQueue queue_;
   CommandRunner commands_;
