@@ -34,6 +34,8 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   sup["smolvm_db"] = settings_.smolvm.db;
   sup["kvm"] = kvm_word();
   sup["last_resync"] = time_or_null(last_resync_ms_);
+  sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
+  sup["smolvm_command_ms"] = command_time_.count();
   sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};

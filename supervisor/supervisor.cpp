@@ -336,6 +336,7 @@ void Supervisor::schedule_resync() {
 void Supervisor::full_resync() {
   if (stopping_) return;
   last_resync_ms_ = now_ms();
+  const auto began = std::chrono::steady_clock::now();
   rescan_specs();
   refresh_rows(true);
   std::vector<std::string> machines;
@@ -355,6 +356,9 @@ void Supervisor::full_resync() {
   fast_drift_check(all);
   for (const auto& [name, _] : bottles_) queue_.add(name);
   update_notify_status();
+  // The observation half of the pass; the per-bottle steps it queued are timed by pass_started_.
+  last_resync_observe_ = std::chrono::steady_clock::now() - began;
+  pass_started_ = began;
 }
 
 // A ping from a loop timer: a wedged loop stops pinging and systemd restarts us.
@@ -451,7 +455,12 @@ void Supervisor::on_control_request(const ControlRequest& req,
 }
 
 void Supervisor::check_pass_waiters() {
-  if (pass_waiters_.empty() || !queue_.idle() || commands_.running() != 0 || !pending_commands_.empty()) return;
+  if (!queue_.idle() || commands_.running() != 0 || !pending_commands_.empty()) return;
+  if (pass_started_) {
+    last_pass_duration_ = std::chrono::steady_clock::now() - *pass_started_;
+    pass_started_.reset();
+  }
+  if (pass_waiters_.empty()) return;
   auto waiters = std::move(pass_waiters_);
   pass_waiters_.clear();
   for (auto& w : waiters) w();

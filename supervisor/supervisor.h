@@ -135,8 +135,12 @@ class Supervisor {
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
 
   Counters counters_;
+  std::chrono::milliseconds command_time_{0};  // total time spent waiting on smolvm commands
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::int64_t last_resync_ms_ = 0;
+  // For benchmarks and status: how long the last full pass took, observation and all steps.
+  std::optional<std::chrono::steady_clock::time_point> pass_started_;
+  std::chrono::steady_clock::duration last_resync_observe_{}, last_pass_duration_{};
   bool stopping_ = false;
   bool ready_ = false;
   int exit_code_ = 0;
