@@ -336,8 +336,8 @@ void Supervisor::launch_pending_commands() {
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
   in_flight_machines_.erase(a.machine);
   command_time_ += r.elapsed;
-  spdlog::debug("bottle {}: smolvm {} {} took {} ms (exit {})", name, to_string(a), a.machine,
-                r.elapsed.count(), r.exit_code);
+  spdlog::debug("bottle {}: smolvm {} took {} ms (exit {})", name, to_string(a), r.elapsed.count(),
+                r.exit_code);
   launch_pending_commands();
   auto it = bottles_.find(name);
   if (it == bottles_.end()) return;

@@ -119,6 +119,13 @@ void Supervisor::plan_round(Bottle& b) {
     return;
   }
   BottleInput in = build_input(b);
+  if (!b.file_present && b.absent_since && !in.removed) {
+    // Still inside the removal grace (the loop's clock may run a little behind): look again
+    // when it has really passed.
+    auto left = settings_.config.removal_grace - (Clock::now() - *b.absent_since);
+    queue_.add_after(b.name, std::chrono::duration_cast<std::chrono::milliseconds>(left) +
+                                 std::chrono::milliseconds(1));
+  }
   Plan plan = plan_bottle(in);
   b.plan_error = plan.error;
   b.plan = std::move(plan.actions);
