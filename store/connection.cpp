@@ -109,6 +109,12 @@ std::optional<StoreError> Connection::exec(const std::string& sql, std::string_v
   return std::nullopt;
 }
 
+std::optional<StoreError> Connection::run(std::string_view sql, std::string_view doing) {
+  auto stmt = prepare(sql);
+  if (!stmt) return stmt.error();
+  return stmt->run(doing);
+}
+
 bs::Expected<std::int64_t, StoreError> Connection::query_int(std::string_view sql,
                                                              std::string_view doing) {
   auto stmt = prepare(sql);
@@ -166,17 +172,10 @@ bs::Expected<WriteTxn, StoreError> WriteTxn::begin(Connection& conn) {
                                            " was rolled back after an earlier error; retry it"});
     }
     txn.nested_ = true;
-    if (auto err = conn.exec("SAVEPOINT nested", "starting a nested write")) {
-      txn.open_ = false;
-      return bs::unexpected(*err);
-    }
-  } else {
-    auto stmt = conn.prepare("BEGIN IMMEDIATE");
-    std::optional<StoreError> err = stmt ? stmt->run("starting a write") : stmt.error();
-    if (err) {
-      txn.open_ = false;
-      return bs::unexpected(*err);
-    }
+  }
+  if (auto err = conn.run(txn.nested_ ? "SAVEPOINT nested" : "BEGIN IMMEDIATE", "starting a write")) {
+    txn.open_ = false;
+    return bs::unexpected(*err);
   }
   ++conn.write_depth_;
   return txn;
@@ -197,14 +196,7 @@ std::optional<StoreError> WriteTxn::commit() {
     return StoreError{StoreError::Kind::Other, "the transaction on " + conn_->path_ +
                                                    " was rolled back after an earlier error; retry it"};
   }
-  std::optional<StoreError> err;
-  if (nested_) {
-    err = conn_->exec("RELEASE nested", "finishing a nested write");
-  } else {
-    auto stmt = conn_->prepare("COMMIT");
-    err = stmt ? stmt->run("committing") : stmt.error();
-  }
-  if (err) {
+  if (auto err = conn_->run(nested_ ? "RELEASE nested" : "COMMIT", "committing")) {
     rollback();  // a failed COMMIT (SQLITE_FULL, BUSY) leaves the transaction open
     return err;
   }
@@ -219,9 +211,10 @@ void WriteTxn::rollback() {
   if (sqlite3_get_autocommit(conn_->db_) != 0) return;  // SQLite already rolled it back
   if (nested_) {
     // ROLLBACK TO keeps the savepoint on the stack; RELEASE pops it.
-    (void)conn_->exec("ROLLBACK TO nested; RELEASE nested", "undoing a nested write");
+    (void)conn_->run("ROLLBACK TO nested", "undoing a nested write");
+    (void)conn_->run("RELEASE nested", "undoing a nested write");
   } else {
-    (void)conn_->exec("ROLLBACK", "rolling back");
+    (void)conn_->run("ROLLBACK", "rolling back");
   }
 }
 

@@ -60,6 +60,8 @@ class Connection {
 
   // The cached statement for `sql`, prepared on first use.
   bs::Expected<Statement, StoreError> prepare(std::string_view sql);
+  // Runs one statement through the cache, ignoring any rows.
+  std::optional<StoreError> run(std::string_view sql, std::string_view doing);
   // Runs SQL text that may hold several statements (schema, pragmas); nothing is cached.
   std::optional<StoreError> exec(const std::string& sql, std::string_view doing);
   // The integer in the first column of the first row of `sql` (a pragma or a count).
