@@ -34,7 +34,7 @@ TEST_CASE("a second connection reads while the first writes", "[store]") {
     REQUIRE(seen);
     REQUIRE(seen->size() == 1);
     CHECK(seen->front().detail == "committed");
-    CHECK(ms_since(t0) < 1000);
+    CHECK(ms_since(t0) < 5000);  // generous: the machine may be loaded
 
     // A second writer does not wait for the first beyond the short busy timeout.
     t0 = std::chrono::steady_clock::now();
@@ -43,7 +43,7 @@ TEST_CASE("a second connection reads while the first writes", "[store]") {
     REQUIRE(blocked);
     CHECK(blocked->kind == StoreError::Kind::Busy);
     CHECK(waited >= 90);
-    CHECK(waited < 1000);
+    CHECK(waited < 5000);  // vs. smolvm's 15 s, or forever
     return std::nullopt;
   });
   REQUIRE_FALSE(err);
