@@ -41,6 +41,7 @@ struct Bottle {
   std::size_t next_action = 0;
   int rounds = 0;
   std::optional<std::string> plan_error;  // the planner's error from the last round
+  bool settled = false;                   // the last step ended with an empty plan, no error
   std::optional<std::string> exec_error;  // the last failed action's error
   std::string last_reported_error;        // to log an error event once per distinct error
 

@@ -104,6 +104,7 @@ void Supervisor::process(const std::string& name) {
   }
   b.rounds = 0;
   b.exec_error.reset();
+  b.settled = false;
   plan_round(b);
 }
 
@@ -131,6 +132,7 @@ void Supervisor::plan_round(Bottle& b) {
   b.plan = std::move(plan.actions);
   b.next_action = 0;
   if (b.plan.empty()) {
+    b.settled = !b.plan_error;
     finish(b, std::nullopt);
     return;
   }
@@ -190,13 +192,10 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   maybe_finish_shutdown();
 }
 
-bool Supervisor::converged(const Bottle& b) {
-  if (queue_.processing(b.name) || b.exec_error || b.spec_error) return false;
-  if (queue_.scheduled(b.name) && b.absent_since) return false;  // removal pending
-  Bottle& mb = bottle(b.name);
-  BottleInput in = build_input(mb);
-  Plan p = plan_bottle(in);
-  return p.converged();
+bool Supervisor::converged(const Bottle& b) const {
+  // Cached by the last step: cheap enough to ask for every bottle after every step.
+  return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
+         !(b.absent_since && !b.file_present);
 }
 
 }  // namespace bs::supervisor

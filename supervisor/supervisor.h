@@ -83,7 +83,7 @@ class Supervisor {
   std::optional<Allowlist> desired_of(const Bottle& b) const;
   std::vector<std::string> machines_of(const Bottle& b) const;
   std::optional<std::string> bottle_of_machine(const std::string& machine) const;
-  bool converged(const Bottle& b);
+  bool converged(const Bottle& b) const;
 
   // actions.cpp
   enum class Step { Next, Async, Stop };
