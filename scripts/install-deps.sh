@@ -8,6 +8,7 @@ packages=(
   libuv1-dev libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   catch2 nlohmann-json3-dev libsystemd-dev
   sqlite3 systemd valgrind file
+  man-db groff-base
 )
 
 missing=()
