@@ -188,6 +188,28 @@ check_unit() {
   mkdir -p "$home/.local/bin"
   cp "$bin" "$home/.local/bin/bottle-supervisor"
   verify_unit "$plain" "$home" user-only
+
+  # The macOS LaunchAgent cannot be loaded here; at least it must be a well-formed plist that
+  # runs `bottle-supervisor run`, restarts on a crash only, and leaves VMs alone on exit.
+  local plist=$src/etc/launchd/io.github.bottle-supervisor.plist
+  if command -v python3 >/dev/null; then
+    local problem
+    problem=$(python3 - "$plist" <<'PY'
+import plistlib, sys
+d = plistlib.load(open(sys.argv[1], "rb"))
+want = {"Label": "io.github.bottle-supervisor", "RunAtLoad": True, "KeepAlive": {"SuccessfulExit": False},
+        "AbandonProcessGroup": True}
+bad = [k for k, v in want.items() if d.get(k) != v]
+args = d.get("ProgramArguments", [])
+if len(args) != 2 or not args[0].endswith("/bottle-supervisor") or args[1] != "run":
+    bad.append("ProgramArguments")
+if not d.get("StandardErrorPath", "").endswith("/Library/Logs/bottle-supervisor.log"):
+    bad.append("StandardErrorPath")
+print(" ".join(bad))
+PY
+) || problem="not a valid plist"
+    if [ -n "$problem" ]; then fail "$plist: $problem"; else ok "launchd plist parses and has the expected keys"; fi
+  fi
   return 0
 }
 
