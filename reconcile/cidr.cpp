@@ -10,8 +10,7 @@ namespace bs {
 namespace {
 
 constexpr std::string_view kCidrForms =
-    "expected a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 "
-    "(n 0..128)";
+    "use a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n 0..128)";
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
@@ -208,7 +207,16 @@ Expected<Cidr, std::string> cidr_or_reason(std::string_view s) {
     c.prefix = 128;
   } else {
     auto v4 = ipv4_or_reason(addr_text);
-    if (!v4) return unexpected(v4.error());
+    if (!v4) {
+      // "github.com" in an allowlist is a common slip; say so rather than count its octets.
+      const bool letters = std::any_of(addr_text.begin(), addr_text.end(), [](char ch) {
+        return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+      });
+      if (letters && split(addr_text, '.').size() != 4) {
+        return unexpected(std::string("host names are not allowed, only IP networks"));
+      }
+      return unexpected(v4.error());
+    }
     for (std::size_t i = 0; i < 4; ++i) c.addr[i] = static_cast<std::uint8_t>(v4->value >> (24 - 8 * i));
     c.prefix = 32;
   }

@@ -122,7 +122,7 @@ TEST_CASE("parse_cidr canonicalises IPv6 to RFC 5952", "[reconcile]") {
 
 TEST_CASE("parse_cidr rejects invalid forms naming the value and the expected form", "[reconcile]") {
   const std::string forms =
-      "; expected a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n 0..128)";
+      "; use a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n 0..128)";
   struct Case {
     const char* input;
     const char* reason;
@@ -138,7 +138,9 @@ TEST_CASE("parse_cidr rejects invalid forms naming the value and the expected fo
       {"10.0.0.0/8/8", "prefix length \"8/8\" is not a decimal number (0..32)"},
       {"10.0.0.0/ 8", "prefix length \" 8\" is not a decimal number (0..32)"},
       {"10.0.0/8", "expected four decimal octets a.b.c.d"},
-      {"example.com", "expected four decimal octets a.b.c.d"},
+      {"example.com", "host names are not allowed, only IP networks"},
+      {"localhost/32", "host names are not allowed, only IP networks"},
+      {"a.b.c.d/8", "octet \"a\" is not a decimal number"},
       {"::1/129", "prefix length \"129\" is out of range (0..128)"},
       {"::1/1000", "prefix length \"1000\" is out of range (0..128)"},
       {"1::2::3", "'::' may appear only once"},

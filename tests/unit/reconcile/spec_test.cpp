@@ -214,7 +214,7 @@ TEST_CASE("egress.allow forms", "[reconcile]") {
         "3:9: 'egress.allow' must be an array of CIDR strings (e.g. [\"10.0.0.0/8\"]), got a string \"10.0.0.0/8\"");
   CHECK(only_diag("image = \"a\"\n[egress]\nallow = [\"1.1.1.1\", \"10.0.0.300/8\"]") ==
         "3:21: egress.allow[1] = \"10.0.0.300/8\" is not a valid CIDR: octet \"300\" is out of range (0..255); "
-        "expected a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n 0..128)");
+        "use a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n 0..128)");
   CHECK(only_diag("image = \"a\"\n[egress]\nallow = [[\"10.0.0.0/8\"]]") ==
         "3:10: egress.allow[0] must be a string (a CIDR like \"10.0.0.0/8\"), got an array");
   CHECK(only_diag("image = \"a\"\negress = [\"10.0.0.0/8\"]") ==
@@ -251,8 +251,8 @@ allow = ["nope", 7]
         "/specs/Bad.toml:3:10: memory = 63 is out of range (64..1048576 MiB)\n"
         "/specs/Bad.toml:4:9: state = \"paused\" is not allowed (use \"running\" or \"stopped\")\n"
         "/specs/Bad.toml:5:12: loopback may not be 127.0.0.1\n"
-        "/specs/Bad.toml:7:10: egress.allow[0] = \"nope\" is not a valid CIDR: expected four decimal octets "
-        "a.b.c.d; expected a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n "
+        "/specs/Bad.toml:7:10: egress.allow[0] = \"nope\" is not a valid CIDR: host names are not allowed, only "
+        "IP networks; use a.b.c.d/n (n 0..32), a bare IPv4 address, or an IPv6 network like 2001:db8::/32 (n "
         "0..128)\n"
         "/specs/Bad.toml:7:18: egress.allow[1] must be a string (a CIDR like \"10.0.0.0/8\"), got an integer 7");
 }
