@@ -226,6 +226,7 @@ installed_files_check() {  # installed_files_check PREFIX UNIT_DIR
   expect_file "$prefix/share/man/man1/bottle-supervisor.1.gz" 644
   expect_file "$prefix/share/bash-completion/completions/bottle-supervisor" 644
   expect_file "$prefix/share/doc/bottle-supervisor/config.toml.example" 644
+  expect_file "$prefix/share/doc/bottle-supervisor/README.md" 644
   local exec
   exec=$(sed -n 's/^ExecStart=//p' "$unitdir/bottle-supervisor.service" 2>/dev/null)
   [ "$exec" = "$prefix/bin/bottle-supervisor run" ] || fail "installed unit says ExecStart=$exec, want $prefix/bin/bottle-supervisor run"
@@ -311,7 +312,7 @@ check_deb() {
   contents=$(dpkg-deb -c "$deb" | awk '{ print $NF }')
   for f in ./usr/bin/bottle-supervisor ./usr/lib/systemd/user/bottle-supervisor.service \
            ./usr/share/man/man1/bottle-supervisor.1.gz ./usr/share/bash-completion/completions/bottle-supervisor \
-           ./usr/share/doc/bottle-supervisor/config.toml.example; do
+           ./usr/share/doc/bottle-supervisor/config.toml.example ./usr/share/doc/bottle-supervisor/README.md; do
     grep -qxF "$f" <<<"$contents" || fail "the package lacks $f"
   done
   grep -q '_CPack_Packages\|/tmp/' <<<"$(dpkg-deb --fsys-tarfile "$deb" | tar -xO ./usr/lib/systemd/user/bottle-supervisor.service)" &&
