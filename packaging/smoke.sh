@@ -50,6 +50,7 @@ help_options() {  # help_options COMMAND: the long options of `COMMAND --help`
 # ---- man -----------------------------------------------------------------------------------------
 check_man() {
   need groff
+  need col
   local page=$src/doc/bottle-supervisor.1 warnings text
   warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1) || fail "groff failed on $page"
   if [ -n "$warnings" ]; then fail "groff warns about $page:"$'\n'"$warnings"; else ok "man page renders cleanly"; fi
@@ -71,6 +72,7 @@ check_man() {
     grep -qF "$word" <<<"$text" || missing+=("environment $word")
   done
   # Every key of the example config (CONTRACT §4) is described.
+  # shellcheck disable=SC2013 # keys are single words
   for key in $(sed -n 's/^#\{0,1\}\([a-z_]*\) = .*/\1/p' "$src/etc/config.toml.example"); do
     grep -qE "(^| )$key = " <<<"$text" || missing+=("config key $key")
   done
@@ -84,7 +86,7 @@ check_man() {
 complete_line() {
   local file=$1
   shift
-  HOME=$work/home XDG_CONFIG_HOME= bash -c '
+  HOME=$work/home XDG_CONFIG_HOME='' bash -c '
     source "$1"; shift
     COMP_WORDS=("$@"); COMP_CWORD=$(($# - 1)); COMP_LINE="$*"; COMP_POINT=${#COMP_LINE}
     _bottle_supervisor
@@ -154,7 +156,7 @@ verify_unit() {
   if [ "${3:-}" != user-only ]; then
     out=$(cd "$work" && systemd-analyze verify --man=no "$unit" 2>&1) || rc=$?
   fi
-  mkdir -p -m 700 "$work/runtime"
+  mkdir -p "$work/runtime" && chmod 700 "$work/runtime"
   out+=$(cd "$work" && HOME=$home XDG_RUNTIME_DIR=$work/runtime systemd-analyze --user verify --man=no "$unit" 2>&1) ||
     rc_user=$?
   if [ $rc -ne 0 ] || [ $rc_user -ne 0 ] || grep -q "bottle-supervisor" <<<"$out"; then
@@ -273,8 +275,8 @@ check_install() {
 
 # ---- deb -----------------------------------------------------------------------------------------
 dpkg_locked() {  # dpkg_locked ARGS...: dpkg, waiting out another package manager's lock
-  local attempt out
-  for attempt in $(seq 60); do
+  local out
+  for _ in $(seq 60); do
     if out=$(dpkg "$@" 2>&1); then printf '%s\n' "$out"; return 0; fi
     grep -qi "lock" <<<"$out" || { printf '%s\n' "$out" >&2; return 1; }
     sleep 2
