@@ -135,7 +135,9 @@ Done ls(const Machine& m, const ParsedArgs& a) {
   std::printf("%-20s %-12s %5s %10s %7s %7s %8s %8s\n", "NAME", "STATE", "CPUS", "MEMORY", "MOUNTS", "PORTS",
               "STORAGE", "OVERLAY");
   std::printf("%s\n", std::string(88, '-').c_str());
-  for (const auto& [name, rec] : *vms) {
+  for (const auto& row : *vms) {
+    const std::string& name = row.first;
+    const VmRecord& rec = row.second;  // a plain reference: clang 14 cannot capture structured bindings
     std::string state = resolve_state(rec);
     if (rec.ephemeral()) state += " (eph)";
     auto gib = [&](const char* key, std::uint64_t dflt) {
