@@ -7,7 +7,7 @@
 
 using bs::test::SimHome;
 
-TEST_CASE("--version and the vm alias", "[sim]") {
+TEST_CASE("the version flag and the vm alias", "[sim]") {
   SimHome home;
   auto v = home.sim({"--version"});
   CHECK(v.exit_code == 0);
@@ -32,7 +32,7 @@ TEST_CASE("a duplicate create fails with smolvm's message and changes nothing", 
   CHECK(home.sql_column("SELECT count(*) FROM vm_create_reservations") == std::vector<std::string>{"0"});
 }
 
-TEST_CASE("a live reservation holds the name; a dead owner's does not", "[sim]") {
+TEST_CASE("a live reservation holds the name and a dead owner's does not", "[sim]") {
   SimHome home;
   REQUIRE(home.sim({"machine", "ls"}).exit_code == 0);
   // Our own (live) pid owns a fresh reservation: the name is "being created".
@@ -46,7 +46,7 @@ TEST_CASE("a live reservation holds the name; a dead owner's does not", "[sim]")
   CHECK(home.sim({"machine", "create", "--name", "held", "--image", "alpine", "--net"}).exit_code == 0);
 }
 
-TEST_CASE("--allow-cidr is normalised like ipnet and turns networking on", "[sim]") {
+TEST_CASE("allow-cidr values are normalised like ipnet and turn networking on", "[sim]") {
   SimHome home;
   auto r = home.sim({"machine", "create", "--name", "c", "--image", "alpine", "--allow-cidr", "127.0.0.16",
                      "--allow-cidr", "10.1.2.3/8", "--allow-cidr", "::1"});

@@ -47,7 +47,7 @@ TEST_CASE("every command creates smolvm's schema in WAL mode", "[sim]") {
   CHECK(vms_sql[0] == "CREATE TABLE vms (name TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL)");
 }
 
-TEST_CASE("create stores the reference record byte for byte, as a BLOB", "[sim]") {
+TEST_CASE("create stores the reference record byte for byte as a BLOB", "[sim]") {
   SimHome home;
   const auto before = now_secs();
   auto r = home.sim({"machine", "create", "--name", "sb1", "--image", "alpine:3.20", "--net", "--allow-cidr",
@@ -69,7 +69,7 @@ TEST_CASE("create stores the reference record byte for byte, as a BLOB", "[sim]"
   CHECK(bs::test::read_text(home.vm_dir("sb1") + "/name") == "sb1");
 }
 
-TEST_CASE("create --from stores source_smolmachine, and the pre-1.8 knob drops the CIDRs", "[sim]") {
+TEST_CASE("create from a smolmachine file records it and the pre-1.8 knob drops the CIDRs", "[sim]") {
   SimHome home;
   const std::string artifact = home.root() + "/a.smolmachine";
   { std::ofstream(artifact) << "not really a pack"; }
@@ -98,7 +98,7 @@ TEST_CASE("create --from stores source_smolmachine, and the pre-1.8 knob drops t
   CHECK_FALSE(home.row_bytes("sb3").has_value());
 }
 
-TEST_CASE("a TEXT-typed row breaks every command that reads it, like rusqlite", "[sim]") {
+TEST_CASE("a TEXT-typed row breaks every command that reads it as in rusqlite", "[sim]") {
   SimHome home;
   REQUIRE(home.sim({"machine", "create", "--name", "good", "--image", "alpine", "--net"}).exit_code == 0);
   auto good = *home.row_bytes("good");

@@ -85,6 +85,24 @@ void kill_verified(pid_t pid, std::uint64_t start_time) {
   wait_until([&] { return waitpid(pid, nullptr, WNOHANG) != 0 || proc_gone(pid); }, std::chrono::seconds(5));
 }
 
+// Children of this process, from /proc/<pid>/stat field 4 (ppid).
+std::vector<pid_t> own_children() {
+  std::vector<pid_t> out;
+  std::error_code ec;
+  for (const auto& entry : std::filesystem::directory_iterator("/proc", ec)) {
+    const std::string name = entry.path().filename();
+    if (name.find_first_not_of("0123456789") != std::string::npos) continue;
+    std::string stat = read_text("/proc/" + name + "/stat");
+    auto close = stat.rfind(')');
+    if (close == std::string::npos) continue;
+    std::istringstream rest(stat.substr(close + 1));
+    std::string state;
+    long ppid = 0;
+    if (rest >> state >> ppid && ppid == getpid()) out.push_back(static_cast<pid_t>(std::stol(name)));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string sim_binary() { return BS_BUILD_DIR "/smolvm-sim"; }
@@ -114,6 +132,12 @@ SimHome::~SimHome() {
     // A broken DB must not stop the rest of the cleanup.
   }
   for (auto [pid, st] : tracked_) kill_verified(pid, st);
+  // Backstop for a row that lies (wrong start time, row deleted): as the subreaper, every orphaned
+  // VM is our child, and one whose command line names this home is certainly one we started.
+  for (pid_t pid : own_children()) {
+    auto st = proc_start_time(pid);
+    if (st && proc_cmdline(pid).find(" _boot-vm " + root_ + "/") != std::string::npos) kill_verified(pid, *st);
+  }
   while (waitpid(-1, nullptr, WNOHANG) > 0) {
   }
   std::error_code ec;

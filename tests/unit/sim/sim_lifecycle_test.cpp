@@ -107,7 +107,7 @@ TEST_CASE("a start loses to another holder of vm.lock", "[sim]") {
   CHECK(home.row("locked")["state"] == "created");
 }
 
-TEST_CASE("stop kills the VM and writes stopped; stopping again writes nothing", "[sim]") {
+TEST_CASE("stop kills the VM and writes stopped and a second stop writes nothing", "[sim]") {
   SimHome home;
   create(home, "s");
   const pid_t pid = start(home, "s");
@@ -186,7 +186,7 @@ TEST_CASE("a VM that exits by itself resolves stopped but the row keeps saying r
   CHECK_FALSE(bs::test::proc_gone(again));  // this VM has no exit knob
 }
 
-TEST_CASE("delete: no -f and no terminal cancels; -f stops and removes everything", "[sim]") {
+TEST_CASE("delete without force and a terminal cancels and delete -f removes everything", "[sim]") {
   SimHome home;
   create(home, "d");
   const pid_t pid = start(home, "d");
