@@ -44,6 +44,17 @@ CREATE TABLE events (
 CREATE INDEX events_by_bottle ON events (bottle, id);
 )sql";
 
+// v2: the text of each bottle's last valid spec, so a spec that is invalid when the supervisor
+// starts still has a desired state (CONTRACT §3: an invalid spec keeps the last valid one).
+constexpr const char* kSchemaV2 = R"sql(
+CREATE TABLE last_valid_specs (
+  bottle   TEXT PRIMARY KEY NOT NULL,
+  path     TEXT NOT NULL,
+  text     TEXT NOT NULL,
+  saved_ms INTEGER NOT NULL
+) STRICT;
+)sql";
+
 StoreError newer_schema(std::int64_t version) {
   return {StoreError::Kind::Other, "state.db was written by a newer bottle-supervisor (schema " +
                                        std::to_string(version) + ")"};
@@ -52,7 +63,7 @@ StoreError newer_schema(std::int64_t version) {
 }  // namespace
 
 const std::vector<Migration>& schema_migrations() {
-  static const std::vector<Migration> list = {{1, kSchemaV1}};
+  static const std::vector<Migration> list = {{1, kSchemaV1}, {2, kSchemaV2}};
   return list;
 }
 

@@ -46,6 +46,12 @@ struct Event {
   std::string bottle, machine, kind, detail;
 };
 
+// The text of a bottle's last valid spec.
+struct SavedSpec {
+  std::string bottle, path, text;
+  std::int64_t saved_ms = 0;
+};
+
 class StateStore {
  public:
   static constexpr std::int64_t kEventsKept = 100'000;
@@ -73,6 +79,11 @@ class StateStore {
   bs::Expected<std::vector<VerifiedVm>, StoreError> verified_vms();
   [[nodiscard]] std::optional<StoreError> put_verified_vm(const VerifiedVm& v);
   [[nodiscard]] std::optional<StoreError> clear_verified_vm(const std::string& machine);
+
+  // The text of each bottle's last valid spec, by bottle.
+  bs::Expected<std::vector<SavedSpec>, StoreError> saved_specs();
+  [[nodiscard]] std::optional<StoreError> save_spec(const SavedSpec& s);
+  [[nodiscard]] std::optional<StoreError> forget_spec(const std::string& bottle);
 
   // The audit log (CONTRACT §9). Appending assigns the id (ids only grow) and trims the log to
   // the last kEventsKept events in the same transaction.

@@ -185,6 +185,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
                            [&](const auto& kv) { return kv.second.bottle == b.name; });
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
+    if (auto err = store_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, err->message);
     bottles_.erase(b.name);  // `b` is dead from here
   }
   update_notify_status();

@@ -68,6 +68,15 @@ std::optional<std::string> Supervisor::start() {
   for (const auto& v : *verified) verified_[v.machine] = v;
   for (const auto& [bottle_name, _] : leases_) bottle(bottle_name);
   for (const auto& [_, m] : managed_) bottle(m.bottle);
+  if (auto saved = store_.saved_specs()) {
+    for (const auto& s : *saved) {
+      auto spec = parse_bottle_spec(s.path, s.text, settings_.config.pool);
+      if (!spec) continue;  // e.g. the pool changed: no usable last valid state
+      Bottle& b = bottle(s.bottle);
+      b.spec = std::move(*spec);
+      b.spec_path = s.path;
+    }
+  }
 
   if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
 
@@ -179,6 +188,8 @@ void Supervisor::rescan_specs() {
   }
   if (!scan.readable && !scan.problem.empty()) spdlog::debug("{}", scan.problem);
 
+  std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
+  for (const SpecFile& f : scan.files) texts[f.path] = f.text;
   std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool);
   const TimePoint now = Clock::now();
   std::set<std::string> seen;
@@ -190,7 +201,14 @@ void Supervisor::rescan_specs() {
     b.absent_since.reset();
     b.spec_path = e.path;
     if (e.spec) {
-      changed = changed || !b.spec || !(*b.spec == *e.spec);
+      bool spec_changed = !b.spec || !(*b.spec == *e.spec);
+      if (spec_changed) {
+        // Kept so that a spec found invalid at our next start still has a desired state.
+        if (auto err = store_.save_spec({e.name, e.path, texts[e.path], now_ms()})) {
+          spdlog::warn("bottle {}: cannot save its spec: {}", e.name, err->message);
+        }
+      }
+      changed = changed || spec_changed;
       b.spec = std::move(e.spec);
       b.spec_error.reset();
     } else {

@@ -2,6 +2,7 @@
 
 #include <catch2/catch.hpp>
 
+#include "store/schema.h"
 #include "store/state_store.h"
 #include "unit/store/store_fixture.h"
 
@@ -39,7 +40,7 @@ TEST_CASE("open creates the state dir 0700 with its parents, and state.db 0600",
 
   RawDb raw(dir + "/state.db");
   CHECK(raw.text("PRAGMA journal_mode") == "wal");
-  CHECK(raw.integer("PRAGMA user_version") == 1);
+  CHECK(raw.integer("PRAGMA user_version") == schema_migrations().back().version);
 }
 
 TEST_CASE("open reports a state dir that cannot be created", "[store]") {
