@@ -2,9 +2,7 @@
 
 #include <cerrno>
 #include <cstdlib>
-#include <cstring>
 
-#include "tools/smolvm-sim/sim_error.h"
 
 namespace bs::sim {
 namespace {
@@ -35,10 +33,6 @@ std::set<std::string> split_commands(const std::string& list) {
 }
 
 }  // namespace
-
-std::string os_error_text(int err) {
-  return std::string(std::strerror(err)) + " (os error " + std::to_string(err) + ")";
-}
 
 Knobs read_knobs(const platform::EnvLookup& env) {
   Knobs k;

@@ -1,12 +1,9 @@
 #include "tools/smolvm-sim/state_db.h"
 
-#include <sys/stat.h>
+#include <signal.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <chrono>
-#include <csignal>
-#include <ctime>
 #include <filesystem>
 #include <system_error>
 
