@@ -1,0 +1,18 @@
+// The daemon's one logger: spdlog's default logger writing to stderr. Run by hand, each line
+// carries a UTC timestamp and the level; under systemd (JOURNAL_STREAM set) each line starts
+// with its syslog priority "<N>" instead, and journald adds the time (sd-daemon(3)).
+#pragma once
+
+#include <string>
+
+#include "platform/env.h"
+
+namespace bs::supervisor {
+
+// level: trace|debug|info|warn|error (anything else means info). Replaces the default logger.
+void init_logging(const std::string& level, const platform::EnvLookup& env);
+
+// For SIGHUP reloads: changes the level of the default logger only.
+void set_log_level(const std::string& level);
+
+}  // namespace bs::supervisor
