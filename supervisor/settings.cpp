@@ -1,0 +1,137 @@
+#include "supervisor/settings.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "platform/xdg.h"
+
+namespace bs::supervisor {
+namespace {
+
+std::string current_dir() {
+  std::string buf(4096, '\0');
+  while (getcwd(buf.data(), buf.size()) == nullptr) {
+    if (errno != ERANGE) return {};
+    buf.resize(buf.size() * 2);
+  }
+  buf.resize(std::strlen(buf.c_str()));
+  return buf;
+}
+
+// A flag's path: "~" expanded (the shell does not expand "--specs=~/x"), then made absolute
+// against the working directory, so the daemon's paths never depend on where it later runs.
+std::string flag_path(const std::string& value, const platform::EnvLookup& env) {
+  std::string p = platform::expand_tilde(value, env);
+  if (!p.empty() && p[0] != '/') {
+    std::string cwd = current_dir();
+    p = (cwd == "/" ? "" : cwd) + "/" + (p.rfind("./", 0) == 0 ? p.substr(2) : p);
+  }
+  return p;
+}
+
+// The smolvm binary: a bare name is looked up on PATH later, anything with a '/' is a path.
+std::string tool_path(const std::string& value, const platform::EnvLookup& env, bool from_flag) {
+  std::string p = platform::expand_tilde(value, env);
+  if (p.find('/') == std::string::npos) return p;
+  return from_flag ? flag_path(p, env) : p;
+}
+
+enum class ReadResult { Ok, Missing, Failed };
+
+ReadResult read_text(const std::string& path, std::string& text, std::string& error) {
+  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT || errno == ENOTDIR) return ReadResult::Missing;
+    error = "cannot read the config file " + path + ": " + std::strerror(errno);
+    return ReadResult::Failed;
+  }
+  struct stat st{};
+  if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
+    close(fd);
+    error = "the config file " + path + " is not a regular file";
+    return ReadResult::Failed;
+  }
+  char buf[8192];
+  while (true) {
+    ssize_t n = read(fd, buf, sizeof(buf));
+    if (n > 0) {
+      text.append(buf, static_cast<std::size_t>(n));
+      continue;
+    }
+    if (n == 0) break;
+    if (errno == EINTR) continue;
+    error = "cannot read the config file " + path + ": " + std::strerror(errno);
+    close(fd);
+    return ReadResult::Failed;
+  }
+  close(fd);
+  return ReadResult::Ok;
+}
+
+bs::Expected<Settings, std::string> resolve(const CommonFlags& flags, const platform::EnvLookup& env,
+                                            const std::string& config_path) {
+  Settings s;
+  s.env = env;
+  s.config_path = config_path;
+
+  std::string text, error;
+  switch (read_text(config_path, text, error)) {
+    case ReadResult::Missing:
+      if (flags.config) return bs::unexpected("config file " + config_path + " does not exist");
+      break;
+    case ReadResult::Failed:
+      return bs::unexpected(error);
+    case ReadResult::Ok: {
+      auto parsed = parse_config(config_path, text);
+      if (!parsed) return bs::unexpected(parsed.error());
+      s.config = *parsed;
+      s.config_found = true;
+      break;
+    }
+  }
+  const Config& c = s.config;
+
+  if (flags.specs) s.specs_dir = flag_path(*flags.specs, env);
+  else if (c.specs) s.specs_dir = platform::expand_tilde(*c.specs, env);
+  else s.specs_dir = platform::config_home(env) + "/bottle-supervisor/bottles";
+
+  if (flags.state_dir) s.state_dir = flag_path(*flags.state_dir, env);
+  else if (c.state_dir) s.state_dir = platform::expand_tilde(*c.state_dir, env);
+  else s.state_dir = platform::state_home(env) + "/bottle-supervisor";
+
+  if (flags.socket) s.socket_path = flag_path(*flags.socket, env);
+  else if (c.socket) s.socket_path = platform::expand_tilde(*c.socket, env);
+  else if (auto runtime = platform::runtime_dir(env)) s.socket_path = *runtime + "/bottle-supervisor/control.sock";
+  else s.socket_path = s.state_dir + "/control.sock";
+
+  s.smolvm_bin = flags.smolvm ? tool_path(*flags.smolvm, env, true) : tool_path(c.smolvm_bin, env, false);
+
+  std::optional<std::string> data_dir;
+  if (flags.smolvm_data_dir) data_dir = flag_path(*flags.smolvm_data_dir, env);
+  else if (c.smolvm_data_dir) data_dir = platform::expand_tilde(*c.smolvm_data_dir, env);
+  s.smolvm = smolvm::derive_paths(env, data_dir);
+
+  // bot-bottle computes its lock from HOME alone, so we must too, whatever XDG_CACHE_HOME says.
+  s.lock_path = c.lock ? platform::expand_tilde(*c.lock, env)
+                       : platform::home_dir(env) + "/.cache/bot-bottle/smolmachines.lock";
+  return s;
+}
+
+}  // namespace
+
+bs::Expected<Settings, std::string> resolve_settings(const CommonFlags& flags, const platform::EnvLookup& env) {
+  std::string config_path = flags.config ? flag_path(*flags.config, env)
+                                         : platform::config_home(env) + "/bottle-supervisor/config.toml";
+  return resolve(flags, env, config_path);
+}
+
+bs::Expected<Settings, std::string> reload_settings(const Settings& current, const CommonFlags& flags) {
+  // The path found at startup, not one recomputed against a working directory that may differ.
+  return resolve(flags, current.env, current.config_path);
+}
+
+}  // namespace bs::supervisor
