@@ -1,0 +1,44 @@
+// The command line: `bottle-supervisor <command> [options]` parsed into one Invocation, or a
+// usage error (exit 2) with a message and a hint. Pure: no I/O, so it is tested by tables.
+#pragma once
+
+#include <chrono>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "reconcile/expected.h"
+#include "supervisor/settings.h"
+
+namespace bs::supervisor {
+
+enum class Command { Run, Status, Reconcile, Events, Validate, Preflight };
+
+struct Invocation {
+  enum class Action { Execute, Help, Version };
+  Action action = Action::Execute;
+  std::optional<Command> command;  // nullopt only for top-level --help / --version
+
+  CommonFlags common;
+  bool json = false;    // status, reconcile, events
+  bool once = false;    // reconcile
+  bool follow = false;  // events
+  std::optional<std::string> bottle;             // events --bottle
+  std::optional<std::chrono::milliseconds> since;  // events --since
+  std::vector<std::string> operands;  // status NAME..., validate FILE...
+};
+
+struct UsageError {
+  std::string message;  // printed as "error: <message>"
+  std::string hint;     // printed as "hint: <hint>" when not empty
+};
+
+// args: argv without the program name.
+bs::Expected<Invocation, UsageError> parse_args(const std::vector<std::string>& args);
+
+// The --help text of a command, or the top-level overview for nullopt. Lists every option.
+std::string usage_text(std::optional<Command> command);
+
+const char* command_name(Command c);
+
+}  // namespace bs::supervisor
