@@ -1,0 +1,193 @@
+// `events`: the audit log, read straight from the state DB (WAL lets us read while the daemon
+// writes), oldest first; --follow keeps polling for new ids until interrupted.
+#include <sys/stat.h>
+
+#include <algorithm>
+#include <array>
+#include <cerrno>
+#include <csignal>
+#include <ctime>
+#include <thread>
+
+#include <nlohmann/json.hpp>
+
+#include "store/state_store.h"
+#include "supervisor/commands.h"
+#include "supervisor/status_table.h"
+
+namespace bs::supervisor {
+namespace {
+
+constexpr std::chrono::milliseconds kPollInterval{200};
+// A read that meets the daemon's write lock is retried for this long before giving up.
+constexpr std::chrono::milliseconds kBusyPatience{3000};
+
+volatile std::sig_atomic_t g_stop = 0;
+
+void request_stop(int) { g_stop = 1; }
+
+// SIGINT/SIGTERM end --follow cleanly (exit 0); SIGPIPE is ignored so a closed pipe shows up as a
+// failed write instead of killing us. Restores the previous dispositions on destruction.
+class FollowSignals {
+ public:
+  FollowSignals() {
+    g_stop = 0;
+    struct sigaction sa{};
+    sa.sa_handler = &request_stop;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = 0;  // no SA_RESTART: the sleep between polls returns at once
+    sigaction(SIGINT, &sa, &old_int_);
+    sigaction(SIGTERM, &sa, &old_term_);
+    struct sigaction ignore{};
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    sigaction(SIGPIPE, &ignore, &old_pipe_);
+  }
+  ~FollowSignals() {
+    sigaction(SIGINT, &old_int_, nullptr);
+    sigaction(SIGTERM, &old_term_, nullptr);
+    sigaction(SIGPIPE, &old_pipe_, nullptr);
+  }
+  FollowSignals(const FollowSignals&) = delete;
+  FollowSignals& operator=(const FollowSignals&) = delete;
+
+ private:
+  struct sigaction old_int_{}, old_term_{}, old_pipe_{};
+};
+
+void sleep_a_poll() {
+  timespec ts{0, static_cast<long>(kPollInterval.count()) * 1'000'000L};
+  nanosleep(&ts, nullptr);  // EINTR on a signal is the point
+}
+
+bool exists(const std::string& path) {
+  struct stat st{};
+  return stat(path.c_str(), &st) == 0;
+}
+
+std::string json_line(const store::Event& e) {
+  nlohmann::ordered_json j;
+  j["ts"] = store::format_rfc3339(e.ts_ms);
+  j["bottle"] = e.bottle;
+  j["machine"] = e.machine;
+  j["kind"] = e.kind;
+  j["detail"] = e.detail;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
+}
+
+// Human columns: widths fixed by the first batch so --follow stays aligned; a longer name later
+// widens its row rather than being cut (an audit log never hides a fact), and DETAIL runs on.
+class EventTable {
+ public:
+  void print(std::ostream& out, const std::vector<store::Event>& events) {
+    if (events.empty()) return;
+    if (!header_done_) {
+      for (const auto& e : events) {
+        w_[1] = std::clamp(std::max(w_[1], display_width(terminal_safe(e.bottle))), w_[1], std::size_t{20});
+        w_[2] = std::clamp(std::max(w_[2], display_width(terminal_safe(e.machine))), w_[2], std::size_t{26});
+      }
+      row(out, {"TIME", "BOTTLE", "MACHINE", "KIND", "DETAIL"});
+      header_done_ = true;
+    }
+    for (const auto& e : events) {
+      row(out, {store::format_rfc3339(e.ts_ms), terminal_safe(e.bottle), terminal_safe(e.machine),
+                terminal_safe(e.kind), terminal_safe(e.detail)});
+    }
+  }
+
+ private:
+  void row(std::ostream& out, const std::array<std::string, 5>& cells) {
+    std::string line;
+    for (std::size_t c = 0; c < cells.size(); ++c) {
+      line += cells[c];
+      if (c + 1 == cells.size()) break;
+      std::size_t w = display_width(cells[c]);
+      line += std::string(w < w_[c] ? w_[c] - w : 0, ' ') + "  ";
+    }
+    while (!line.empty() && line.back() == ' ') line.pop_back();
+    out << line << "\n";
+  }
+
+  std::array<std::size_t, 5> w_ = {20, 6, 7, 14, 6};
+  bool header_done_ = false;
+};
+
+bs::Expected<store::StateStore, store::StoreError> open_store(const std::string& state_dir) {
+  auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
+  while (true) {
+    auto db = store::StateStore::open(state_dir);
+    if (db || db.error().kind != store::StoreError::Kind::Busy || std::chrono::steady_clock::now() >= give_up) {
+      return db;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+// Reads a batch, waiting out the daemon's write lock for a while instead of failing at once.
+bs::Expected<std::vector<store::Event>, store::StoreError> read_batch(store::StateStore& db,
+                                                                      const std::string& bottle,
+                                                                      std::int64_t since_ms,
+                                                                      std::int64_t after_id) {
+  auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
+  while (true) {
+    auto batch = db.events(bottle, since_ms, after_id, 0);
+    if (batch || batch.error().kind != store::StoreError::Kind::Busy ||
+        std::chrono::steady_clock::now() >= give_up || g_stop) {
+      return batch;
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+}
+
+}  // namespace
+
+int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
+  std::optional<FollowSignals> signals;
+  if (inv.follow) signals.emplace();
+  const std::string db_path = settings.state_dir + "/state.db";
+  // No DB yet: nothing has happened. Opening would create it, which is the daemon's job.
+  while (!exists(db_path)) {
+    if (!inv.follow || g_stop) return kExitOk;
+    sleep_a_poll();
+  }
+  auto db = open_store(settings.state_dir);
+  if (!db) {
+    print_error(io.err, "cannot read the audit log in " + db_path + ": " + db.error().message);
+    return kExitFailed;
+  }
+  const std::string bottle = inv.bottle.value_or("");
+  const std::int64_t since_ms = inv.since ? io.now_ms() - inv.since->count() : 0;
+
+  // Where --follow continues: past everything that exists now, matching or not.
+  std::int64_t after_id = 0;
+  if (inv.follow) {
+    if (auto last = db->last_event_id()) after_id = *last;
+  }
+  EventTable table;
+  bool first = true;
+  while (true) {
+    auto batch = read_batch(*db, bottle, since_ms, first ? 0 : after_id);
+    if (!batch) {
+      if (!first && batch.error().kind == store::StoreError::Kind::Busy) {
+        sleep_a_poll();  // keep following; the daemon will let go
+        continue;
+      }
+      print_error(io.err, "cannot read the audit log in " + db_path + ": " + batch.error().message);
+      return kExitFailed;
+    }
+    first = false;
+    for (const auto& e : *batch) after_id = std::max(after_id, e.id);
+    if (inv.json) {
+      for (const auto& e : *batch) io.out << json_line(e);
+    } else {
+      table.print(io.out, *batch);
+    }
+    io.out.flush();
+    if (!io.out) return kExitOk;  // the reader went away (EPIPE): nothing more to say
+    if (!inv.follow || g_stop) return kExitOk;
+    sleep_a_poll();
+    if (g_stop) return kExitOk;
+  }
+}
+
+}  // namespace bs::supervisor

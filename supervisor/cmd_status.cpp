@@ -1,0 +1,129 @@
+// `status` and `reconcile` (without --once): both ask the running daemon over the control socket
+// and print the status document it replies with.
+#include <chrono>
+#include <set>
+
+#include <nlohmann/json.hpp>
+
+#include "supervisor/commands.h"
+#include "supervisor/control_client.h"
+#include "supervisor/status_table.h"
+
+namespace bs::supervisor {
+namespace {
+
+using nlohmann::json;
+using nlohmann::ordered_json;
+
+constexpr std::chrono::milliseconds kStatusTimeout{15'000};
+// A full pass may run smolvm commands (each bounded by command_timeout); wait generously.
+constexpr std::chrono::milliseconds kReconcileTimeout{10 * 60'000};
+
+constexpr const char* kStartHint =
+    "start it with 'systemctl --user start bottle-supervisor' or 'bottle-supervisor run'";
+
+bool colour_wanted(const CommandIo& io) {
+  if (!io.out_is_terminal) return false;
+  if (io.env("NO_COLOR")) return false;
+  auto term = io.env("TERM");
+  return !(term && *term == "dumb");
+}
+
+// True only for a JSON true; never throws on a malformed document.
+bool is_true(const json& obj, const char* key) {
+  auto it = obj.find(key);
+  return it != obj.end() && it->is_boolean() && it->get<bool>();
+}
+
+std::string quoted_list(const std::vector<std::string>& names) {
+  std::string s;
+  for (const auto& n : names) s += (s.empty() ? "'" : ", '") + n + "'";
+  return s;
+}
+
+// Sends one request and prints the status document of the reply. Exit codes per CONTRACT §7.
+int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io, const json& request,
+                  std::chrono::milliseconds timeout) {
+  auto line = control_exchange(settings.socket_path, request.dump(), timeout);
+  if (!line) {
+    switch (line.error().kind) {
+      case ClientError::Kind::NotRunning:
+        print_error(io.err, line.error().message, kStartHint);
+        return kExitNotRunning;
+      case ClientError::Kind::Timeout:
+        print_error(io.err, line.error().message, "see its log: journalctl --user -u bottle-supervisor");
+        return kExitFailed;
+      default:
+        print_error(io.err, line.error().message);
+        return kExitFailed;
+    }
+  }
+  // Parsed twice: ordered to print the document exactly as the daemon sent it, plain to read it.
+  ordered_json ordered = ordered_json::parse(*line, nullptr, false);
+  json reply = json::parse(*line, nullptr, false);
+  if (reply.is_discarded() || !reply.is_object()) {
+    print_error(io.err, "the reply from " + settings.socket_path + " is not a JSON object");
+    return kExitFailed;
+  }
+  if (!is_true(reply, "ok")) {
+    auto e = reply.find("error");
+    print_error(io.err, e != reply.end() && e->is_string() ? e->get<std::string>()
+                                                           : "the daemon refused the request");
+    return kExitFailed;
+  }
+  auto status = reply.find("status");
+  if (status == reply.end() || !status->is_object()) {
+    print_error(io.err, "the reply from " + settings.socket_path + " has no status document");
+    return kExitFailed;
+  }
+
+  if (inv.json) {
+    io.out << ordered["status"].dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+  } else {
+    TableStyle style;
+    style.color = colour_wanted(io);
+    style.now_ms = io.now_ms();
+    io.out << render_status_table(*status, style);
+  }
+  io.out.flush();
+
+  bool converged = true;
+  std::set<std::string> shown;
+  if (auto b = status->find("bottles"); b != status->end() && b->is_array()) {
+    for (const auto& bottle : *b) {
+      if (!bottle.is_object()) continue;
+      if (!is_true(bottle, "converged")) converged = false;
+      if (auto n = bottle.find("name"); n != bottle.end() && n->is_string()) shown.insert(n->get<std::string>());
+    }
+  }
+  std::vector<std::string> unknown;
+  for (const auto& name : inv.operands) {
+    if (shown.count(name) == 0) unknown.push_back(name);
+  }
+  if (!unknown.empty()) {
+    print_error(io.err, (unknown.size() == 1 ? "no bottle named " : "no bottles named ") + quoted_list(unknown),
+                "'bottle-supervisor status' lists every bottle");
+    return kExitFailed;
+  }
+  return converged ? kExitOk : kExitFailed;
+}
+
+}  // namespace
+
+void print_error(std::ostream& err, const std::string& message, const std::string& hint) {
+  err << "error: " << message << "\n";
+  if (!hint.empty()) err << "hint: " << hint << "\n";
+  err.flush();
+}
+
+int cmd_status(const Settings& settings, const Invocation& inv, CommandIo& io) {
+  json request = {{"cmd", "status"}};
+  if (!inv.operands.empty()) request["bottles"] = inv.operands;
+  return ask_and_print(settings, inv, io, request, kStatusTimeout);
+}
+
+int cmd_reconcile_remote(const Settings& settings, const Invocation& inv, CommandIo& io) {
+  return ask_and_print(settings, inv, io, json{{"cmd", "reconcile"}}, kReconcileTimeout);
+}
+
+}  // namespace bs::supervisor

@@ -1,0 +1,197 @@
+// `events`: the audit log from a real state DB, as JSON Lines and as a table.
+#include <csignal>
+#include <future>
+#include <mutex>
+#include <regex>
+
+#include "cli_test_support.h"
+#include "store/state_store.h"
+#include "supervisor/commands.h"
+#include "supervisor/status_table.h"
+
+using bs::supervisor::CommandIo;
+using bs::supervisor::Invocation;
+using bs::supervisor::Settings;
+using nlohmann::json;
+
+namespace {
+
+constexpr std::int64_t kNoon = 1'795'953'600'000;  // 2026-11-29T12:00:00Z
+
+struct Run {
+  int code;
+  std::string out, err;
+};
+
+Run events(const Settings& settings, Invocation inv) {
+  inv.command = bs::supervisor::Command::Events;
+  std::ostringstream out, err;
+  CommandIo io{out, err, false, bs::platform::map_env({}), [] { return kNoon + 60'000; }};
+  int code = bs::supervisor::cmd_events(settings, inv, io);
+  return {code, out.str(), err.str()};
+}
+
+std::vector<std::string> lines_of(const std::string& text) {
+  std::vector<std::string> lines;
+  std::istringstream in(text);
+  for (std::string l; std::getline(in, l);) lines.push_back(l);
+  return lines;
+}
+
+void seed(const std::string& state_dir) {
+  auto db = bs::store::StateStore::open(state_dir);
+  REQUIRE(db.has_value());
+  REQUIRE_FALSE(db->append_event({0, kNoon, "agent-1", "bottle-agent-1", "lease-acquired", "127.0.0.16"}));
+  REQUIRE_FALSE(db->append_event({0, kNoon + 1'500, "agent-2", "bottle-agent-2", "created", "alpine:3.20"}));
+  REQUIRE_FALSE(db->append_event({0, kNoon + 30'000, "agent-1", "bottle-agent-1", "drift-killed",
+                                  "pid 4242 booted with [\"0.0.0.0/0\"], desired [\"127.0.0.16/32\"]"}));
+}
+
+}  // namespace
+
+TEST_CASE("events: JSON Lines, oldest first, RFC 3339 UTC timestamps", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  seed(settings.state_dir);
+
+  Invocation inv;
+  inv.json = true;
+  auto r = events(settings, inv);
+  CHECK(r.code == 0);
+  CHECK(r.err.empty());
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 3);
+  CHECK(lines[0] ==
+        R"({"ts":"2026-11-29T12:00:00Z","bottle":"agent-1","machine":"bottle-agent-1","kind":"lease-acquired","detail":"127.0.0.16"})");
+  const std::regex rfc3339(R"(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}Z)");
+  for (const auto& l : lines) {
+    json j = json::parse(l);
+    REQUIRE(j.is_object());
+    CHECK(j.size() == 5);
+    for (const char* key : {"ts", "bottle", "machine", "kind", "detail"}) CHECK(j[key].is_string());
+    CHECK(std::regex_match(j["ts"].get<std::string>(), rfc3339));
+  }
+  CHECK(json::parse(lines[1])["ts"] == "2026-11-29T12:00:01Z");
+  CHECK(json::parse(lines[2])["kind"] == "drift-killed");
+  CHECK(json::parse(lines[2])["detail"] == "pid 4242 booted with [\"0.0.0.0/0\"], desired [\"127.0.0.16/32\"]");
+}
+
+TEST_CASE("events: --bottle and --since filter", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  seed(settings.state_dir);
+
+  Invocation inv;
+  inv.json = true;
+  inv.bottle = "agent-2";
+  auto only = lines_of(events(settings, inv).out);
+  REQUIRE(only.size() == 1);
+  CHECK(json::parse(only[0])["bottle"] == "agent-2");
+
+  Invocation recent;
+  recent.json = true;
+  recent.since = std::chrono::seconds(45);  // "now" is noon + 60 s: only the drift kill at +30 s
+  auto newer = lines_of(events(settings, recent).out);
+  REQUIRE(newer.size() == 1);
+  CHECK(json::parse(newer[0])["kind"] == "drift-killed");
+}
+
+TEST_CASE("events: the human table", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  seed(settings.state_dir);
+  auto r = events(settings, Invocation{});
+  CHECK(r.code == 0);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 4);
+  CHECK(lines[0] == "TIME                  BOTTLE   MACHINE         KIND            DETAIL");
+  CHECK(lines[1] == "2026-11-29T12:00:00Z  agent-1  bottle-agent-1  lease-acquired  127.0.0.16");
+  CHECK(lines[2] == "2026-11-29T12:00:01Z  agent-2  bottle-agent-2  created         alpine:3.20");
+  // A long detail runs on past 100 columns rather than being cut: the log never hides a fact.
+  CHECK(lines[3] == "2026-11-29T12:00:30Z  agent-1  bottle-agent-1  drift-killed    "
+                    "pid 4242 booted with [\"0.0.0.0/0\"], desired [\"127.0.0.16/32\"]");
+  for (std::size_t i = 0; i < 3; ++i) CHECK(bs::supervisor::display_width(lines[i]) <= 100);
+}
+
+TEST_CASE("events: no state DB yet prints nothing and creates nothing", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "never-ran";
+  auto r = events(settings, Invocation{});
+  CHECK(r.code == 0);
+  CHECK(r.out.empty());
+  CHECK(r.err.empty());
+  CHECK_FALSE(std::filesystem::exists(settings.state_dir));
+}
+
+namespace {
+
+// An output stream another thread may read while `events --follow` writes to it.
+class SharedText : public std::streambuf {
+ public:
+  std::string text() const {
+    std::lock_guard<std::mutex> lock(m_);
+    return text_;
+  }
+
+ protected:
+  int_type overflow(int_type c) override {
+    if (c == traits_type::eof()) return traits_type::not_eof(c);
+    std::lock_guard<std::mutex> lock(m_);
+    text_ += static_cast<char>(c);
+    return c;
+  }
+  std::streamsize xsputn(const char* s, std::streamsize n) override {
+    std::lock_guard<std::mutex> lock(m_);
+    text_.append(s, static_cast<std::size_t>(n));
+    return n;
+  }
+
+ private:
+  mutable std::mutex m_;
+  std::string text_;
+};
+
+}  // namespace
+
+TEST_CASE("events: --follow prints new events until SIGTERM", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  seed(settings.state_dir);
+
+  SharedText text;
+  std::ostream out(&text);
+  std::ostringstream err;
+  Invocation inv;
+  inv.command = bs::supervisor::Command::Events;
+  inv.json = true;
+  inv.follow = true;
+  inv.bottle = "agent-1";
+  CommandIo io{out, err, false, bs::platform::map_env({}), [] { return kNoon; }};
+  auto follower = std::async(std::launch::async, [&] { return bs::supervisor::cmd_events(settings, inv, io); });
+
+  auto wait_for_lines = [&](std::size_t n) {
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (lines_of(text.text()).size() < n && std::chrono::steady_clock::now() < deadline) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+    return lines_of(text.text()).size();
+  };
+  REQUIRE(wait_for_lines(2) == 2);  // agent-1's two events; the follower's handlers are in place
+
+  auto db = bs::store::StateStore::open(settings.state_dir);
+  REQUIRE(db.has_value());
+  REQUIRE_FALSE(db->append_event({0, kNoon + 90'000, "agent-2", "bottle-agent-2", "started", "pid 7"}));
+  REQUIRE_FALSE(db->append_event({0, kNoon + 91'000, "agent-1", "bottle-agent-1", "started", "pid 8"}));
+  REQUIRE(wait_for_lines(3) == 3);
+  CHECK(json::parse(lines_of(text.text())[2])["detail"] == "pid 8");  // agent-2's was filtered out
+
+  REQUIRE(kill(getpid(), SIGTERM) == 0);
+  REQUIRE(follower.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
+  CHECK(follower.get() == 0);
+  CHECK(err.str().empty());
+}

@@ -1,0 +1,172 @@
+// `status` and `reconcile` against a ControlServer standing in for the daemon: what they print
+// and the exit codes of CONTRACT §7.
+#include <future>
+
+#include "cli_test_support.h"
+#include "supervisor/commands.h"
+#include "supervisor/control_server.h"
+
+using bs::supervisor::CommandIo;
+using bs::supervisor::ControlReply;
+using bs::supervisor::ControlRequest;
+using bs::supervisor::ControlServer;
+using bs::supervisor::Invocation;
+using bs::supervisor::Settings;
+using nlohmann::json;
+using namespace std::chrono_literals;
+
+namespace {
+
+struct Output {
+  std::string out, err;
+  int code = -1;
+};
+
+// The §8 document the fake daemon serves; bottles filtered by name like the daemon does.
+json document(bool b_converged) {
+  auto bottle = [](const std::string& name, bool converged) {
+    return json{{"name", name},   {"machine", "bottle-" + name},  {"address", "127.0.0.16"},
+                {"desired", "running"}, {"actual", "running"}, {"pid", 42},
+                {"confinement", converged ? "verified" : "pending"}, {"converged", converged},
+                {"error", nullptr}, {"last_event", "started"}, {"last_event_at", "2026-11-29T12:00:00Z"}};
+  };
+  return json{{"supervisor", {{"version", "0.1.0"}, {"pid", 1}, {"uptime_s", 1.5}, {"counters", json::object()}}},
+              {"bottles", {bottle("a", true), bottle("b", b_converged)}}};
+}
+
+class FakeDaemon {
+ public:
+  explicit FakeDaemon(bs::test::TestLoop& loop, const std::string& path) : loop_(loop) {
+    auto s = ControlServer::listen(loop.get(), path, [this](const ControlRequest& req, ControlReply reply) {
+      requests.push_back(req.body);
+      if (req.cmd == "reconcile") pending = reply;  // answered when the "pass" ends
+      else answer(req, reply);
+    });
+    REQUIRE(s.has_value());
+    server_ = std::move(*s);
+  }
+
+  void answer(const ControlRequest& req, const ControlReply& reply) {
+    if (refuse) {
+      reply(json{{"ok", false}, {"error", "the daemon is reloading"}});
+      return;
+    }
+    json doc = document(b_converged);
+    if (!req.bottles.empty()) {
+      json kept = json::array();
+      for (const auto& b : doc["bottles"]) {
+        if (std::find(req.bottles.begin(), req.bottles.end(), b["name"]) != req.bottles.end()) kept.push_back(b);
+      }
+      doc["bottles"] = kept;
+    }
+    reply(json{{"ok", true}, {"status", doc}});
+  }
+
+  // Runs a command on a helper thread (it blocks) while the loop turns here.
+  Output run(const Settings& settings, Invocation inv,
+             int (*command)(const Settings&, const Invocation&, CommandIo&)) {
+    auto result = std::async(std::launch::async, [&settings, inv, command] {
+      std::ostringstream out, err;
+      CommandIo io{out, err, false, bs::platform::map_env({}), [] { return std::int64_t{1'795'953'612'000}; }};
+      Output o;
+      o.code = command(settings, inv, io);
+      o.out = out.str();
+      o.err = err.str();
+      return o;
+    });
+    REQUIRE(loop_.run_until([&] {
+      if (pending) {
+        ControlRequest req;
+        ControlReply reply = std::exchange(pending, nullptr);
+        answer(req, reply);
+      }
+      return result.wait_for(0s) == std::future_status::ready;
+    }));
+    return result.get();
+  }
+
+  std::vector<json> requests;
+  ControlReply pending;
+  bool b_converged = true;
+  bool refuse = false;
+
+ private:
+  bs::test::TestLoop& loop_;
+  std::unique_ptr<ControlServer> server_;
+};
+
+Invocation status_inv(std::vector<std::string> names = {}, bool json_out = false) {
+  Invocation inv;
+  inv.command = bs::supervisor::Command::Status;
+  inv.operands = std::move(names);
+  inv.json = json_out;
+  return inv;
+}
+
+}  // namespace
+
+TEST_CASE("status command: exit codes and output", "[supervisor]") {
+  bs::test::TempDir tmp;
+  bs::test::TestLoop loop;
+  Settings settings;
+  settings.socket_path = tmp / "bottle-supervisor/control.sock";
+  FakeDaemon daemon(loop, settings.socket_path);
+
+  SECTION("all converged: 0, a table") {
+    auto o = daemon.run(settings, status_inv(), bs::supervisor::cmd_status);
+    CHECK(o.code == 0);
+    CHECK(o.err.empty());
+    CHECK_THAT(o.out, Catch::StartsWith("bottle-supervisor 0.1.0  pid 1  up 1s  no resync yet\npatches -"));
+    CHECK_THAT(o.out, Catch::Contains("\na     bottle-a  127.0.0.16  running  running  verified     42   started 12s ago\n"));
+    CHECK(daemon.requests.back() == json{{"cmd", "status"}});
+  }
+  SECTION("one not converged: 1") {
+    daemon.b_converged = false;
+    CHECK(daemon.run(settings, status_inv(), bs::supervisor::cmd_status).code == 1);
+    CHECK(daemon.run(settings, status_inv({"a"}), bs::supervisor::cmd_status).code == 0);  // only a is shown
+    CHECK(daemon.requests.back() == json{{"cmd", "status"}, {"bottles", {"a"}}});
+  }
+  SECTION("--json prints the document as the daemon sent it") {
+    auto o = daemon.run(settings, status_inv({}, true), bs::supervisor::cmd_status);
+    CHECK(o.code == 0);
+    CHECK(json::parse(o.out) == document(true));
+    CHECK_THAT(o.out, Catch::StartsWith("{\n  \"bottles\": [\n    {\n      \"actual\": \"running\","));
+  }
+  SECTION("an unknown name: 1 and an error naming it") {
+    auto o = daemon.run(settings, status_inv({"a", "zzz"}), bs::supervisor::cmd_status);
+    CHECK(o.code == 1);
+    CHECK(o.err == "error: no bottle named 'zzz'\nhint: 'bottle-supervisor status' lists every bottle\n");
+    CHECK_THAT(o.out, Catch::Contains("\na  "));
+  }
+  SECTION("the daemon refuses: 1 with its message") {
+    daemon.refuse = true;
+    auto o = daemon.run(settings, status_inv(), bs::supervisor::cmd_status);
+    CHECK(o.code == 1);
+    CHECK(o.err == "error: the daemon is reloading\n");
+  }
+  SECTION("reconcile waits for the pass and prints like status") {
+    Invocation inv;
+    inv.command = bs::supervisor::Command::Reconcile;
+    daemon.b_converged = false;
+    auto o = daemon.run(settings, inv, bs::supervisor::cmd_reconcile_remote);
+    CHECK(o.code == 1);
+    CHECK(daemon.requests.back() == json{{"cmd", "reconcile"}});
+    CHECK_THAT(o.out, Catch::Contains("pending"));
+  }
+}
+
+TEST_CASE("status command: no daemon is exit 3 with the socket named", "[supervisor]") {
+  bs::test::TempDir tmp;
+  Settings settings;
+  settings.socket_path = tmp / "control.sock";
+  std::ostringstream out, err;
+  CommandIo io{out, err, false, bs::platform::map_env({}), [] { return std::int64_t{0}; }};
+  CHECK(bs::supervisor::cmd_status(settings, status_inv(), io) == 3);
+  CHECK(out.str().empty());
+  CHECK(err.str() == "error: bottle-supervisor is not running (no daemon at " + settings.socket_path +
+                         ")\nhint: start it with 'systemctl --user start bottle-supervisor' or "
+                         "'bottle-supervisor run'\n");
+  Invocation reconcile;
+  reconcile.command = bs::supervisor::Command::Reconcile;
+  CHECK(bs::supervisor::cmd_reconcile_remote(settings, reconcile, io) == 3);
+}
