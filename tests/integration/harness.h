@@ -1,0 +1,36 @@
+// The integration harness: the real bottle-supervisor against smolvm-sim in a temporary HOME.
+// process.h (running and reaping), smolvm_db.h (the smolvm DB as another writer sees it),
+// temp_home.h (the HOME, its files and the CLI), daemon.h (`bottle-supervisor run`).
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "daemon.h"
+#include "process.h"
+#include "smolvm_db.h"
+#include "temp_home.h"
+
+namespace bs::integ {
+
+using Clock = std::chrono::steady_clock;
+
+long long elapsed_ms(Clock::time_point since);
+
+// Prints "metric: <name>=<ms>" on stdout and as a Catch2 warning: measured, never asserted.
+void print_metric(const std::string& name, long long ms);
+
+bool contains(const std::string& haystack, const std::string& needle);
+
+// Events whose detail mentions `text` (e.g. "pid 1234").
+std::vector<Json> mentioning(const std::vector<Json>& events, const std::string& text);
+
+// "pid N" exactly, not a prefix of a longer number.
+bool mentions_pid(const std::string& detail, std::int64_t pid);
+
+// The one allowlist most tests expect: the first lease of the default pool.
+inline const Json kFirstAllowlist = Json::array({"127.0.0.16/32"});
+
+}  // namespace bs::integ

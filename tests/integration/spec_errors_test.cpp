@@ -1,0 +1,102 @@
+// Invalid specs (CONTRACT §3: positioned errors, a bottle never created from an invalid spec, a
+// running bottle kept on its last valid spec), `validate` and `reconcile --once` (§7).
+#include <catch2/catch.hpp>
+#include <fstream>
+#include <regex>
+
+#include "harness.h"
+
+using namespace bs::integ;
+
+namespace {
+
+bool has_position(const Json& error, const std::string& file) {
+  return error.is_string() &&
+         std::regex_search(error.get<std::string>(), std::regex(std::regex_replace(file, std::regex(R"([.])"), R"(\.)") +
+                                                                ":[0-9]+:[0-9]+"));
+}
+
+}  // namespace
+
+TEST_CASE("an invalid spec shows its position in status and leaves other bottles alone", "[integration]") {
+  TempHome h;
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("good", spec_toml());
+  const std::int64_t pid = h.wait_verified("good")["pid"];
+  const auto start_time = pid_start_time(pid);
+
+  h.write_spec("bad", spec_toml("cpus = \"two\""));
+  Json bad;
+  h.wait_until("bottle bad listed with a positioned error", [&] {
+    bad = h.status().bottle("bad");
+    return bad.is_object() && has_position(bad["error"], "bad.toml");
+  });
+  CHECK(bad["converged"] == false);
+  CHECK(bad["confinement"] == "n/a");
+  CHECK(h.status().exit_code == 1);
+  CHECK_FALSE(h.row("bottle-bad"));  // a bottle first seen invalid is not created
+  Json good = h.wait_verified("good");
+  CHECK(good["pid"] == pid);
+  CHECK(h.status({"good"}).exit_code == 0);
+
+  // The running bottle's spec turns invalid: it keeps its last valid state and shows the error.
+  h.write_spec("good", spec_toml("memory = 1"));
+  h.wait_until("bottle good showing its spec's error", [&] {
+    good = h.status().bottle("good");
+    return good.is_object() && has_position(good["error"], "good.toml");
+  });
+  CHECK(good["actual"] == "running");
+  CHECK(good["pid"] == pid);
+  CHECK(good["converged"] == false);
+  CHECK(h.status({"good"}).exit_code == 1);
+  CHECK(pid_start_time(pid) == start_time);
+  CHECK(h.row("bottle-good"));
+  CHECK(h.events("stopped", "good").empty());
+  CHECK(h.events("deleted", "good").empty());
+}
+
+TEST_CASE("reconcile --once converges without a daemon, and exits 1 with an invalid spec", "[integration]") {
+  TempHome h;
+  h.write_spec("once", spec_toml());
+  RunResult r = h.cli({"reconcile", "--once"});
+  INFO(r.describe());
+  REQUIRE(r.exit_code == 0);
+
+  auto row = h.row("bottle-once");
+  REQUIRE(row);
+  auto rec = row->json();
+  CHECK(rec["allowed_cidrs"] == kFirstAllowlist);
+  REQUIRE(rec["pid"].is_number_integer());
+  const std::int64_t pid = rec["pid"];
+  CHECK(pid_start_time(pid) == rec["pid_start_time"].get<std::uint64_t>());
+  CHECK(h.booted_policy(pid) == kFirstAllowlist);
+  CHECK(h.status().exit_code == 3);  // it did not stay behind as a daemon
+
+  h.write_spec("broken", spec_toml("[egress]\nallow = [\"not-a-cidr\"]"));
+  RunResult bad = h.cli({"reconcile", "--once"});
+  INFO(bad.describe());
+  CHECK(bad.exit_code == 1);
+  CHECK(pid_start_time(pid) == rec["pid_start_time"].get<std::uint64_t>());
+}
+
+TEST_CASE("validate: exit 0 for a valid spec, exit 1 and file:line:col for an invalid one", "[integration]") {
+  TempHome h;
+  const std::string good = h.dir() + "/valid.toml", bad = h.dir() + "/invalid.toml";
+  {
+    std::ofstream(good) << spec_toml("cpus = 2\n[egress]\nallow = [\"10.0.0.0/8\"]");
+    std::ofstream(bad) << "image = \"alpine:3.20\"\nmemory = 3\n";
+  }
+  RunResult ok = h.cli({"validate", good});
+  INFO(ok.describe());
+  CHECK(ok.exit_code == 0);
+
+  RunResult ko = h.cli({"validate", bad});
+  INFO(ko.describe());
+  CHECK(ko.exit_code == 1);
+  CHECK(std::regex_search(ko.out + ko.err, std::regex(std::regex_replace(bad, std::regex(R"([.])"), R"(\.)") +
+                                                      ":2:[0-9]+: [^\n]*memory")));
+
+  RunResult both = h.cli({"validate", good, bad});
+  CHECK(both.exit_code == 1);
+}

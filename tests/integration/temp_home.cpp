@@ -1,0 +1,269 @@
+#include "temp_home.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <stdexcept>
+
+#include "daemon.h"
+#include "platform/process.h"
+#include "smolvm/boot_config.h"
+
+namespace bs::integ {
+namespace fs = std::filesystem;
+
+namespace {
+
+void write_text(const std::string& path, const std::string& text, mode_t mode) {
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << text;
+    if (!out.flush()) throw std::runtime_error("cannot write " + path);
+  }
+  ::chmod(path.c_str(), mode);
+}
+
+void make_dir(const std::string& path, mode_t mode) {
+  fs::create_directories(path);
+  ::chmod(path.c_str(), mode);
+}
+
+// True when the NUL-separated command line has a `_boot-vm` argument followed by a path under
+// `dir`: a VM stand-in whose data dir lies in this temp HOME, never anybody else's process.
+bool boot_vm_under(const std::string& cmdline, const std::string& dir) {
+  auto config = smolvm::boot_config_from_cmdline(cmdline);
+  return config && config->rfind(dir + "/", 0) == 0;
+}
+
+// `environ` is NUL-separated; `var` must be one whole entry.
+bool contains_var(const std::string& environ, const std::string& var) {
+  std::size_t pos = 0;
+  while (pos < environ.size()) {
+    std::size_t end = environ.find('\0', pos);
+    if (end == std::string::npos) end = environ.size();
+    if (environ.compare(pos, end - pos, var) == 0) return true;
+    pos = end + 1;
+  }
+  return false;
+}
+
+}  // namespace
+
+std::string config_toml(const ConfigOptions& o) {
+  std::ostringstream s;
+  s << "log_level = \"" << o.log_level << "\"\n"
+    << "removal_grace = \"" << o.removal_grace << "\"\n"
+    << "resync_interval = \"" << o.resync_interval << "\"\n"
+    << "debounce = \"" << o.debounce << "\"\n"
+    << o.extra_top << (o.extra_top.empty() || o.extra_top.back() == '\n' ? "" : "\n")
+    << "[smolvm]\ncommand_timeout = \"" << o.command_timeout << "\"\n"
+    << "[backoff]\ninitial = \"" << o.backoff_initial << "\"\n";
+  return s.str();
+}
+
+std::string spec_toml(const std::string& extra) {
+  return "image = \"alpine:3.20\"\n" + extra + (extra.empty() || extra.back() == '\n' ? "" : "\n");
+}
+
+Json Status::bottle(const std::string& name) const {
+  if (!doc.is_object() || !doc.contains("bottles") || !doc["bottles"].is_array()) return nullptr;
+  for (const Json& b : doc["bottles"]) {
+    if (b.value("name", "") == name) return b;
+  }
+  return nullptr;
+}
+
+bool verified_running(const Json& b) {
+  return b.is_object() && b.value("actual", "") == "running" && b.value("confinement", "") == "verified" &&
+         b.contains("pid") && b["pid"].is_number_integer();
+}
+
+TempHome::TempHome(const ConfigOptions& config) {
+  become_subreaper();
+  std::string tmpl = "/tmp/bsi-XXXXXX";
+  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+  dir_ = tmpl;
+  make_dir(dir_ + "/run", 0700);
+  make_dir(dir_ + "/bin", 0755);
+  fs::create_symlink(kSimBin, dir_ + "/bin/smolvm");
+  make_dir(bottles_dir(), 0700);
+  write_config(config);
+}
+
+TempHome::~TempHome() {
+  for (Daemon* d : std::set<Daemon*>(daemons_)) d->stop();
+  try {
+    kill_orphaned_sim_commands();
+    kill_leftover_vms();
+  } catch (const std::exception& e) {
+    WARN("cleanup of " << dir_ << ": " << e.what());
+  }
+  reap_orphans();
+  // BS_INTEG_KEEP=1 (in the test runner's environment) keeps the folder and its logs for a look.
+  if (std::getenv("BS_INTEG_KEEP") != nullptr) {
+    WARN("kept " << dir_);
+    return;
+  }
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+void TempHome::kill_leftover_vms() const {
+  for (const StoredRow& r : read_rows(db_path())) {
+    auto j = r.json();
+    if (j.contains("pid") && j["pid"].is_number_integer() && j.contains("pid_start_time") &&
+        j["pid_start_time"].is_number_unsigned()) {
+      kill_verified_and_reap(j["pid"].get<std::int64_t>(), j["pid_start_time"].get<std::uint64_t>());
+    }
+  }
+  for (const platform::ProcessInfo& p : platform::processes_with_cmdline_containing(dir_)) {
+    auto raw = platform::read_cmdline(p.pid);
+    if (raw && boot_vm_under(*raw, dir_)) kill_verified_and_reap(p.pid, p.start_time);
+  }
+}
+
+void TempHome::kill_orphaned_sim_commands() const {
+  std::error_code ec;
+  const auto sim = fs::canonical(kSimBin, ec);
+  for (std::int64_t pid : children_of(::getpid())) {
+    const std::string proc = "/proc/" + std::to_string(pid);
+    if (fs::read_symlink(proc + "/exe", ec) != sim || ec) continue;
+    std::string environ = read_file(proc + "/environ");
+    if (!contains_var(environ, "HOME=" + dir_)) continue;
+    auto cmdline = platform::read_cmdline(pid);
+    auto start = pid_start_time(pid);
+    if (!cmdline || smolvm::boot_config_from_cmdline(*cmdline) || !start) continue;
+    kill_verified_and_reap(pid, *start);
+  }
+}
+
+Env TempHome::env(const Env& extra) const {
+  Env e = {{"HOME", dir_}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"PATH", dir_ + "/bin:/usr/bin:/bin"}};
+  for (const auto& [k, v] : extra) e[k] = v;
+  return e;
+}
+
+std::string TempHome::bottles_dir() const { return dir_ + "/.config/bottle-supervisor/bottles"; }
+std::string TempHome::config_path() const { return dir_ + "/.config/bottle-supervisor/config.toml"; }
+std::string TempHome::state_dir() const { return dir_ + "/.local/state/bottle-supervisor"; }
+std::string TempHome::socket_path() const { return dir_ + "/run/bottle-supervisor/control.sock"; }
+
+smolvm::Paths TempHome::smolvm_paths() const { return smolvm::derive_paths(platform::map_env(env())); }
+
+void TempHome::write_config(const ConfigOptions& o) const { write_config_text(config_toml(o)); }
+
+void TempHome::write_config_text(const std::string& toml) const {
+  const std::string tmp = dir_ + "/.config/bottle-supervisor/.config.toml.tmp";
+  write_text(tmp, toml, 0600);
+  fs::rename(tmp, config_path());
+}
+
+std::string TempHome::spec_path(const std::string& name) const { return bottles_dir() + "/" + name + ".toml"; }
+
+std::string TempHome::write_spec(const std::string& name, const std::string& toml) const {
+  const std::string tmp = bottles_dir() + "/." + name + ".toml.tmp";
+  write_text(tmp, toml, 0600);
+  fs::rename(tmp, spec_path(name));
+  return spec_path(name);
+}
+
+void TempHome::remove_spec(const std::string& name) const { fs::remove(spec_path(name)); }
+
+std::string TempHome::make_smolmachine(const std::string& name) const {
+  const std::string path = dir_ + "/" + name + ".smolmachine";
+  write_text(path, "not a real smolmachine; smolvm-sim only checks that it exists\n", 0644);
+  return path;
+}
+
+RunResult TempHome::cli(const std::vector<std::string>& args, const Env& extra, Ms timeout) const {
+  std::vector<std::string> argv = {kSupervisorBin};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, env(extra), "", timeout);
+}
+
+RunResult TempHome::sim(const std::vector<std::string>& args, const Env& extra, Ms timeout) const {
+  std::vector<std::string> argv = {dir_ + "/bin/smolvm"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return run(argv, env(extra), "", timeout);
+}
+
+Status TempHome::status(const std::vector<std::string>& names) const {
+  std::vector<std::string> args = {"status", "--json"};
+  args.insert(args.end(), names.begin(), names.end());
+  RunResult r = cli(args, {}, Ms(10000));
+  Status s;
+  s.exit_code = r.exit_code;
+  s.raw = r.describe();
+  s.doc = Json::parse(r.out, nullptr, false);
+  if (s.doc.is_discarded()) s.doc = nullptr;
+  return s;
+}
+
+std::vector<Json> TempHome::events() const {
+  RunResult r = cli({"events", "--json"});
+  if (r.exit_code != 0) throw std::runtime_error("events --json failed: " + r.describe());
+  std::vector<Json> out;
+  std::istringstream lines(r.out);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.empty()) continue;
+    Json j = Json::parse(line, nullptr, false);
+    if (j.is_discarded()) throw std::runtime_error("events --json printed a line that is not JSON: " + line);
+    out.push_back(std::move(j));
+  }
+  return out;
+}
+
+std::vector<Json> TempHome::events(const std::string& kind, const std::string& bottle) const {
+  std::vector<Json> out;
+  for (Json& e : events()) {
+    if (e.value("kind", "") == kind && (bottle.empty() || e.value("bottle", "") == bottle)) out.push_back(e);
+  }
+  return out;
+}
+
+std::optional<StoredRow> TempHome::row(const std::string& machine) const { return read_row(db_path(), machine); }
+
+std::optional<Json> TempHome::booted_policy(std::int64_t pid) const {
+  auto cmdline = platform::read_cmdline(pid);
+  if (!cmdline) return std::nullopt;
+  auto config = smolvm::boot_config_from_cmdline(*cmdline);
+  if (!config) return std::nullopt;
+  Json j = Json::parse(read_file(*config), nullptr, false);
+  if (!j.is_object() || !j.contains("resources") || !j["resources"].contains("allowed_cidrs")) return std::nullopt;
+  return j["resources"]["allowed_cidrs"];
+}
+
+std::string TempHome::diagnostics() const {
+  std::ostringstream s;
+  Status st = status();
+  s << "--- last status --json ---\n" << (st.doc.is_null() ? st.raw : st.doc.dump(2)) << "\n";
+  if (!daemon_log_.empty()) s << "--- daemon log (tail) ---\n" << tail_lines(read_file(daemon_log_), 40) << "\n";
+  return s.str();
+}
+
+void TempHome::wait_until(const std::string& what, const std::function<bool()>& pred, Ms timeout) const {
+  if (!poll_until(pred, timeout)) {
+    FAIL("timed out after " << timeout.count() << " ms waiting for: " << what << "\n" << diagnostics());
+  }
+}
+
+Json TempHome::wait_verified(const std::string& bottle, Ms timeout) const {
+  Json last;
+  wait_until("bottle '" + bottle + "' running, verified and converged", [&] {
+    last = status().bottle(bottle);
+    return verified_running(last) && last.value("converged", false);
+  }, timeout);
+  return last;
+}
+
+std::string TempHome::next_log_path(const std::string& stem) {
+  return dir_ + "/" + stem + "-" + std::to_string(++log_counter_) + ".log";
+}
+
+}  // namespace bs::integ
