@@ -26,6 +26,18 @@ std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
 
 }  // namespace
 
+std::string one_line(std::string text) {
+  std::string out;
+  for (char c : text) {
+    if (c == '\n') {
+      out += "; ";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(
              std::chrono::system_clock::now().time_since_epoch())
@@ -212,7 +224,7 @@ void Supervisor::rescan_specs() {
       b.spec = std::move(e.spec);
       b.spec_error.reset();
     } else {
-      if (b.spec_error != e.error) spdlog::warn("bottle {}: {}", e.name, e.error.value_or("invalid"));
+      if (b.spec_error != e.error) spdlog::warn("bottle {}: {}", e.name, one_line(e.error.value_or("invalid")));
       b.spec_error = e.error;  // keeps its last valid desired state
     }
     if (changed) queue_.add(e.name);

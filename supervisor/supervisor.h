@@ -147,5 +147,8 @@ class Supervisor {
 };
 
 std::int64_t now_ms();  // wall clock, for events and status
+// A multi-line message (e.g. several spec diagnostics) as one log line: the journal reads each
+// line as its own entry.
+std::string one_line(std::string text);
 
 }  // namespace bs::supervisor
