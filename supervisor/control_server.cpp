@@ -49,33 +49,6 @@ Peer peer_of(int fd) {
   return p;
 }
 
-// Turns a request line into a ControlRequest, or says what is wrong with it.
-bs::Expected<ControlRequest, std::string> parse_request(std::string_view line) {
-  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
-  json j = json::parse(line, nullptr, /*allow_exceptions=*/false);
-  if (j.is_discarded()) return bs::unexpected(std::string("malformed request: not valid JSON"));
-  if (!j.is_object()) {
-    return bs::unexpected(std::string(R"(malformed request: expected an object like {"cmd":"status"})"));
-  }
-  ControlRequest req;
-  auto cmd = j.find("cmd");
-  if (cmd == j.end() || !cmd->is_string()) {
-    return bs::unexpected(std::string("malformed request: 'cmd' must be a string"));
-  }
-  req.cmd = cmd->get<std::string>();
-  if (auto b = j.find("bottles"); b != j.end() && !b->is_null()) {
-    if (!b->is_array()) return bs::unexpected(std::string("malformed request: 'bottles' must be a list of names"));
-    for (const auto& name : *b) {
-      if (!name.is_string()) {
-        return bs::unexpected(std::string("malformed request: 'bottles' must be a list of names"));
-      }
-      req.bottles.push_back(name.get<std::string>());
-    }
-  }
-  req.body = std::move(j);
-  return req;
-}
-
 }  // namespace
 
 // One client connection. It owns its pipe and timer handles (members, so they live exactly as
@@ -188,7 +161,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
     uv_read_stop(stream());
     uv_timer_stop(&timer_);
     phase_ = Phase::Handling;
-    auto req = parse_request(line_);
+    auto req = parse_control_request(line_);
     line_.clear();
     line_.shrink_to_fit();
     if (!req) {

@@ -20,15 +20,10 @@
 #include <nlohmann/json.hpp>
 
 #include "reconcile/expected.h"
+#include "supervisor/control_request.h"
 #include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {
-
-struct ControlRequest {
-  std::string cmd;                   // "status", "reconcile", ...
-  std::vector<std::string> bottles;  // optional filter; empty = all
-  nlohmann::json body;               // the whole request object
-};
 
 // Sends the one reply of a request. It may be called later (e.g. when a reconcile pass ends), at
 // most once (further calls are ignored), and it is harmless when the client is gone. Dropping
