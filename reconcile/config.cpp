@@ -216,7 +216,7 @@ Expected<Config, std::string> parse_config(const std::string& path, std::string_
     const toml::table root = toml::parse(text, std::string_view(path));
     reader.read(root);
   } catch (const toml::parse_error& e) {
-    reader.add(position_of(e.source()), std::string(e.description()));
+    reader.add(position_of(e.source()), toml_node::syntax_error_message(e));
   } catch (const std::exception& e) {
     reader.add({}, std::string("cannot read the config: ") + e.what());
   }

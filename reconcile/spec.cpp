@@ -271,7 +271,7 @@ Expected<BottleSpec, std::vector<SpecDiag>> parse_bottle_spec(const std::string&
     const toml::table root = toml::parse(text, std::string_view(path));
     reader.read(root, spec);
   } catch (const toml::parse_error& e) {
-    reader.add(position_of(e.source()), std::string(e.description()));
+    reader.add(position_of(e.source()), toml_node::syntax_error_message(e));
   } catch (const std::exception& e) {
     reader.add_whole_file(std::string("cannot read the spec: ") + e.what());
   }

@@ -1,6 +1,7 @@
 #include "reconcile/toml_node.h"
 
 #include <charconv>
+#include <cstdio>
 #include <sstream>
 
 #include "reconcile/quote.h"
@@ -51,6 +52,27 @@ std::string describe(const toml::node& n) {
 std::string single_quoted(std::string_view s) {
   const std::string q = quoted(s);
   return "'" + q.substr(1, q.size() - 2) + "'";
+}
+
+std::string syntax_error_message(const toml::parse_error& e) {
+  std::string out;
+  for (char c : e.description()) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u != 0x7f) {
+      out += c;
+    } else if (c == '\n') {
+      out += "\\n";
+    } else if (c == '\r') {
+      out += "\\r";
+    } else if (c == '\t') {
+      out += "\\t";
+    } else {
+      char buf[8];
+      std::snprintf(buf, sizeof buf, "\\u%04X", static_cast<unsigned>(u));
+      out += buf;
+    }
+  }
+  return out;
 }
 
 }  // namespace bs::toml_node

@@ -25,4 +25,8 @@ std::string describe(const toml::node& n);
 // 'name' with control characters escaped, for keys and names in messages.
 std::string single_quoted(std::string_view s);
 
+// toml++'s description of a syntax error, with control characters escaped: it quotes the
+// offending character verbatim, and a newline there would split a diagnostic (and a log line).
+std::string syntax_error_message(const toml::parse_error& e);
+
 }  // namespace bs::toml_node
