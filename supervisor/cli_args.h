@@ -36,7 +36,12 @@ struct UsageError {
 // args: argv without the program name.
 bs::Expected<Invocation, UsageError> parse_args(const std::vector<std::string>& args);
 
+// The options a command accepts, as shown in its help: "--json", "--specs DIR", ...
+// (--help and --version, accepted everywhere, are not listed).
+std::vector<std::string> accepted_options(Command command);
+
 // The --help text of a command, or the top-level overview for nullopt. Lists every option.
+// (cli_help.cpp)
 std::string usage_text(std::optional<Command> command);
 
 const char* command_name(Command c);

@@ -156,6 +156,19 @@ TEST_CASE("cli: every command's help lists every option it accepts", "[superviso
   for (const char* cmd : {"run", "status", "reconcile", "events", "validate", "preflight", "--version"}) {
     CHECK_THAT(usage_text(std::nullopt), Catch::Contains(cmd));
   }
+  // Every accepted option has its own line with a description.
+  for (Command c : {Command::Run, Command::Status, Command::Reconcile, Command::Events, Command::Validate,
+                    Command::Preflight}) {
+    std::string help = usage_text(c);
+    for (const auto& opt : bs::supervisor::accepted_options(c)) {
+      INFO(opt);
+      auto at = help.find("\n  " + opt + " ");
+      REQUIRE(at != std::string::npos);
+      std::string line = help.substr(at + 1, help.find('\n', at + 1) - at - 1);
+      CHECK(line.size() > opt.size() + 10);
+    }
+  }
+  CHECK(bs::supervisor::accepted_options(Command::Validate) == std::vector<std::string>{"--config FILE"});
   // Help fits the same 100 columns as the rest of the output.
   for (auto c : {std::optional<Command>{}, std::optional{Command::Run}, std::optional{Command::Status},
                  std::optional{Command::Reconcile}, std::optional{Command::Events},
