@@ -20,7 +20,7 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
-namespace bs::test {
+namespace bs::cli_test {
 
 class TempDir {
  public:
@@ -111,4 +111,4 @@ class LogCapture {
   std::ostringstream text_;
 };
 
-}  // namespace bs::test
+}  // namespace bs::cli_test

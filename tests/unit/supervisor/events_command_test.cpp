@@ -50,7 +50,7 @@ void seed(const std::string& state_dir) {
 }  // namespace
 
 TEST_CASE("events: JSON Lines, oldest first, RFC 3339 UTC timestamps", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "state";
   seed(settings.state_dir);
@@ -78,7 +78,7 @@ TEST_CASE("events: JSON Lines, oldest first, RFC 3339 UTC timestamps", "[supervi
 }
 
 TEST_CASE("events: --bottle and --since filter", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "state";
   seed(settings.state_dir);
@@ -99,7 +99,7 @@ TEST_CASE("events: --bottle and --since filter", "[supervisor]") {
 }
 
 TEST_CASE("events: the human table", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "state";
   seed(settings.state_dir);
@@ -117,7 +117,7 @@ TEST_CASE("events: the human table", "[supervisor]") {
 }
 
 TEST_CASE("events: no state DB yet prints nothing and creates nothing", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "never-ran";
   auto r = events(settings, Invocation{});
@@ -158,7 +158,7 @@ class SharedText : public std::streambuf {
 }  // namespace
 
 TEST_CASE("events: --follow prints new events until SIGTERM", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "state";
   seed(settings.state_dir);

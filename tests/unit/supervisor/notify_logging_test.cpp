@@ -92,7 +92,7 @@ class KeepDefaultLogger {
 }  // namespace
 
 TEST_CASE("notify: READY, STATUS and WATCHDOG reach NOTIFY_SOCKET", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   const std::string path = tmp / "notify.sock";
   int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
   REQUIRE(fd >= 0);
@@ -134,7 +134,7 @@ TEST_CASE("notify: the watchdog interval comes from WATCHDOG_USEC for this pid",
 }
 
 TEST_CASE("logging: journald priority prefixes when JOURNAL_STREAM is set", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   KeepDefaultLogger keep;
   StderrCapture capture(tmp / "stderr");
   bs::supervisor::init_logging("info", bs::platform::map_env({{"JOURNAL_STREAM", "8:12345"}}));
@@ -149,7 +149,7 @@ TEST_CASE("logging: journald priority prefixes when JOURNAL_STREAM is set", "[su
 }
 
 TEST_CASE("logging: a UTC timestamp and the level when run by hand", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   KeepDefaultLogger keep;
   StderrCapture capture(tmp / "stderr");
   bs::supervisor::init_logging("warn", bs::platform::map_env({}));

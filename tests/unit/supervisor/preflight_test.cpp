@@ -11,7 +11,7 @@ using namespace std::chrono_literals;
 
 namespace {
 
-Settings settings_in(const bs::test::TempDir& tmp) {
+Settings settings_in(const bs::cli_test::TempDir& tmp) {
   Settings s;
   s.env = bs::platform::map_env({{"HOME", tmp.path()}, {"PATH", tmp / "bin"}});
   s.specs_dir = tmp / "specs";
@@ -21,14 +21,14 @@ Settings settings_in(const bs::test::TempDir& tmp) {
   return s;
 }
 
-void fake_smolvm(const bs::test::TempDir& tmp, const std::string& body) {
-  bs::test::write_file(tmp / "bin/smolvm", "#!/bin/sh\n" + body + "\n", 0755);
+void fake_smolvm(const bs::cli_test::TempDir& tmp, const std::string& body) {
+  bs::cli_test::write_file(tmp / "bin/smolvm", "#!/bin/sh\n" + body + "\n", 0755);
 }
 
 }  // namespace
 
 TEST_CASE("preflight: the smolvm binary and its version", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings s = settings_in(tmp);
 
   SECTION("not on PATH") {
@@ -76,7 +76,7 @@ TEST_CASE("preflight: the smolvm binary and its version", "[supervisor]") {
 }
 
 TEST_CASE("preflight: folders", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings s = settings_in(tmp);
 
   CHECK(bs::supervisor::check_spec_folder(s).level == Level::Ok);  // missing but creatable
@@ -90,24 +90,24 @@ TEST_CASE("preflight: folders", "[supervisor]") {
   CHECK(open.hints == std::vector<std::string>{"chmod go-w " + s.specs_dir});
 
   REQUIRE(chmod(s.specs_dir.c_str(), 0700) == 0);
-  bs::test::write_file(s.specs_dir + "/web.toml", "image = \"alpine:3.20\"\n");
+  bs::cli_test::write_file(s.specs_dir + "/web.toml", "image = \"alpine:3.20\"\n");
   auto one = bs::supervisor::check_spec_folder(s);
   CHECK(one.level == Level::Ok);
   CHECK(one.message == "spec folder " + s.specs_dir + " (1 spec)");
 
-  bs::test::write_file(s.specs_dir + "/db.toml", "image = \"alpine:3.20\"\ncpus = 0\n");
+  bs::cli_test::write_file(s.specs_dir + "/db.toml", "image = \"alpine:3.20\"\ncpus = 0\n");
   auto invalid = bs::supervisor::check_spec_folder(s);
   CHECK(invalid.level == Level::Warn);
   CHECK(invalid.message == "spec folder " + s.specs_dir + " (2 specs, 1 in error)");
   REQUIRE_FALSE(invalid.hints.empty());
   CHECK_THAT(invalid.hints[0], Catch::Contains("db.toml:2:8: cpus = 0 is out of range"));
 
-  bs::test::write_file(s.state_dir, "a file where the folder should be");
+  bs::cli_test::write_file(s.state_dir, "a file where the folder should be");
   CHECK(bs::supervisor::check_state_folder(s).level == Level::Fail);
 }
 
 TEST_CASE("preflight: smolvm's DB missing is a warning, and never created", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings s = settings_in(tmp);
   auto c = bs::supervisor::check_smolvm_db(s);
   CHECK(c.level == Level::Warn);
@@ -116,7 +116,7 @@ TEST_CASE("preflight: smolvm's DB missing is a warning, and never created", "[su
 }
 
 TEST_CASE("preflight: one line per check, hints below, exit 1 on a FAIL", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings s = settings_in(tmp);  // no smolvm on PATH: at least that check FAILs
   std::ostringstream out, err;
   bs::supervisor::CommandIo io{out, err, false, s.env, [] { return std::int64_t{0}; }};

@@ -65,14 +65,14 @@ TEST_CASE("settings: XDG variables move every default but the bot-bottle lock", 
 }
 
 TEST_CASE("settings: SMOLVM_DATA_DIR, config smolvm.data_dir and --smolvm-data-dir", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   std::map<std::string, std::string> env = {{"HOME", "/home/u"}, {"SMOLVM_DATA_DIR", "/sv"}};
   auto s = resolved({}, env);
   CHECK(s.smolvm.data_root == "/sv");
   CHECK(s.smolvm.db == "/sv/.local/share/smolvm/server/smolvm.db");
   CHECK(s.smolvm.vms_dir == "/sv/.cache/smolvm/vms");
 
-  bs::test::write_file(tmp / "config.toml", "[smolvm]\ndata_dir = \"~/smol\"\n");
+  bs::cli_test::write_file(tmp / "config.toml", "[smolvm]\ndata_dir = \"~/smol\"\n");
   CommonFlags flags;
   flags.config = tmp / "config.toml";
   auto from_config = resolved(flags, env);
@@ -86,9 +86,9 @@ TEST_CASE("settings: SMOLVM_DATA_DIR, config smolvm.data_dir and --smolvm-data-d
 }
 
 TEST_CASE("settings: flags win over the config file, which wins over defaults", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   const std::string config_dir = tmp / "config/bottle-supervisor";
-  bs::test::write_file(config_dir + "/config.toml",
+  bs::cli_test::write_file(config_dir + "/config.toml",
                        "specs = \"~/my-specs\"\n"
                        "state_dir = \"/cfg/state\"\n"
                        "socket = \"/cfg/sock\"\n"
@@ -123,14 +123,14 @@ TEST_CASE("settings: flags win over the config file, which wins over defaults", 
   CHECK(resolved(flags, env).smolvm_bin == "smolvm-sim");
 
   // With --state-dir and no socket anywhere, the socket follows the state dir.
-  bs::test::write_file(config_dir + "/config.toml", "");
+  bs::cli_test::write_file(config_dir + "/config.toml", "");
   CommonFlags state_only;
   state_only.state_dir = "/st";
   CHECK(resolved(state_only, env).socket_path == "/st/control.sock");
 }
 
 TEST_CASE("settings: config file errors", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   std::map<std::string, std::string> env = {{"HOME", tmp.path()}};
 
   SECTION("--config naming a missing file") {
@@ -141,14 +141,14 @@ TEST_CASE("settings: config file errors", "[supervisor]") {
     CHECK(s.error() == "config file " + tmp / "nope.toml" + " does not exist");
   }
   SECTION("a bad value names the file, position and key") {
-    bs::test::write_file(tmp / ".config/bottle-supervisor/config.toml", "debounce = \"50ms\"\nresync_interval = \"12x\"\n");
+    bs::cli_test::write_file(tmp / ".config/bottle-supervisor/config.toml", "debounce = \"50ms\"\nresync_interval = \"12x\"\n");
     auto s = resolve_settings({}, map_env(env));
     REQUIRE_FALSE(s.has_value());
     CHECK_THAT(s.error(), Catch::StartsWith(tmp / ".config/bottle-supervisor/config.toml:2:"));
     CHECK_THAT(s.error(), Catch::Contains("resync_interval"));
   }
   SECTION("an unknown key") {
-    bs::test::write_file(tmp / ".config/bottle-supervisor/config.toml", "[smolvm]\nbinary = \"x\"\n");
+    bs::cli_test::write_file(tmp / ".config/bottle-supervisor/config.toml", "[smolvm]\nbinary = \"x\"\n");
     auto s = resolve_settings({}, map_env(env));
     REQUIRE_FALSE(s.has_value());
     CHECK_THAT(s.error(), Catch::Contains("smolvm.binary"));
@@ -162,21 +162,21 @@ TEST_CASE("settings: config file errors", "[supervisor]") {
 }
 
 TEST_CASE("settings: a reload re-reads the same file and keeps the flags", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   const std::string config = tmp / "c.toml";
-  bs::test::write_file(config, "log_level = \"info\"\n");
+  bs::cli_test::write_file(config, "log_level = \"info\"\n");
   CommonFlags flags;
   flags.config = config;
   flags.specs = "/flag/specs";
   auto first = resolved(flags, {{"HOME", "/home/u"}});
 
-  bs::test::write_file(config, "log_level = \"debug\"\nspecs = \"/cfg/specs\"\n");
+  bs::cli_test::write_file(config, "log_level = \"debug\"\nspecs = \"/cfg/specs\"\n");
   auto again = bs::supervisor::reload_settings(first, flags);
   REQUIRE(again.has_value());
   CHECK(again->config.log_level == "debug");
   CHECK(again->specs_dir == "/flag/specs");
 
-  bs::test::write_file(config, "log_level = \"loud\"\n");
+  bs::cli_test::write_file(config, "log_level = \"loud\"\n");
   auto bad = bs::supervisor::reload_settings(first, flags);
   REQUIRE_FALSE(bad.has_value());
   CHECK_THAT(bad.error(), Catch::Contains("log_level"));

@@ -36,7 +36,7 @@ json document(bool b_converged) {
 
 class FakeDaemon {
  public:
-  explicit FakeDaemon(bs::test::TestLoop& loop, const std::string& path) : loop_(loop) {
+  explicit FakeDaemon(bs::cli_test::TestLoop& loop, const std::string& path) : loop_(loop) {
     auto s = ControlServer::listen(loop.get(), path, [this](const ControlRequest& req, ControlReply reply) {
       requests.push_back(req.body);
       if (req.cmd == "reconcile") pending = reply;  // answered when the "pass" ends
@@ -91,7 +91,7 @@ class FakeDaemon {
   bool refuse = false;
 
  private:
-  bs::test::TestLoop& loop_;
+  bs::cli_test::TestLoop& loop_;
   std::unique_ptr<ControlServer> server_;
 };
 
@@ -106,8 +106,8 @@ Invocation status_inv(std::vector<std::string> names = {}, bool json_out = false
 }  // namespace
 
 TEST_CASE("status command: exit codes and output", "[supervisor]") {
-  bs::test::TempDir tmp;
-  bs::test::TestLoop loop;
+  bs::cli_test::TempDir tmp;
+  bs::cli_test::TestLoop loop;
   Settings settings;
   settings.socket_path = tmp / "bottle-supervisor/control.sock";
   FakeDaemon daemon(loop, settings.socket_path);
@@ -156,7 +156,7 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
 }
 
 TEST_CASE("status command: no daemon is exit 3 with the socket named", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   settings.socket_path = tmp / "control.sock";
   std::ostringstream out, err;

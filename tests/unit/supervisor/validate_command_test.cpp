@@ -26,12 +26,12 @@ Run validate(const Settings& settings, std::vector<std::string> files) {
 }  // namespace
 
 TEST_CASE("validate: valid and invalid files", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;  // default config: pool 127.0.0.16/28
   const std::string good = tmp / "web.toml";
   const std::string bad = tmp / "db.toml";
-  bs::test::write_file(good, "image = \"alpine:3.20\"\n[egress]\nallow = [\"10.0.0.0/8\"]\n");
-  bs::test::write_file(bad, "image = \"alpine:3.20\"\ncpus = 0\n");
+  bs::cli_test::write_file(good, "image = \"alpine:3.20\"\n[egress]\nallow = [\"10.0.0.0/8\"]\n");
+  bs::cli_test::write_file(bad, "image = \"alpine:3.20\"\ncpus = 0\n");
 
   auto ok = validate(settings, {good});
   CHECK(ok.code == 0);
@@ -45,9 +45,9 @@ TEST_CASE("validate: valid and invalid files", "[supervisor]") {
 }
 
 TEST_CASE("validate: the pool comes from the config", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   const std::string spec = tmp / "web.toml";
-  bs::test::write_file(spec, "image = \"alpine:3.20\"\nloopback = \"127.0.1.5\"\n");
+  bs::cli_test::write_file(spec, "image = \"alpine:3.20\"\nloopback = \"127.0.1.5\"\n");
   Settings settings;
   CHECK(validate(settings, {spec}).code == 1);
   settings.config.pool = *bs::parse_pool("127.0.1.0/24");
@@ -55,7 +55,7 @@ TEST_CASE("validate: the pool comes from the config", "[supervisor]") {
 }
 
 TEST_CASE("validate: files the daemon would not take", "[supervisor]") {
-  bs::test::TempDir tmp;
+  bs::cli_test::TempDir tmp;
   Settings settings;
   const std::string body = "image = \"alpine:3.20\"\n";
 
@@ -66,14 +66,14 @@ TEST_CASE("validate: files the daemon would not take", "[supervisor]") {
     CHECK(r.err == "error: 1 of 1 spec file is invalid\n");
   }
   SECTION("writable by others") {
-    bs::test::write_file(tmp / "open.toml", body, 0666);
+    bs::cli_test::write_file(tmp / "open.toml", body, 0666);
     auto r = validate(settings, {tmp / "open.toml"});
     CHECK(r.code == 1);
     CHECK(r.out == tmp / "open.toml" + ": writable by group or others (mode 666); the supervisor ignores it; run: "
                                        "chmod go-w " + tmp / "open.toml" + "\n");
   }
   SECTION("a name the folder scan skips") {
-    bs::test::write_file(tmp / "web.toml.bak", body);
+    bs::cli_test::write_file(tmp / "web.toml.bak", body);
     auto r = validate(settings, {tmp / "web.toml.bak"});
     CHECK(r.code == 1);
     CHECK_THAT(r.out, Catch::StartsWith(tmp / "web.toml.bak" + ":1:1: the supervisor ignores this file"));
