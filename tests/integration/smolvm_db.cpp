@@ -92,7 +92,7 @@ void write_data(sqlite3* db, const std::string& machine, const std::string& data
 
 }  // namespace
 
-nlohmann::ordered_json StoredRow::json() const { return nlohmann::ordered_json::parse(data); }
+nlohmann::json StoredRow::json() const { return nlohmann::json::parse(data); }
 
 std::optional<StoredRow> read_row(const std::string& db_path, const std::string& machine) {
   auto db = open_db(db_path, false);
@@ -124,7 +124,8 @@ void update_row(const std::string& db_path, const std::string& machine,
   Stmt s = prepare(db->get(), "SELECT name, data FROM vms WHERE name = ?1");
   sqlite3_bind_text(s.get(), 1, machine.c_str(), -1, SQLITE_TRANSIENT);
   if (sqlite3_step(s.get()) != SQLITE_ROW) throw std::runtime_error("no row named " + machine);
-  nlohmann::ordered_json record = row_of(s.get()).json();
+  // Key order kept, as smolvm serialises the record.
+  auto record = nlohmann::ordered_json::parse(row_of(s.get()).data);
   s.reset();
   mutate(record);
   write_data(db->get(), machine, record.dump(), true);

@@ -17,7 +17,7 @@ struct StoredRow {
   std::string name;
   std::string data;   // the bytes as stored
   bool blob = false;  // sqlite3_column_type == SQLITE_BLOB
-  nlohmann::ordered_json json() const;  // data parsed, key order kept
+  nlohmann::json json() const;  // data parsed (compare values, not key order)
 };
 
 // nullopt when the DB or the row does not exist.
