@@ -193,3 +193,20 @@ TEST_CASE("control: connections beyond the cap are closed at once", "[supervisor
   CHECK(server->open_connections() == 2);
 }
 
+
+TEST_CASE("control: a request ended by a half-close instead of a newline still counts", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  bs::cli_test::TestLoop loop;
+  const std::string path = tmp / "bottle-supervisor/control.sock";
+  auto server = serve(loop, path, sync_handler());
+  RawClient c(path);
+  REQUIRE(c.connected());
+  REQUIRE(c.send_all(R"({"cmd":"status","bottles":["x"]})"));
+  REQUIRE(shutdown(c.fd(), SHUT_WR) == 0);  // what `socat` or `nc -N` do at the end of their input
+  auto got = std::async(std::launch::async, [&c] { return c.read_to_eof(5s); });
+  REQUIRE(loop.run_until([&] { return ready(got); }));
+  auto text = got.get();
+  REQUIRE(text.has_value());
+  auto j = json::parse(*text);
+  CHECK(j["status"]["bottles"] == json::array({"x"}));
+}
