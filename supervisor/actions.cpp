@@ -336,6 +336,13 @@ void Supervisor::launch_pending_commands() {
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
   in_flight_machines_.erase(a.machine);
   command_time_ += r.elapsed;
+  // smolvm's server folder appears with its first command, usually our own first create. Watch
+  // it now, not at the next 2 s re-arm: a VM started out of band meanwhile would otherwise go
+  // unnoticed (and unkilled) until a resync or this bottle's next round.
+  if (mode_ == RunMode::Daemon && !stopping_ && !db_watch_) {
+    db_rearm_.stop();
+    arm_db_watch();
+  }
   spdlog::debug("bottle {}: smolvm {} took {} ms (exit {})", name, to_string(a), r.elapsed.count(),
                 r.exit_code);
   launch_pending_commands();
