@@ -120,7 +120,8 @@ TEST_CASE("a spec folder deleted and recreated is picked up again", "[integratio
   CHECK(h.row("bottle-second"));
 }
 
-TEST_CASE("SIGTERM leaves VMs running; SIGHUP reloads the config, keeping the old one when broken",
+// (No ';' in test names: ctest would split the name there and run nothing.)
+TEST_CASE("SIGTERM leaves VMs running, SIGHUP reloads the config and keeps the old one when broken",
           "[integration]") {
   ConfigOptions cfg;
   cfg.removal_grace = "1h";
