@@ -142,7 +142,7 @@ TEST_CASE("a row set to null under a correctly booted VM is re-patched and the V
   REQUIRE(start_time);
   REQUIRE(h.events("patched", "repatch").empty());
 
-  update_row(h.db_path(), "bottle-repatch", [](nlohmann::ordered_json& rec) { rec["allowed_cidrs"] = nullptr; });
+  set_allowed_cidrs(h.db_path(), "bottle-repatch", nullptr);
   h.wait_until("the row re-patched to the desired allowlist", [&] {
     auto row = h.row("bottle-repatch");
     return row && row->json()["allowed_cidrs"] == kFirstAllowlist && !h.events("patched", "repatch").empty();
@@ -172,7 +172,7 @@ TEST_CASE("a stale-copy machine stop that writes allowed_cidrs null back is re-p
   // While no supervisor runs: the bottle should now be stopped, and another writer nulls the
   // row. An out-of-band stop snapshots that null row, kills the VM, and holds its stale copy.
   h.write_spec("stale", spec_toml("state = \"stopped\""));
-  update_row(h.db_path(), "bottle-stale", [](nlohmann::ordered_json& rec) { rec["allowed_cidrs"] = nullptr; });
+  set_allowed_cidrs(h.db_path(), "bottle-stale", nullptr);
   ChildProcess stop({h.dir() + "/bin/smolvm", "machine", "stop", "--name", "bottle-stale"},
                     h.env({{"SMOLVM_SIM_STOP_WINDOW_MS", "2500"}}), h.dir() + "/oob-stop.log");
   h.wait_until("the out-of-band stop to kill the VM (its snapshot is taken)", [&] { return !pid_alive(pid); });

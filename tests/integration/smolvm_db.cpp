@@ -132,6 +132,12 @@ void update_row(const std::string& db_path, const std::string& machine,
   tx.commit();
 }
 
+void set_allowed_cidrs(const std::string& db_path, const std::string& machine, const nlohmann::json& value) {
+  update_row(db_path, machine, [&](nlohmann::ordered_json& record) {
+    record["allowed_cidrs"] = nlohmann::ordered_json::parse(value.dump());
+  });
+}
+
 void write_row_text(const std::string& db_path, const std::string& machine, const std::string& data) {
   auto db = open_db(db_path, true);
   if (!db) throw std::runtime_error("no smolvm DB at " + db_path);

@@ -29,6 +29,9 @@ std::vector<StoredRow> read_rows(const std::string& db_path);  // empty when the
 void update_row(const std::string& db_path, const std::string& machine,
                 const std::function<void(nlohmann::ordered_json&)>& mutate);
 
+// update_row setting only allowed_cidrs (a JSON list, or null for "unrestricted").
+void set_allowed_cidrs(const std::string& db_path, const std::string& machine, const nlohmann::json& value);
+
 // Writes `data` as a TEXT value (what json_set() without a CAST would leave behind).
 void write_row_text(const std::string& db_path, const std::string& machine, const std::string& data);
 
