@@ -337,20 +337,15 @@ void Supervisor::refresh_rows(bool force) {
 
 void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
   for (const std::string& m : machines) {
-    auto owner = bottle_of_machine(m);
-    if (!owner) continue;  // never touch machines we do not manage or desire
-    Bottle& b = bottle(*owner);
-    if (!b.spec && !b.file_present && managed_.count(m) == 0) continue;
-    if (in_flight_machines_.count(m) != 0 && managed_.count(m) == 0) continue;
+    // Only machines we manage; one a spec merely names is adopted by its bottle's step first.
+    auto mm = managed_.find(m);
+    if (mm == managed_.end()) continue;
+    Bottle& b = bottle(mm->second.bottle);
+    if (b.spec && b.spec->machine != m) continue;  // an old machine on its way out: removal stops it
     std::optional<Verified> v;
     if (auto it = verified_.find(m); it != verified_.end()) v = Verified{it->second.pid, it->second.start_time, {}};
     MachineObservation obs = observe_machine(m, rows_, settings_.smolvm, v);
-    // An unmanaged machine a spec desires is adopted by the bottle's work, not killed here.
-    if (managed_.count(m) == 0) continue;
-    std::optional<Allowlist> desired = desired_of(b);
-    if (b.spec && b.spec->machine != m) desired.reset();  // an old machine being removed
-    if (b.spec && b.spec->machine != m) continue;
-    if (auto k = drift_kill(m, obs, desired)) {
+    if (auto k = drift_kill(m, obs, desired_of(b))) {
       if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
     }
   }
