@@ -48,6 +48,11 @@ bool nested_too_deep(std::string_view text) {
 }  // namespace
 
 bs::Expected<nlohmann::json, std::string> parse_strict_json(std::string_view text) {
+  // nlohmann's lexer takes a NUL byte for the end of the input, so `{...}\0<anything>` would
+  // parse as the object before it; serde_json (and JSON) refuse a raw NUL anywhere.
+  if (auto nul = text.find('\0'); nul != std::string_view::npos) {
+    return bs::unexpected("not valid JSON: a NUL byte at offset " + std::to_string(nul));
+  }
   if (nested_too_deep(text)) {
     return bs::unexpected(std::string("not valid JSON: nested deeper than 128 levels"));
   }
