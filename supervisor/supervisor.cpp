@@ -17,6 +17,9 @@ namespace bs::supervisor {
 namespace {
 
 constexpr auto kSpecRearmMax = std::chrono::milliseconds(20000);
+// After a DB event, look again at 1, 2, 4, ... 128 ms (see on_db_event).
+constexpr auto kDbRecheckFirst = std::chrono::milliseconds(1);
+constexpr auto kDbRecheckLast = std::chrono::milliseconds(128);
 
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   static std::mt19937_64 rng{std::random_device{}()};
@@ -57,7 +60,8 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       spec_rearm_(loop),
       resync_(loop),
       watchdog_(loop),
-      db_rearm_(loop) {
+      db_rearm_(loop),
+      db_recheck_(loop) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
 
@@ -267,6 +271,25 @@ void Supervisor::arm_db_watch() {
 
 void Supervisor::on_db_event() {
   if (stopping_) return;
+  check_db_rows();
+  // The event is the writer's write() to the WAL, which comes BEFORE the writer publishes the
+  // commit in the WAL index (shared memory, which inotify cannot see): the read above often still
+  // sees the old version, and no further event follows. Look again shortly, with backoff, so that
+  // commit is not left to the next full resync (30 s). A new event starts the series again.
+  db_recheck_delay_ = kDbRecheckFirst;
+  arm_db_recheck();
+}
+
+void Supervisor::arm_db_recheck() {
+  db_recheck_.start(db_recheck_delay_, [this] {
+    if (stopping_) return;
+    check_db_rows();
+    db_recheck_delay_ *= 2;
+    if (db_recheck_delay_ <= kDbRecheckLast) arm_db_recheck();
+  });
+}
+
+void Supervisor::check_db_rows() {
   // No debounce on this path: a changed row is acted on at once.
   std::map<std::string, std::string> before;
   for (const auto& [m, row] : rows_.rows) before[m] = row.raw;
@@ -431,6 +454,7 @@ void Supervisor::begin_shutdown() {
   spec_debounce_.stop();
   spec_rearm_.stop();
   db_rearm_.stop();
+  db_recheck_.stop();
   resync_.stop();
   watchdog_.stop();
   pending_commands_.clear();

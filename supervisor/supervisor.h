@@ -59,6 +59,8 @@ class Supervisor {
   void arm_db_watch();
   void on_spec_event();
   void on_db_event();
+  void check_db_rows();
+  void arm_db_recheck();
   void schedule_resync();
   void full_resync();
   void rescan_specs();
@@ -125,7 +127,8 @@ class Supervisor {
   std::vector<PendingCommand> pending_commands_;
   std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
 
-  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_;
+  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_;
+  std::chrono::milliseconds db_recheck_delay_{1};
   std::chrono::milliseconds spec_rearm_delay_{1000};
   std::chrono::milliseconds watchdog_every_{0};
   UvHandle<uv_fs_event_t> spec_watch_, db_watch_;
