@@ -1,0 +1,184 @@
+// Scale: 1,000 bottles (pool 127.0.0.0/16) under one daemon.
+//   - time from writing all specs to all converged;
+//   - one full no-op resync pass: `reconcile` with nothing to do, reading supervisor.last_pass_ms
+//     from its reply (full_resync() start -> work queue idle with no smolvm command running; the
+//     reply's own status document is built after that and is not included);
+//   - peak RSS of the daemon (VmHWM);
+//   - wake-ups when nothing changes: context switches of the daemon over an idle window, with
+//     resync_interval at its default 30 s (and no systemd watchdog, which the bench does not set);
+//   - the sim VMs' private memory, for context.
+#include <cstdio>
+#include <thread>
+
+#include "bench/common/control.h"
+#include "bench/common/proc_readings.h"
+#include "bench/common/run_control.h"
+#include "bench/common/sandbox.h"
+#include "bench/common/samples.h"
+#include "bench/common/wait.h"
+
+namespace {
+
+using namespace bs::bench;
+using namespace std::chrono_literals;
+
+const char* kConfig =
+    "log_level = \"warn\"\n"
+    "[loopback]\n"
+    "pool = \"127.0.0.0/16\"\n";
+
+const char* kSpec = "image = \"alpine:3.20\"\n";
+
+std::string name_of(int i) {
+  char buf[32];
+  std::snprintf(buf, sizeof(buf), "b-%04d", i);
+  return buf;
+}
+
+// The counters and smolvm time that must not move during a no-op pass.
+std::string activity(const nlohmann::json& doc) {
+  const auto& s = doc["supervisor"];
+  return s["counters"].dump() + " smolvm_command_ms=" + s["smolvm_command_ms"].dump();
+}
+
+int run(const Options& opt) {
+  const int n = opt.quick ? 200 : 1000;
+  const int resyncs = opt.quick ? 3 : 10;
+  const auto idle_window = opt.quick ? 20s : 60s;
+  const auto converge_budget = opt.quick ? 60s : 150s;
+
+  auto made = Sandbox::create(opt.bin_dir, kConfig, opt.keep);
+  if (!made) {
+    std::fprintf(stderr, "error: %s\n", made.error().c_str());
+    return 1;
+  }
+  Sandbox& sb = **made;
+  if (auto err = sb.start_daemon()) {
+    std::fprintf(stderr, "error: %s\n", err->c_str());
+    return 1;
+  }
+  if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
+  const pid_t daemon = sb.daemon_pid();
+  std::printf("scale: %d bottles%s\n", n, opt.quick ? " (--quick)" : "");
+  std::fflush(stdout);
+
+  // 1. All specs at once -> all converged.
+  const auto t0 = Clock::now();
+  for (int i = 0; i < n; ++i) {
+    if (auto err = sb.write_spec(name_of(i), kSpec)) {
+      std::fprintf(stderr, "error: %s\n", err->c_str());
+      return 1;
+    }
+  }
+  const double write_ms = ms_between(t0, Clock::now());
+  std::vector<double> status_ms;
+  nlohmann::json doc;
+  std::size_t last_done = 0;
+  bool converged = wait_until(
+      [&] {
+        const auto asked = Clock::now();
+        auto d = status(sb.socket_path(), {}, 60s);
+        if (!d) return false;
+        status_ms.push_back(ms_between(asked, Clock::now()));
+        doc = *d;
+        std::size_t done = 0;
+        for (const auto& b : doc["bottles"]) done += running_verified(b) ? 1 : 0;
+        if (opt.verbose && done != last_done) {
+          std::printf("  %.1f s: %zu running + verified\n", ms_between(t0, Clock::now()) / 1000, done);
+        }
+        last_done = done;
+        return done == static_cast<std::size_t>(n) && all_settled(doc, static_cast<std::size_t>(n));
+      },
+      converge_budget, 250ms);
+  const double converge_ms = ms_between(t0, Clock::now());
+  if (!converged) {
+    std::printf("  NOT converged after %.1f s: %zu of %d running + verified\n", converge_ms / 1000, last_done, n);
+  }
+
+  // 2. No-op resync passes.
+  std::vector<double> pass_ms, round_trip_ms;
+  int not_noop = 0;
+  for (int i = 0; i < resyncs && converged && !interrupted(); ++i) {
+    const std::string before = activity(doc);
+    const auto asked = Clock::now();
+    auto d = reconcile(sb.socket_path(), 120s);
+    if (!d) {
+      std::fprintf(stderr, "reconcile: %s\n", d.error().c_str());
+      break;
+    }
+    round_trip_ms.push_back(ms_between(asked, Clock::now()));
+    pass_ms.push_back((*d)["supervisor"]["last_pass_ms"].get<double>());
+    if (activity(*d) != before) ++not_noop;
+    doc = *d;
+  }
+  const auto hwm_after_load = status_field(daemon, "VmHWM");
+
+  // 3. Idle: nothing changes for the window; count the daemon's context switches.
+  auto cs_before = context_switches(daemon);
+  auto cpu_before = cpu_ns(daemon);
+  const auto idle_start = Clock::now();
+  // Only meaningful once everything converged: before that the daemon is still working.
+  while (converged && Clock::now() - idle_start < idle_window && !interrupted()) {
+    std::this_thread::sleep_for(100ms);  // the measurement window itself, not a synchronisation
+  }
+  const double idle_s = ms_between(idle_start, Clock::now()) / 1000;
+  auto cs_after = context_switches(daemon);
+  auto cpu_after = cpu_ns(daemon);
+  auto idle_doc = status(sb.socket_path(), {}, 60s);
+
+  // 4. Memory.
+  const auto hwm = status_field(daemon, "VmHWM");
+  const auto rss = status_field(daemon, "VmRSS");
+  std::uint64_t vm_private_kb = 0;
+  std::size_t vms = 0;
+  if (idle_doc) {
+    for (const auto& b : (*idle_doc)["bottles"]) {
+      if (!b["pid"].is_number_integer()) continue;
+      if (auto kb = private_kb(b["pid"].get<int>())) {
+        vm_private_kb += *kb;
+        ++vms;
+      }
+    }
+  }
+
+  print_table("scale: " + std::to_string(n) + " bottles",
+              {{"full no-op resync pass (last_pass_ms)", summarize(pass_ms)},
+               {"  `reconcile` round trip (pass + status doc)", summarize(round_trip_ms)},
+               {"`status` round trip while converging", summarize(status_ms)}});
+  print_value("writing all specs", write_ms, "ms");
+  print_value("all specs written -> all converged", converge_ms / 1000, converged ? "s" : "s (NOT converged)");
+  if (converged) print_value("  converged bottles per second", n / (converge_ms / 1000), "/s");
+  if (not_noop > 0) print_value("passes that were NOT no-ops (counters moved)", not_noop, "");
+  if (hwm_after_load) print_value("daemon peak RSS after load (VmHWM)", static_cast<double>(*hwm_after_load) / 1024, "MiB");
+  if (hwm) print_value("daemon peak RSS at the end (VmHWM)", static_cast<double>(*hwm) / 1024, "MiB");
+  if (rss) print_value("daemon RSS at the end (VmRSS)", static_cast<double>(*rss) / 1024, "MiB");
+  if (!converged) print_note("idle window skipped: not converged");
+  if (converged && cs_before && cs_after) {
+    const double per_min = static_cast<double>(cs_after->total() - cs_before->total()) * 60 / idle_s;
+    print_value("idle window", idle_s, "s");
+    print_value("idle context switches (vol + invol)", static_cast<double>(cs_after->total() - cs_before->total()), "");
+    print_value("  voluntary", static_cast<double>(cs_after->voluntary - cs_before->voluntary), "");
+    print_value("  per minute", per_min, "/min");
+  }
+  if (converged && cpu_before && cpu_after) {
+    print_value("idle CPU time", static_cast<double>(*cpu_after - *cpu_before) / 1e6, "ms");
+  }
+  if (auto threads = status_field(daemon, "Threads")) print_value("daemon threads", static_cast<double>(*threads), "");
+  print_value("sim VMs measured", static_cast<double>(vms), "");
+  print_value("sim VMs' private memory, total", static_cast<double>(vm_private_kb) / 1024, "MiB");
+  if (vms > 0) print_value("  per VM", static_cast<double>(vm_private_kb) / static_cast<double>(vms), "KiB");
+  print_note("Targets: no-op resync of 1,000 bottles <= 20 ms; peak RSS <= 32 MiB; idle wake-ups");
+  print_note("only from the resync (30 s +-10 %) and watchdog timers (off here: no WATCHDOG_USEC).");
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options opt = parse_options(argc, argv, "bottle-supervisor with 1,000 bottles: convergence, resync cost, memory, idle wake-ups.");
+  if (!init_run()) {
+    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
+    return 1;
+  }
+  return run(opt);
+}
