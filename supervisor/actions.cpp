@@ -2,6 +2,7 @@
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "platform/file_lock.h"
@@ -209,6 +210,17 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
 std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   const std::string boot_config = settings_.smolvm.boot_config(a.machine);
   platform::KillResult r = platform::kill_verified(a.pid, a.start_time, boot_config);
+  // Strays are listed by the last full resync only: one that is dead (or no longer that process)
+  // must leave the list, or every round plans its kill again and the bottle is "not converging"
+  // until the next resync.
+  if (a.reason == KillReason::Stray && r.outcome != platform::KillOutcome::Failed) {
+    if (auto s = strays_.find(a.machine); s != strays_.end()) {
+      auto& list = s->second;
+      list.erase(std::remove_if(list.begin(), list.end(), [&](const StrayVm& v) { return v.pid == a.pid; }),
+                 list.end());
+      if (list.empty()) strays_.erase(s);
+    }
+  }
   switch (r.outcome) {
     case platform::KillOutcome::Killed: {
       wait_gone(a.pid);

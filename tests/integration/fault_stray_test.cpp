@@ -1,0 +1,41 @@
+// A stray VM once killed stays dealt with: the resync that found it listed it, and planning its
+// kill again every round made the bottle "not converging" until the next resync (found by the
+// SIGKILL fault test, where orphaned starts leave strays behind).
+#include <signal.h>
+
+#include <catch2/catch.hpp>
+
+#include "harness.h"
+#include "platform/process.h"
+
+using namespace bs::integ;
+
+TEST_CASE("fault: after a stray VM is killed its bottle converges at once, with no error", "[integration][fault]") {
+  ConfigOptions cfg;
+  cfg.resync_interval = "30s";  // only the explicit pass below finds the stray
+  TempHome h(cfg);
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("lone", spec_toml());
+  const std::int64_t vm = h.wait_verified("lone")["pid"];
+
+  ChildProcess stray({kSimBin, "_boot-vm", h.smolvm_paths().boot_config("bottle-lone")}, h.env());
+  h.wait_until("the stray to show its _boot-vm command line", [&] {
+    auto cmdline = bs::platform::read_cmdline(stray.pid());
+    return cmdline && contains(*cmdline, "_boot-vm");
+  });
+  RunResult pass = h.cli({"reconcile"});  // a full pass: it finds the stray and kills it
+  INFO(pass.describe());
+  REQUIRE(stray.wait_exit(Ms(5000)) == 128 + SIGKILL);
+  CHECK(h.events("stray-killed", "lone").size() == 1);
+
+  // The pass reports the bottle converged, and so does every status after it.
+  CHECK(pass.exit_code == 0);
+  Json b = h.status().bottle("lone");
+  CHECK(b["converged"] == true);
+  CHECK(b["pid"] == vm);  // the real VM is left alone
+  CHECK(b["error"].is_null());
+  RunResult again = h.cli({"reconcile"});
+  CHECK(again.exit_code == 0);
+  CHECK(h.events("error", "lone").empty());
+}
