@@ -1,0 +1,130 @@
+// The state dir on a full filesystem (a 512 KiB tmpfs, root only): the daemon says so clearly,
+// keeps its store sound and its loop answering, and carries on once space returns.
+#include <errno.h>
+#include <fcntl.h>
+#include <sys/mount.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <cstring>
+#include <filesystem>
+#include <regex>
+
+#include "fault_support.h"
+
+using namespace bs::integ;
+
+namespace {
+
+// A tmpfs mounted on `dir` for the test's lifetime; lazily unmounted so open files do not stop it.
+class SmallTmpfs {
+ public:
+  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
+    std::filesystem::create_directories(dir);
+    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=512k,mode=0700") == 0) {
+      mounted_ = true;
+    } else {
+      error_ = std::strerror(errno);
+    }
+  }
+  ~SmallTmpfs() {
+    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
+  }
+  SmallTmpfs(const SmallTmpfs&) = delete;
+  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
+  bool mounted() const { return mounted_; }
+  const std::string& error() const { return error_; }
+
+ private:
+  std::string dir_;
+  bool mounted_ = false;
+  std::string error_;
+};
+
+// Writes `path` until the filesystem refuses; returns the bytes written.
+std::size_t fill(const std::string& path) {
+  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+  REQUIRE(fd >= 0);
+  std::string block(4096, 'x');
+  std::size_t total = 0;
+  for (;;) {
+    ssize_t n = ::write(fd, block.data(), block.size());
+    if (n <= 0) break;
+    total += static_cast<std::size_t>(n);
+  }
+  // Small leftovers too: SQLite needs only a page to grow.
+  for (;;) {
+    ssize_t n = ::write(fd, block.data(), 1);
+    if (n <= 0) break;
+    total += 1;
+  }
+  ::close(fd);
+  return total;
+}
+
+bool says_disk_full(const std::string& text) {
+  static const std::regex full("disk is full|no space left|SQLITE_FULL",
+                               std::regex::icase);
+  return std::regex_search(text, full);
+}
+
+}  // namespace
+
+TEST_CASE("fault: the state dir's filesystem full: a clear error, a sound store, recovery when space returns",
+          "[integration][fault]") {
+  TempHome h;
+  SmallTmpfs tmpfs(h.state_dir());
+  if (!tmpfs.mounted()) {
+    WARN("skipped: cannot mount a tmpfs on " << h.state_dir() << " (" << tmpfs.error() << "); needs root");
+    return;
+  }
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("disk-a", spec_toml());
+  h.wait_verified("disk-a");
+  const std::size_t events_before = read_state(h).events.size();
+
+  const std::string filler = h.state_dir() + "/filler";
+  const std::size_t filled = fill(filler);
+  INFO("filler: " << filled << " bytes");
+  // Work that must write the store: a new bottle (lease, events) and an edit (patch events).
+  h.write_spec("disk-b", spec_toml());
+  h.write_spec("disk-a", spec_toml("[egress]\nallow = [\"10.0.0.0/8\"]"));
+
+  Json b;
+  h.wait_until("the full disk to show in status or the daemon's log", [&] {
+    b = h.status().bottle("disk-b");
+    return (b.is_object() && b["error"].is_string() && says_disk_full(b["error"])) || says_disk_full(d.log());
+  }, Ms(20000));
+  INFO("disk-b while full: " << b.dump());
+  CHECK(contains(d.log(), "no space left"));  // and what to do about it
+  CHECK(contains(d.log(), "free some space"));
+  // Failing closed: a bottle whose lease cannot be stored gets nothing the store cannot account for.
+  CHECK_FALSE(verified_running(b));
+  for (const BootVm& vm : boot_vms(h)) CHECK(vm.machine != "bottle-disk-b");
+  // The daemon itself carries on: it answers, and the VM that needs no new write stays confined.
+  Status st = h.status();
+  REQUIRE(st.doc.is_object());
+  CHECK_FALSE(d.exit_code().has_value());
+  CHECK(integrity_check(state_db_path(h)) == "ok");
+
+  // Space returns.
+  std::filesystem::remove(filler);
+  const auto freed = Clock::now();
+  Json ok = h.wait_verified("disk-b", Ms(40000));
+  Json a = h.wait_verified("disk-a", Ms(20000));
+  print_metric("recovered_after_space_ms", elapsed_ms(freed));
+  CHECK(a["allowlist"] == Json::array({"10.0.0.0/8", a["address"].get<std::string>() + "/32"}));
+  CHECK(h.booted_policy(a["pid"]) == a["allowlist"]);
+  CHECK(h.booted_policy(ok["pid"]) == Json::array({ok["address"].get<std::string>() + "/32"}));
+
+  // Events are recorded again, the leases add up, and the store is sound.
+  StateSnapshot state = read_state(h);
+  CHECK(state.events.size() > events_before);
+  bool b_lease_event = false;
+  for (const auto& e : state.events) b_lease_event = b_lease_event || (e.kind == "lease-acquired" && e.bottle == "disk-b");
+  CHECK(b_lease_event);
+  CHECK(state.leases.size() == 2);
+  CHECK(integrity_check(state_db_path(h)) == "ok");
+  CHECK(h.status().exit_code == 0);
+}
