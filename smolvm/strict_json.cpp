@@ -53,6 +53,11 @@ bs::Expected<nlohmann::json, std::string> parse_strict_json(std::string_view tex
   if (auto nul = text.find('\0'); nul != std::string_view::npos) {
     return bs::unexpected("not valid JSON: a NUL byte at offset " + std::to_string(nul));
   }
+  // nlohmann skips a UTF-8 byte-order mark; serde_json does not, so smolvm cannot read such a
+  // record.
+  if (text.substr(0, 3) == "\xEF\xBB\xBF") {
+    return bs::unexpected(std::string("not valid JSON: starts with a byte-order mark"));
+  }
   if (nested_too_deep(text)) {
     return bs::unexpected(std::string("not valid JSON: nested deeper than 128 levels"));
   }

@@ -1,5 +1,5 @@
-// A NUL byte ended nlohmann's input early, so a record followed by "\0<garbage>" read as valid
-// while smolvm's serde_json refuses it (found by tests/fuzz: record/crash-nul-ends-json.json).
+// Bytes nlohmann reads as JSON but smolvm's serde_json refuses, so the supervisor must too (found
+// by tests/fuzz: record/crash-nul-ends-json.json, record/crash-bom-before-json.json).
 #include <catch2/catch.hpp>
 
 #include <string>
@@ -20,4 +20,13 @@ TEST_CASE("a NUL byte anywhere makes a record or boot config invalid JSON", "[sm
   CHECK_FALSE(bs::smolvm::parse_booted_policy("{\"resources\":{\"allowed_cidrs\":[]}}\0"s));
   CHECK_FALSE(bs::smolvm::parse_record("{\"name\":\"a\0b\"}"s));  // inside a string too (must be \u0000)
   CHECK(bs::smolvm::parse_record("{\"name\":\"a\\u0000b\"}"));
+}
+
+TEST_CASE("a record starting with a byte-order mark is invalid JSON", "[smolvm]") {
+  const std::string bom = "\xEF\xBB\xBF{\"name\":\"m\",\"allowed_cidrs\":[]}";
+  auto strict = bs::smolvm::parse_strict_json(bom);
+  REQUIRE_FALSE(strict);
+  CHECK(strict.error() == "not valid JSON: starts with a byte-order mark");
+  CHECK_FALSE(bs::smolvm::parse_record(bom));
+  CHECK(bs::smolvm::parse_record(bom.substr(3)));
 }
