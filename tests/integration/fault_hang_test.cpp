@@ -97,7 +97,7 @@ TEST_CASE("fault: a hanging smolvm command is killed at the timeout and retried 
   CHECK(delays[2] > delays[0]);
   CHECK(*std::max_element(delays.begin(), delays.end()) <= 3000 * 11 / 10);
 
-  // The bottle shows the timeout between attempts, and the audit log records each one.
+  // The bottle shows the timeout between attempts, and the audit log records it.
   h.wait_until("bottle hung to show the timeout", [&] {
     Json hung = h.status().bottle("hung");
     return hung["error"].is_string() && contains(hung["error"], "timed out") && hung["converged"] == false;

@@ -6,9 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
-#include <map>
 #include <optional>
-#include <set>
 #include <string>
 #include <vector>
 
