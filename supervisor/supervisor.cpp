@@ -291,20 +291,10 @@ void Supervisor::arm_db_recheck() {
 
 void Supervisor::check_db_rows() {
   // No debounce on this path: a changed row is acted on at once.
-  std::map<std::string, std::string> before;
-  for (const auto& [m, row] : rows_.rows) before[m] = row.raw;
   bool was_available = rows_.available;
-  refresh_rows(false);
+  std::set<std::string> changed = refresh_rows(false);
   if (rows_.available != was_available) {
     for (const auto& [name, _] : bottles_) queue_.add(name);
-  }
-  std::set<std::string> changed;
-  for (const auto& [m, row] : rows_.rows) {
-    auto it = before.find(m);
-    if (it == before.end() || it->second != row.raw) changed.insert(m);
-  }
-  for (const auto& [m, _] : before) {
-    if (rows_.rows.count(m) == 0) changed.insert(m);
   }
   if (changed.empty()) return;
   fast_drift_check(changed);
@@ -313,7 +303,14 @@ void Supervisor::check_db_rows() {
   }
 }
 
-void Supervisor::refresh_rows(bool force) {
+std::set<std::string> Supervisor::refresh_rows(bool force) {
+  // Compared only when something was re-read: most calls find data_version unchanged, and
+  // copying every row's bytes first would cost O(rows) per DB event.
+  std::set<std::string> changed;
+  auto drop_all = [&] {
+    for (const auto& [m, _] : rows_.rows) changed.insert(m);
+    rows_.rows.clear();
+  };
   if (vms_ && vms_->replaced()) {
     spdlog::warn("smolvm DB {} was replaced; reopening", settings_.smolvm.db);
     vms_.reset();
@@ -321,13 +318,13 @@ void Supervisor::refresh_rows(bool force) {
   if (!vms_) {
     auto opened = smolvm::VmTable::open(settings_.smolvm.db);
     if (!opened) {
-      rows_.rows.clear();
+      drop_all();
       rows_.problem = opened.error().message;
       // No DB (or no vms table) yet: smolvm has no machines, and its first `machine create`
       // creates the DB. Any other failure means we cannot see the rows at all.
       auto kind = opened.error().kind;
       rows_.available = kind == smolvm::DbError::Kind::Missing || kind == smolvm::DbError::Kind::NoVmsTable;
-      return;
+      return changed;
     }
     vms_ = std::move(*opened);
     force = true;
@@ -339,23 +336,35 @@ void Supervisor::refresh_rows(bool force) {
       rows_.problem = version.error().message;
       vms_.reset();
     }
-    return;  // busy: keep the last snapshot, a later event or the resync catches up
+    return changed;  // busy: keep the last snapshot, a later event or the resync catches up
   }
-  if (!force && *version == data_version_ && rows_.available) return;
+  if (!force && *version == data_version_ && rows_.available) return changed;
   auto all = vms_->read_all();
   if (!all) {
-    if (all.error().kind == smolvm::DbError::Kind::Busy) return;
+    if (all.error().kind == smolvm::DbError::Kind::Busy) return changed;
     rows_.available = false;
     rows_.problem = all.error().message;
-    rows_.rows.clear();
+    drop_all();
     vms_.reset();
-    return;
+    return changed;
   }
   data_version_ = *version;
   rows_.available = true;
   rows_.problem.clear();
-  rows_.rows.clear();
-  for (auto& row : *all) rows_.rows[row.name] = std::move(row);
+  std::map<std::string, smolvm::MachineRow> fresh;
+  for (auto& row : *all) {
+    std::string name = row.name;
+    fresh[name] = std::move(row);
+  }
+  for (const auto& [m, row] : fresh) {
+    auto old = rows_.rows.find(m);
+    if (old == rows_.rows.end() || old->second.raw != row.raw) changed.insert(m);
+  }
+  for (const auto& [m, _] : rows_.rows) {
+    if (fresh.count(m) == 0) changed.insert(m);
+  }
+  rows_.rows = std::move(fresh);
+  return changed;
 }
 
 void Supervisor::fast_drift_check(const std::set<std::string>& machines) {

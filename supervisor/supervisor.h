@@ -64,7 +64,9 @@ class Supervisor {
   void schedule_resync();
   void full_resync();
   void rescan_specs();
-  void refresh_rows(bool force);
+  // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
+  // row appeared, vanished or changed since the last snapshot.
+  std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
   void on_signal(int signum);
   void reload();
