@@ -426,8 +426,14 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     }
     default: break;
   }
-  // The row changed under us (our own command is another connection): re-read it now.
-  refresh_rows(false);
+  // The row changed under us (our own command is another connection): re-read it now. Rows of
+  // OTHER machines that changed meanwhile (an out-of-band start committed at the same moment)
+  // get the same at-once drift check a DB event would have given them: this read consumes the
+  // data_version change, so that event will find nothing new. Our own machine is checked by the
+  // bottle's next round below.
+  std::set<std::string> changed = refresh_rows(false);
+  changed.erase(a.machine);
+  on_rows_changed(changed);
   if (err) {
     finish(b, *err);
     return;

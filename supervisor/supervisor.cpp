@@ -296,9 +296,13 @@ void Supervisor::check_db_rows() {
   if (rows_.available != was_available) {
     for (const auto& [name, _] : bottles_) queue_.add(name);
   }
-  if (changed.empty()) return;
-  fast_drift_check(changed);
-  for (const std::string& m : changed) {
+  on_rows_changed(changed);
+}
+
+void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
+  if (machines.empty()) return;
+  fast_drift_check(machines);
+  for (const std::string& m : machines) {
     if (auto owner = bottle_of_machine(m)) queue_.add(*owner);
   }
 }

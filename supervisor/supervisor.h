@@ -60,6 +60,7 @@ class Supervisor {
   void on_spec_event();
   void on_db_event();
   void check_db_rows();
+  void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
   void arm_db_recheck();
   void schedule_resync();
   void full_resync();
