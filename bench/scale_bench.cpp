@@ -8,6 +8,7 @@
 //     resync_interval at its default 30 s (and no systemd watchdog, which the bench does not set);
 //   - the sim VMs' private memory, for context.
 #include <cstdio>
+#include <cstdlib>
 #include <thread>
 
 #include "bench/common/control.h"
@@ -43,7 +44,9 @@ std::string activity(const nlohmann::json& doc) {
 
 int run(const Options& opt) {
   const int n = opt.quick ? 200 : 1000;
-  const int resyncs = opt.quick ? 3 : 10;
+  // BS_BENCH_RESYNCS: more no-op passes, e.g. to profile them.
+  const char* resyncs_env = std::getenv("BS_BENCH_RESYNCS");
+  const int resyncs = resyncs_env != nullptr ? std::atoi(resyncs_env) : (opt.quick ? 3 : 10);
   const auto idle_window = opt.quick ? 20s : 60s;
   const auto converge_budget = opt.quick ? 60s : 150s;
 
@@ -58,11 +61,13 @@ int run(const Options& opt) {
     return 1;
   }
   if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
+  std::fflush(stdout);
   const pid_t daemon = sb.daemon_pid();
   std::printf("scale: %d bottles%s\n", n, opt.quick ? " (--quick)" : "");
   std::fflush(stdout);
 
   // 1. All specs at once -> all converged.
+  const auto cpu_at_start = cpu_ns(daemon);
   const auto t0 = Clock::now();
   for (int i = 0; i < n; ++i) {
     if (auto err = sb.write_spec(name_of(i), kSpec)) {
@@ -85,12 +90,14 @@ int run(const Options& opt) {
         for (const auto& b : doc["bottles"]) done += running_verified(b) ? 1 : 0;
         if (opt.verbose && done != last_done) {
           std::printf("  %.1f s: %zu running + verified\n", ms_between(t0, Clock::now()) / 1000, done);
+          std::fflush(stdout);
         }
         last_done = done;
         return done == static_cast<std::size_t>(n) && all_settled(doc, static_cast<std::size_t>(n));
       },
       converge_budget, 250ms);
   const double converge_ms = ms_between(t0, Clock::now());
+  const auto cpu_converged = cpu_ns(daemon);
   if (!converged) {
     std::printf("  NOT converged after %.1f s: %zu of %d running + verified\n", converge_ms / 1000, last_done, n);
   }
@@ -148,6 +155,9 @@ int run(const Options& opt) {
   print_value("writing all specs", write_ms, "ms");
   print_value("all specs written -> all converged", converge_ms / 1000, converged ? "s" : "s (NOT converged)");
   if (converged) print_value("  converged bottles per second", n / (converge_ms / 1000), "/s");
+  if (cpu_at_start && cpu_converged) {
+    print_value("  daemon CPU time until then", static_cast<double>(*cpu_converged - *cpu_at_start) / 1e9, "s");
+  }
   if (not_noop > 0) print_value("passes that were NOT no-ops (counters moved)", not_noop, "");
   if (hwm_after_load) print_value("daemon peak RSS after load (VmHWM)", static_cast<double>(*hwm_after_load) / 1024, "MiB");
   if (hwm) print_value("daemon peak RSS at the end (VmHWM)", static_cast<double>(*hwm) / 1024, "MiB");
