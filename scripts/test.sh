@@ -44,11 +44,12 @@ for dir in "$gcc_dir" "$asan_dir"; do
   f=$(grep -c '^Test Failed\.' "$log" || true)
   passed=$((passed + p)) failed=$((failed + f))
 done
-echo "$passed passed, $failed failed"
 # libFuzzer prints "Done N runs in S second(s)" per target.
 fuzz_log="$asan_dir/Testing/Temporary/LastTest.log"
 if [ -f "$fuzz_log" ] && grep -q '^Done [0-9]* runs' "$fuzz_log"; then
   echo "fuzzing: $(grep -c '^Done [0-9]* runs' "$fuzz_log") targets, $(awk '/^Done [0-9]+ runs/ {n += $2} END {print n}' "$fuzz_log") runs"
 fi
 echo "total: $((SECONDS - started)) s"
+# Last, alone on its line: the count CI reads.
+echo "$passed passed, $failed failed"
 exit $status
