@@ -60,9 +60,17 @@ BottleInput Supervisor::build_input(Bottle& b) {
     if (mm.bottle != b.name) continue;
     in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
   }
-  // Fresh rows for this bottle's machines: the snapshot may predate our own last command.
+  // Fresh rows for this bottle's machines: the snapshot may predate our own last command. When
+  // no other connection has committed since the snapshot was read (data_version unchanged; our
+  // own patches update the snapshot as they write), it is current, and re-reading each row
+  // would only parse the same bytes again (most of the cost of a no-op pass).
+  bool snapshot_current = false;
+  if (vms_ && rows_.available) {
+    auto version = vms_->data_version();
+    snapshot_current = version && *version == data_version_;
+  }
   for (const std::string& m : machines_of(b)) {
-    if (vms_) {
+    if (vms_ && !snapshot_current) {
       auto row = vms_->read_one(m);
       if (row) {
         if (*row) rows_.rows[m] = **row;
