@@ -28,16 +28,16 @@ Summary summarize(std::vector<double> values) {
 
 void print_table(const std::string& title, const std::vector<Row>& rows) {
   std::printf("\n%s\n", title.c_str());
-  std::printf("  %-44s %10s %10s %10s %10s %6s\n", "", "min", "median", "p99", "max", "n");
+  std::printf("  %-52s %10s %10s %10s %10s %6s\n", "", "min", "median", "p99", "max", "n");
   for (const Row& r : rows) {
-    std::printf("  %-44s %10.3f %10.3f %10.3f %10.3f %6zu  %s\n", r.label.c_str(), r.s.min, r.s.median,
+    std::printf("  %-52s %10.3f %10.3f %10.3f %10.3f %6zu  %s\n", r.label.c_str(), r.s.min, r.s.median,
                 r.s.p99, r.s.max, r.s.n, r.unit.c_str());
   }
   std::fflush(stdout);
 }
 
 void print_value(const std::string& label, double value, const std::string& unit) {
-  std::printf("  %-44s %10.3f %s\n", label.c_str(), value, unit.c_str());
+  std::printf("  %-52s %10.3f %s\n", label.c_str(), value, unit.c_str());
   std::fflush(stdout);
 }
 
