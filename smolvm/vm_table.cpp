@@ -5,6 +5,8 @@
 
 #include <cerrno>
 #include <cstring>
+#include <string_view>
+#include <unordered_set>
 
 #include "smolvm/strict_json.h"
 #include "smolvm/vm_table_connection.h"
@@ -47,11 +49,14 @@ std::optional<DbError> VmTable::Connection::check_not_replaced(bool is_replaced)
                  "smolvm DB " + path + " was deleted or replaced since it was opened; reopen it"};
 }
 
-MachineRow row_from(sqlite3_stmt* stmt) {
+namespace {
+
+// name_type and data_type: sqlite3_column_type of both columns, read before any bytes (reading a
+// column as bytes may convert it, and the stored type is the point).
+MachineRow row_from_typed(sqlite3_stmt* stmt, int name_type, int data_type) {
   MachineRow row;
-  // Types first: reading a column as bytes converts it, and the stored type is the point.
-  int name_type = sqlite3_column_type(stmt, 0);
-  int data_type = sqlite3_column_type(stmt, 1);
+  row.name_type = name_type;
+  row.data_type = data_type;
   row.name = column_bytes(stmt, 0);
   row.raw = column_bytes(stmt, 1);
 
@@ -84,6 +89,14 @@ MachineRow row_from(sqlite3_stmt* stmt) {
   }
   row.record = std::move(*record);
   return row;
+}
+
+}  // namespace
+
+MachineRow row_from(sqlite3_stmt* stmt) {
+  const int name_type = sqlite3_column_type(stmt, 0);
+  const int data_type = sqlite3_column_type(stmt, 1);
+  return row_from_typed(stmt, name_type, data_type);
 }
 
 VmTable::VmTable(std::unique_ptr<Connection> c) : c_(std::move(c)) {}
@@ -185,6 +198,42 @@ bs::Expected<std::vector<MachineRow>, DbError> VmTable::read_all() {
   while ((rc = sqlite3_step(use.get())) == SQLITE_ROW) rows.push_back(row_from(use.get()));
   if (rc != SQLITE_DONE) return bs::unexpected(c_->error(rc, "reading the vms table"));
   return rows;
+}
+
+bs::Expected<RowChanges, DbError> VmTable::read_changes(const KnownRows& known) {
+  if (auto e = c_->check_not_replaced(replaced())) return bs::unexpected(*e);
+  StatementUse use(c_->select_all);
+  RowChanges changes;
+  std::unordered_set<const std::string*> seen;  // keys of `known` still in the table
+  seen.reserve(known.size());
+  int rc;
+  while ((rc = sqlite3_step(use.get())) == SQLITE_ROW) {
+    sqlite3_stmt* st = use.get();
+    // Types first: reading a column as bytes converts it.
+    const int name_type = sqlite3_column_type(st, 0);
+    const int data_type = sqlite3_column_type(st, 1);
+    const auto* name_p = static_cast<const char*>(sqlite3_column_blob(st, 0));
+    const std::string_view name(name_p != nullptr ? name_p : "", static_cast<std::size_t>(sqlite3_column_bytes(st, 0)));
+    auto it = known.find(std::string(name));
+    if (it != known.end()) {
+      seen.insert(&it->first);
+      const MachineRow& k = it->second;
+      const auto* data = static_cast<const char*>(sqlite3_column_blob(st, 1));
+      const auto n = static_cast<std::size_t>(sqlite3_column_bytes(st, 1));
+      if (k.name_type == name_type && k.data_type == data_type && k.raw.size() == n &&
+          (n == 0 || std::memcmp(k.raw.data(), data, n) == 0)) {
+        continue;  // the same row
+      }
+    }
+    changes.changed.push_back(row_from_typed(st, name_type, data_type));
+  }
+  if (rc != SQLITE_DONE) return bs::unexpected(c_->error(rc, "reading the vms table"));
+  if (seen.size() != known.size()) {
+    for (const auto& [name, _] : known) {
+      if (seen.count(&name) == 0) changes.removed.push_back(name);
+    }
+  }
+  return changes;
 }
 
 bs::Expected<std::optional<MachineRow>, DbError> VmTable::read_one(const std::string& name) {

@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -29,6 +30,17 @@ struct MachineRow {
   std::string problem_detail;  // e.g. "data is TEXT, smolvm cannot read it" / the parse error
   std::string raw;             // the data bytes as stored
   MachineRecord record;        // valid only when problem == None
+  int name_type = 0, data_type = 0;  // SQLite's storage classes (smolvm: TEXT, BLOB)
+};
+
+// Rows of an earlier read, by name.
+using KnownRows = std::map<std::string, MachineRow>;
+
+// How the table differs from KnownRows: rows new or changed (bytes or storage class), parsed,
+// and the names no longer there.
+struct RowChanges {
+  std::vector<MachineRow> changed;
+  std::vector<std::string> removed;
 };
 
 enum class PatchOutcome { Patched, AlreadyEqual, RowMissing, RowUnreadable, Busy, Conflict, NotVerified, Failed };
@@ -68,6 +80,10 @@ class VmTable {
   // All rows in one query (one short read transaction). Rows smolvm could not read (data TEXT
   // typed, not a record, name mismatch) are reported with Problem set, never guessed at.
   bs::Expected<std::vector<MachineRow>, DbError> read_all();
+  // The same query, compared with `known` in place: only rows whose bytes or storage classes
+  // differ are copied and parsed. Each commit (ours included) moves data_version, and the
+  // supervisor re-reads the table each time: 1,000 unchanged rows then cost a memcmp each.
+  bs::Expected<RowChanges, DbError> read_changes(const KnownRows& known);
   bs::Expected<std::optional<MachineRow>, DbError> read_one(const std::string& name);
 
   // Guarded patch: read -> apply_patch -> BEGIN IMMEDIATE -> UPDATE ... WHERE name=? AND data=?old

@@ -132,6 +132,58 @@ TEST_CASE("VmTable reads every row and flags the ones smolvm cannot read", "[smo
   CHECK_FALSE(none->has_value());
 }
 
+TEST_CASE("VmTable read_changes reports only rows whose bytes or storage class changed", "[smolvm]") {
+  bs::test::TempDir dir;
+  bs::test::FixtureDb other(db_path(dir));
+  other.put("a", bs::test::smolvm_record_bytes("a"));
+  other.put("b", bs::test::smolvm_record_bytes("b"));
+  other.put_text("t", bs::test::smolvm_record_bytes("t"));
+  REQUIRE(other.exec("INSERT INTO vms (name, data) VALUES ('n', 42)") == SQLITE_OK);
+  VmTable table = open_table(db_path(dir));
+
+  bs::smolvm::KnownRows known;
+  auto first = table.read_changes(known);
+  REQUIRE(first.has_value());
+  CHECK(first->changed.size() == 4);  // everything is new
+  CHECK(first->removed.empty());
+  for (auto& r : first->changed) known[r.name] = r;
+  REQUIRE(known.at("a").problem == MachineRow::Problem::None);
+
+  auto same = table.read_changes(known);
+  REQUIRE(same.has_value());
+  CHECK(same->changed.empty());
+  CHECK(same->removed.empty());
+
+  // b's bytes change; t's bytes stay but become a BLOB; a goes; c arrives.
+  auto b = bs::test::smolvm_record(std::string("b"));
+  b["cpus"] = 4;
+  other.put("b", b.dump());
+  REQUIRE(other.exec("UPDATE vms SET data = CAST(data AS BLOB) WHERE name = 't'") == SQLITE_OK);
+  REQUIRE(other.exec("DELETE FROM vms WHERE name = 'a'") == SQLITE_OK);
+  other.put("c", bs::test::smolvm_record_bytes("c"));
+
+  auto diff = table.read_changes(known);
+  REQUIRE(diff.has_value());
+  std::map<std::string, MachineRow> changed;
+  for (auto& r : diff->changed) changed[r.name] = r;
+  CHECK(changed.size() == 3);
+  REQUIRE(changed.count("b") == 1);
+  CHECK(changed["b"].record.cpus == 4);
+  REQUIRE(changed.count("t") == 1);
+  CHECK(changed["t"].problem == MachineRow::Problem::None);  // a BLOB now: readable
+  CHECK(changed.count("c") == 1);
+  CHECK(diff->removed == std::vector<std::string>{"a"});
+  // Each changed row reads exactly as read_all reads it.
+  auto all = table.read_all();
+  REQUIRE(all.has_value());
+  for (const MachineRow& r : *all) {
+    if (changed.count(r.name) == 0) continue;
+    CHECK(changed[r.name].raw == r.raw);
+    CHECK(changed[r.name].problem == r.problem);
+    CHECK(changed[r.name].problem_detail == r.problem_detail);
+  }
+}
+
 TEST_CASE("VmTable patch writes a BLOB that differs only in the patched value", "[smolvm]") {
   bs::test::TempDir dir;
   bs::test::FixtureDb other(db_path(dir));
