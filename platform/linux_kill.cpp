@@ -1,4 +1,5 @@
 // pidfd-based signalling and exit watching. Linux only (pidfd_open: 5.3).
+#include <poll.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -105,6 +106,15 @@ std::optional<PidFd> PidFd::open(std::int64_t pid) {
   int fd = sys_pidfd_open(pid);
   if (fd < 0) return std::nullopt;
   return PidFd(fd);
+}
+
+bool PidFd::exited() const {
+  pollfd p{fd_, POLLIN, 0};
+  int rc;
+  do {
+    rc = ::poll(&p, 1, 0);
+  } while (rc < 0 && errno == EINTR);
+  return rc != 0;  // readable (exited), or an error: never vouch for a process we cannot see
 }
 
 PidFd::~PidFd() {

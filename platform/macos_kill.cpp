@@ -49,6 +49,8 @@ KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected
 // callers fall back to the periodic resync to notice a VM's exit.
 std::optional<PidFd> PidFd::open(std::int64_t /*pid*/) { return std::nullopt; }
 
+bool PidFd::exited() const { return true; }  // never opened on macOS
+
 PidFd::~PidFd() {
   if (fd_ >= 0) ::close(fd_);
 }

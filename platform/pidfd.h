@@ -12,6 +12,9 @@ class PidFd {
   // nullopt when the process is gone or the OS cannot do this (callers fall back to resync).
   static std::optional<PidFd> open(std::int64_t pid);
   int fd() const { return fd_; }
+  // True once the process has exited (a zombie counts: it has), without blocking. While false,
+  // the pid still names the very process this descriptor was opened for.
+  bool exited() const;
 
   ~PidFd();
   PidFd(PidFd&& other) noexcept;

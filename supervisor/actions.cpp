@@ -88,7 +88,11 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       break;
     }
     case K::Adopt: err = remember_machine(b, a.machine, true); break;
-    case K::Remember: err = remember_machine(b, a.machine, managed_.count(a.machine) != 0 && managed_[a.machine].origin == "adopted"); break;
+    case K::Remember: {
+      auto known = managed_.find(a.machine);
+      err = remember_machine(b, a.machine, known != managed_.end() && known->second.origin == "adopted");
+      break;
+    }
     case K::Patch: err = patch_row(b, a, false); break;
     case K::Quarantine: err = patch_row(b, a, true); break;
     case K::Kill: err = kill(b, a); break;
@@ -171,7 +175,7 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const std::st
   }
   bool is_new = managed_.count(machine) == 0;
   if (auto e = store_.put_machine(m)) return e->message;
-  managed_[machine] = m;
+  managed_.put(m);
   if (is_new && adopted) event(b.name, machine, "adopted", "existing machine is now managed");
   return std::nullopt;
 }
@@ -312,7 +316,7 @@ void Supervisor::run_smolvm(Bottle& b, const Action& a) {
 void Supervisor::launch_pending_commands() {
   while (!pending_commands_.empty() && commands_.running() < kMaxCommands && !stopping_) {
     PendingCommand pc = std::move(pending_commands_.front());
-    pending_commands_.erase(pending_commands_.begin());
+    pending_commands_.pop_front();
     auto it = bottles_.find(pc.bottle);
     if (it == bottles_.end()) continue;
     Bottle& b = it->second;

@@ -30,10 +30,8 @@ std::optional<Allowlist> Supervisor::desired_of(const Bottle& b) const {
 }
 
 std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
-  std::vector<std::string> out;
-  for (const auto& [m, mm] : managed_) {
-    if (mm.bottle == b.name) out.push_back(m);
-  }
+  const std::set<std::string>& mine = managed_.of_bottle(b.name);
+  std::vector<std::string> out(mine.begin(), mine.end());
   if (b.spec && std::find(out.begin(), out.end(), b.spec->machine) == out.end()) {
     out.push_back(b.spec->machine);
   }
@@ -56,8 +54,8 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.removed = !b.file_present && b.absent_since &&
                Clock::now() - *b.absent_since >= settings_.config.removal_grace;
   if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
-  for (const auto& [m, mm] : managed_) {
-    if (mm.bottle != b.name) continue;
+  for (const std::string& m : managed_.of_bottle(b.name)) {
+    const store::ManagedMachine& mm = managed_.find(m)->second;
     in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
   }
   // Fresh rows for this bottle's machines: the snapshot may predate our own last command. When
@@ -83,7 +81,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
       v = Verified{it->second.pid, it->second.start_time, list ? *list : Allowlist{}};
       in.verified[m] = *v;
     }
-    in.observed[m] = observe_machine(m, rows_, settings_.smolvm, v);
+    in.observed[m] = observe_machine(m, rows_, settings_.smolvm, v, vm_processes_);
     if (auto s = strays_.find(m); s != strays_.end()) in.strays[m] = s->second;
   }
   // Only this bottle's own machines matter: are any of them claimed by another bottle?
@@ -189,8 +187,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
   bool gone = !b.file_present && b.absent_since && !shown && leases_.count(b.name) == 0 &&
-              std::none_of(managed_.begin(), managed_.end(),
-                           [&](const auto& kv) { return kv.second.bottle == b.name; });
+              managed_.of_bottle(b.name).empty();
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
     if (auto err = store_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, err->message);

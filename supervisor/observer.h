@@ -10,6 +10,7 @@
 #include "reconcile/world.h"
 #include "smolvm/paths.h"
 #include "smolvm/vm_table.h"
+#include "supervisor/vm_processes.h"
 
 namespace bs::supervisor {
 
@@ -24,12 +25,15 @@ Policy policy_of(const smolvm::AllowedCidrs& stored);
 
 // The observation of `machine`. When the row cannot be read, the VM is looked up through the
 // pid the supervisor last verified (so a confined VM is not killed for smolvm's DB trouble).
-MachineObservation observe_machine(const std::string& machine, const RowSnapshot& snap,
-                                   const smolvm::Paths& paths, const std::optional<Verified>& verified);
+// `procs` remembers what /proc said about each VM process while it lives.
+MachineObservation observe_machine(const std::string& machine, const RowSnapshot& snap, const smolvm::Paths& paths,
+                                   const std::optional<Verified>& verified, VmProcesses& procs);
 
-// _boot-vm processes naming `machine`'s data dir, other than `except_pid`.
+// CONTRACT §6.8: `_boot-vm` processes whose command line names the data dir of one of
+// `machines`, other than the pid that machine's row names (row_pids).
 std::map<std::string, std::vector<StrayVm>> find_strays(const std::vector<std::string>& machines,
                                                         const smolvm::Paths& paths,
-                                                        const std::map<std::string, std::int64_t>& row_pids);
+                                                        const std::map<std::string, std::int64_t>& row_pids,
+                                                        VmProcesses& procs);
 
 }  // namespace bs::supervisor

@@ -51,11 +51,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     Plan plan = plan_bottle(in);
     std::optional<Allowlist> desired = desired_of(b);
     std::string machine = b.spec ? b.spec->machine : "";
-    if (machine.empty()) {
-      for (const auto& [m, mm] : managed_) {
-        if (mm.bottle == name) machine = m;
-      }
-    }
+    if (const auto& mine = managed_.of_bottle(name); machine.empty() && !mine.empty()) machine = *mine.rbegin();
     const MachineObservation* obs = nullptr;
     if (auto it = in.observed.find(machine); it != in.observed.end()) obs = &it->second;
     Assessment as = assess(obs, desired);

@@ -8,6 +8,7 @@
 #include <random>
 
 #include "platform/file_lock.h"
+#include "platform/open_files.h"
 #include "platform/reaper.h"
 #include "supervisor/control_server.h"
 #include "supervisor/logging.h"
@@ -80,7 +81,7 @@ std::optional<std::string> Supervisor::start() {
   for (const auto& l : *leases) {
     if (auto a = parse_ipv4(l.address)) leases_[l.bottle] = *a;
   }
-  for (const auto& m : *machines) managed_[m.machine] = m;
+  for (const auto& m : *machines) managed_.put(m);
   for (const auto& v : *verified) verified_[v.machine] = v;
   for (const auto& [bottle_name, _] : leases_) bottle(bottle_name);
   for (const auto& [_, m] : managed_) bottle(m.bottle);
@@ -343,11 +344,11 @@ std::set<std::string> Supervisor::refresh_rows(bool force) {
     return changed;  // busy: keep the last snapshot, a later event or the resync catches up
   }
   if (!force && *version == data_version_ && rows_.available) return changed;
-  auto all = vms_->read_all();
-  if (!all) {
-    if (all.error().kind == smolvm::DbError::Kind::Busy) return changed;
+  auto diff = vms_->read_changes(rows_.rows);
+  if (!diff) {
+    if (diff.error().kind == smolvm::DbError::Kind::Busy) return changed;
     rows_.available = false;
-    rows_.problem = all.error().message;
+    rows_.problem = diff.error().message;
     drop_all();
     vms_.reset();
     return changed;
@@ -355,19 +356,15 @@ std::set<std::string> Supervisor::refresh_rows(bool force) {
   data_version_ = *version;
   rows_.available = true;
   rows_.problem.clear();
-  std::map<std::string, smolvm::MachineRow> fresh;
-  for (auto& row : *all) {
+  for (smolvm::MachineRow& row : diff->changed) {
+    changed.insert(row.name);
     std::string name = row.name;
-    fresh[name] = std::move(row);
+    rows_.rows.insert_or_assign(std::move(name), std::move(row));
   }
-  for (const auto& [m, row] : fresh) {
-    auto old = rows_.rows.find(m);
-    if (old == rows_.rows.end() || old->second.raw != row.raw) changed.insert(m);
+  for (const std::string& m : diff->removed) {
+    changed.insert(m);
+    rows_.rows.erase(m);
   }
-  for (const auto& [m, _] : rows_.rows) {
-    if (fresh.count(m) == 0) changed.insert(m);
-  }
-  rows_.rows = std::move(fresh);
   return changed;
 }
 
@@ -380,7 +377,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
     if (b.spec && b.spec->machine != m) continue;  // an old machine on its way out: removal stops it
     std::optional<Verified> v;
     if (auto it = verified_.find(m); it != verified_.end()) v = Verified{it->second.pid, it->second.start_time, {}};
-    MachineObservation obs = observe_machine(m, rows_, settings_.smolvm, v);
+    MachineObservation obs = observe_machine(m, rows_, settings_.smolvm, v, vm_processes_);
     if (auto k = drift_kill(m, obs, desired_of(b))) {
       if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
     }
@@ -410,7 +407,8 @@ void Supervisor::full_resync() {
       row_pids[m] = *r->second.record.pid;
     }
   }
-  strays_ = find_strays(machines, settings_.smolvm, row_pids);
+  vm_processes_.forget_exited();
+  strays_ = find_strays(machines, settings_.smolvm, row_pids, vm_processes_);
   platform::reap_zombie_children(commands_.child_pids());
   std::set<std::string> all;
   for (const auto& [m, _] : managed_) all.insert(m);
@@ -532,6 +530,12 @@ void Supervisor::check_pass_waiters() {
 
 int run_daemon(const Settings& settings, const CommonFlags& flags, RunMode mode) {
   ::signal(SIGPIPE, SIG_IGN);
+  // One pidfd per running VM: 1,000 bottles need more than the usual soft limit of 1,024.
+  if (auto files = platform::raise_open_file_limit()) {
+    spdlog::debug("open-file limit {}", *files);
+  } else {
+    spdlog::warn("{}", files.error());
+  }
   std::error_code ec;
   std::filesystem::create_directories(settings.state_dir, ec);
   ::chmod(settings.state_dir.c_str(), 0700);

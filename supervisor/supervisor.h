@@ -6,6 +6,7 @@
 #include <uv.h>
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,6 +24,7 @@
 #include "supervisor/bottle.h"
 #include "supervisor/child_process.h"
 #include "supervisor/daemon.h"
+#include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
 #include "supervisor/settings.h"
 #include "supervisor/spec_folder.h"
@@ -117,17 +119,18 @@ class Supervisor {
 
   // Mirrors of the store, written through.
   std::map<std::string, Ipv4> leases_;                       // by bottle
-  std::map<std::string, store::ManagedMachine> managed_;     // by machine
+  ManagedMachines managed_;
   std::map<std::string, store::VerifiedVm> verified_;        // by machine
 
   std::map<std::string, Bottle> bottles_;
   // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
   std::map<std::string, std::set<std::string>> spec_machine_owners_;
   std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
+  VmProcesses vm_processes_;                                 // /proc readings of live VMs
   WorkQueue queue_;
   CommandRunner commands_;
   struct PendingCommand { std::string bottle; Action action; };
-  std::vector<PendingCommand> pending_commands_;
+  std::deque<PendingCommand> pending_commands_;  // FIFO: 1,000 bottles queue 1,000 creates
   std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
 
   Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_;

@@ -2,6 +2,7 @@
 // forked and has not reaped yet, so its pid cannot have been recycled.
 #pragma once
 
+#include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -46,7 +47,8 @@ class Child {
   // Runs `body` in a forked child (stdin a pipe held until release()); `body` must _exit.
   static Child spawn(const std::function<void(int)>& body) {
     int fds[2];
-    if (::pipe(fds) != 0) throw std::runtime_error("pipe failed");
+    // Close-on-exec: a later exec'd child must not hold an earlier one's release pipe open.
+    if (::pipe2(fds, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
     pid_t pid = ::fork();
     if (pid < 0) throw std::runtime_error("fork failed");
     if (pid == 0) {
