@@ -1,14 +1,8 @@
 #include "platform/reaper.h"
 
-#include <dirent.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-#include <cstdlib>
-#include <fstream>
-#include <memory>
-#include <string>
 
 namespace bs::platform {
 
@@ -21,22 +15,15 @@ void reap_child(std::int64_t pid) {
 }
 
 void reap_zombie_children(const std::set<std::int64_t>& keep) {
-  const std::string self = std::to_string(::getpid());
-  std::unique_ptr<DIR, int (*)(DIR*)> d(::opendir("/proc"), ::closedir);
-  if (!d) return;
-  while (const dirent* e = ::readdir(d.get())) {
-    char* end = nullptr;
-    long pid = std::strtol(e->d_name, &end, 10);
-    if (end == e->d_name || *end != '\0' || keep.count(pid) != 0) continue;
-    std::ifstream in(std::string("/proc/") + e->d_name + "/stat");
-    std::string line;
-    if (!std::getline(in, line)) continue;
-    auto close = line.rfind(')');
-    if (close == std::string::npos || close + 4 > line.size()) continue;
-    char state = line[close + 2];
-    std::string rest = line.substr(close + 4);
-    std::string ppid = rest.substr(0, rest.find(' '));
-    if (state == 'Z' && ppid == self) reap_child(pid);
+  // waitid(WNOWAIT) names an exited child without reaping it, so a child someone else waits for
+  // (libuv's, in `keep`) is left alone; it stops the sweep, as waitid would name it again, and the
+  // next sweep (after libuv reaped it) goes on. No /proc scan: with 1,000 VMs as our children
+  // (we are their subreaper) reading each one's stat cost ~10 ms per sweep.
+  for (;;) {
+    siginfo_t info{};
+    if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
+    if (keep.count(info.si_pid) != 0) return;
+    reap_child(info.si_pid);
   }
 }
 

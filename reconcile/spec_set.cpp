@@ -5,7 +5,30 @@
 
 namespace bs {
 
-std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool& pool) {
+const SpecParseMemo::Result& SpecParseMemo::parse(const std::string& path, const std::string& text,
+                                                   const Ipv4Pool& pool) {
+  auto it = parses_.find(path);
+  if (it != parses_.end() && it->second.text == text && it->second.pool == pool) {
+    it->second.used = true;
+    return it->second.result;
+  }
+  ++parsed_;
+  Entry e{text, pool, parse_bottle_spec(path, text, pool), true};
+  return parses_.insert_or_assign(path, std::move(e)).first->second.result;
+}
+
+void SpecParseMemo::sweep() {
+  for (auto it = parses_.begin(); it != parses_.end();) {
+    if (!it->second.used) {
+      it = parses_.erase(it);
+    } else {
+      it->second.used = false;
+      ++it;
+    }
+  }
+}
+
+std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool& pool, SpecParseMemo* memo) {
   std::sort(files.begin(), files.end(), [](const SpecFile& a, const SpecFile& b) {
     return a.file_name != b.file_name ? a.file_name < b.file_name : a.path < b.path;
   });
@@ -23,7 +46,7 @@ std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool
       entries.push_back(std::move(e));
       continue;
     }
-    auto parsed = parse_bottle_spec(f.path, f.text, pool);
+    auto parsed = memo != nullptr ? memo->parse(f.path, f.text, pool) : parse_bottle_spec(f.path, f.text, pool);
     if (!parsed) {
       e.error = format_diags(parsed.error());
       entries.push_back(std::move(e));
@@ -55,6 +78,7 @@ std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool
     e.spec = std::move(*parsed);
     entries.push_back(std::move(e));
   }
+  if (memo != nullptr) memo->sweep();
   std::stable_sort(entries.begin(), entries.end(),
                    [](const SpecEntry& a, const SpecEntry& b) { return a.name < b.name; });
   return entries;

@@ -1,6 +1,7 @@
 // The spec folder as a whole: every spec file parsed, and conflicts between files resolved.
 #pragma once
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -31,6 +32,32 @@ struct SpecEntry {
 // order), whatever order the files arrive in; the other is in error naming the winner's file, e.g.
 // "machine 'bottle-a' is already used by /path/a.toml". Only specs that end up valid claim a
 // machine or an address: an invalid or losing spec blocks nobody. Output sorted by name.
-std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool& pool);
+//
+// `memo`, when given, keeps each file's parse between calls: a file whose path, text and pool are
+// unchanged is not parsed again (a resync re-resolves every spec; 1,000 TOML parses are most of
+// its cost). Parses of files not passed in this call are dropped from it.
+class SpecParseMemo;
+std::vector<SpecEntry> resolve_specs(std::vector<SpecFile> files, const Ipv4Pool& pool, SpecParseMemo* memo = nullptr);
+
+class SpecParseMemo {
+ public:
+  using Result = Expected<BottleSpec, std::vector<SpecDiag>>;
+  // parse_bottle_spec(path, text, pool), or the remembered result of that very call.
+  const Result& parse(const std::string& path, const std::string& text, const Ipv4Pool& pool);
+  // Forgets the parses not asked for since the last sweep.
+  void sweep();
+  std::size_t size() const { return parses_.size(); }
+  std::size_t parsed() const { return parsed_; }  // parse_bottle_spec calls made, for tests
+
+ private:
+  struct Entry {
+    std::string text;
+    Ipv4Pool pool;
+    Result result;
+    bool used = true;
+  };
+  std::map<std::string, Entry> parses_;  // by path
+  std::size_t parsed_ = 0;
+};
 
 }  // namespace bs

@@ -61,11 +61,18 @@ BottleInput Supervisor::build_input(Bottle& b) {
   // Fresh rows for this bottle's machines: the snapshot may predate our own last command. When
   // no other connection has committed since the snapshot was read (data_version unchanged; our
   // own patches update the snapshot as they write), it is current, and re-reading each row
-  // would only parse the same bytes again (most of the cost of a no-op pass).
+  // would only parse the same bytes again (most of the cost of a no-op pass). Asked once per
+  // loop iteration: the steps of one drain share the answer, and a commit landing meanwhile
+  // wakes the DB watch, which re-reads the rows and re-queues the bottles they belong to.
   bool snapshot_current = false;
   if (vms_ && rows_.available) {
-    auto version = vms_->data_version();
-    snapshot_current = version && *version == data_version_;
+    if (snapshot_checked_at_ && *snapshot_checked_at_ == wakeups_.loop) {
+      snapshot_current = true;
+    } else {
+      auto version = vms_->data_version();
+      snapshot_current = version && *version == data_version_;
+      if (snapshot_current) snapshot_checked_at_ = wakeups_.loop;
+    }
   }
   for (const std::string& m : machines_of(b)) {
     if (vms_ && !snapshot_current) {

@@ -10,6 +10,8 @@
 #include <cstring>
 #include <filesystem>
 #include <memory>
+#include <optional>
+#include <ctime>
 
 namespace bs::supervisor {
 namespace {
@@ -20,37 +22,56 @@ std::string errno_text(int e) { return std::strerror(e); }
 
 // Reads the file through one descriptor and checks that same inode, so a swap between the check
 // and the read cannot smuggle in an untrusted file.
-void read_spec(SpecFile& f) {
+FileIdentity identity_of(const struct stat& st) {
+  FileIdentity id;
+  id.device = st.st_dev;
+  id.inode = st.st_ino;
+  id.size = static_cast<std::uint64_t>(st.st_size);
+  id.mtime_ns = static_cast<std::int64_t>(st.st_mtim.tv_sec) * 1'000'000'000 + st.st_mtim.tv_nsec;
+  id.ctime_ns = static_cast<std::int64_t>(st.st_ctim.tv_sec) * 1'000'000'000 + st.st_ctim.tv_nsec;
+  id.mode = st.st_mode;
+  id.uid = st.st_uid;
+  return id;
+}
+
+std::int64_t now_realtime_ns() {
+  timespec ts{};
+  ::clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
+}
+
+// Returns the identity of the file read (from the descriptor it was read through), when read.
+std::optional<FileIdentity> read_spec(SpecFile& f) {
   int fd = ::open(f.path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) {
     f.access_error = f.path + ": cannot read: " + errno_text(errno);
-    return;
+    return std::nullopt;
   }
   std::unique_ptr<int, void (*)(int*)> guard(&fd, [](int* p) { ::close(*p); });
   struct stat st {};
   if (::fstat(fd, &st) != 0) {
     f.access_error = f.path + ": cannot stat: " + errno_text(errno);
-    return;
+    return std::nullopt;
   }
   if (!S_ISREG(st.st_mode)) {
     f.access_error = f.path + ": not a regular file";
-    return;
+    return std::nullopt;
   }
   if (st.st_uid != ::geteuid()) {
     f.access_error = f.path + ": owned by uid " + std::to_string(st.st_uid) +
                      ", not by the supervisor's user (uid " + std::to_string(::geteuid()) +
                      "); spec files must be owned by you";
-    return;
+    return std::nullopt;
   }
   if ((st.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
     f.access_error = f.path + ": writable by group or others (mode " +
                      std::to_string((st.st_mode >> 6) & 7) + std::to_string((st.st_mode >> 3) & 7) +
                      std::to_string(st.st_mode & 7) + "); run: chmod go-w " + f.path;
-    return;
+    return std::nullopt;
   }
   if (st.st_size > kMaxSpecBytes) {
     f.access_error = f.path + ": larger than 1 MiB";
-    return;
+    return std::nullopt;
   }
   std::string text;
   char buf[8192];
@@ -59,21 +80,22 @@ void read_spec(SpecFile& f) {
     if (n < 0) {
       if (errno == EINTR) continue;
       f.access_error = f.path + ": cannot read: " + errno_text(errno);
-      return;
+      return std::nullopt;
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
     if (text.size() > static_cast<std::size_t>(kMaxSpecBytes)) {
       f.access_error = f.path + ": larger than 1 MiB";
-      return;
+      return std::nullopt;
     }
   }
   f.text = std::move(text);
+  return identity_of(st);
 }
 
 }  // namespace
 
-SpecFolderScan scan_spec_folder(const std::string& dir) {
+SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
   SpecFolderScan scan;
   struct stat dst {};
   if (::stat(dir.c_str(), &dst) != 0) {
@@ -92,6 +114,8 @@ SpecFolderScan scan_spec_folder(const std::string& dir) {
     return scan;
   }
   scan.readable = true;
+  const std::int64_t now_ns = now_realtime_ns();
+  std::map<std::string, SpecReadCache::Entry> still;  // the cache's entries for files still here
   while (const dirent* e = ::readdir(d.get())) {
     std::string name = e->d_name;
     if (!is_spec_file_name(name)) continue;
@@ -99,11 +123,25 @@ SpecFolderScan scan_spec_folder(const std::string& dir) {
     f.file_name = name;
     f.path = dir + "/" + name;
     struct stat st {};
-    if (::stat(f.path.c_str(), &st) != 0) continue;  // vanished, or a dangling symlink
-    if (!S_ISREG(st.st_mode)) continue;              // a directory named x.toml is not a spec
-    read_spec(f);
+    // Relative to the open folder: no walk of the whole path for each of 1,000 files.
+    if (::fstatat(::dirfd(d.get()), name.c_str(), &st, 0) != 0) continue;  // vanished, or a dangling symlink
+    if (!S_ISREG(st.st_mode)) continue;  // a directory named x.toml is not a spec
+    if (cache != nullptr) {
+      auto hit = cache->entries.find(f.path);
+      if (hit != cache->entries.end() && hit->second.identity == identity_of(st)) {
+        scan.files.push_back(hit->second.file);
+        still.insert(cache->entries.extract(hit));
+        continue;
+      }
+    }
+    auto read_as = read_spec(f);
+    if (cache != nullptr && read_as && !f.access_error && now_ns - read_as->ctime_ns >= cache->settle_ns &&
+        now_ns - read_as->mtime_ns >= cache->settle_ns) {
+      still[f.path] = SpecReadCache::Entry{*read_as, f};
+    }
     scan.files.push_back(std::move(f));
   }
+  if (cache != nullptr) cache->entries = std::move(still);
   std::sort(scan.files.begin(), scan.files.end(),
             [](const SpecFile& a, const SpecFile& b) { return a.file_name < b.file_name; });
   return scan;

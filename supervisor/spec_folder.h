@@ -1,6 +1,8 @@
 // Reads the bottle spec folder: the name filter, the owner/permission trust check, the text.
 #pragma once
 
+#include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -15,10 +17,35 @@ struct SpecFolderScan {
   std::vector<SpecFile> files;    // spec-named regular files (symlinks followed), sorted by name
 };
 
+// What a file looked like when it was read: any write, chmod, chown or replacement changes it
+// (ctime cannot be set by the file's owner).
+struct FileIdentity {
+  std::uint64_t device = 0, inode = 0, size = 0;
+  std::int64_t mtime_ns = 0, ctime_ns = 0;
+  std::uint32_t mode = 0, uid = 0;
+  bool operator==(const FileIdentity&) const = default;
+};
+
+// Spec files read by earlier scans, by path, with the identity each had when read. A resync
+// rescans the folder; reading 1,000 unchanged files again would cost a stat, an open, a read
+// and a close each, where a stat shows they are the same.
+struct SpecReadCache {
+  struct Entry {
+    FileIdentity identity;
+    SpecFile file;
+  };
+  std::map<std::string, Entry> entries;
+  // A file changed more recently than this may change again within the same timestamp tick
+  // (they are coarser than writes), so it is read again rather than trusted.
+  std::int64_t settle_ns = 2'000'000'000;
+};
+
 // Only regular files named *.toml not starting with '.' are specs. A file not owned by the
 // effective uid or writable by group/others is reported with access_error (the folder is a
 // trust boundary), as is one that cannot be read or is larger than 1 MiB.
-SpecFolderScan scan_spec_folder(const std::string& dir);
+// With `cache`, a file whose identity is unchanged since it was read is not read again; files
+// changed within the last cache->settle_ns are always read.
+SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache = nullptr);
 
 // Creates the folder (and parents) with mode 0700 when missing.
 std::string ensure_spec_folder(const std::string& dir);  // empty on success, else the error

@@ -39,6 +39,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};
+  sup["wakeups"] = {{"loop", wakeups_.loop}, {"resync", wakeups_.resync}, {"watchdog", wakeups_.watchdog}};
 
   nlohmann::json bottles = nlohmann::json::array();
   std::vector<std::string> selected;

@@ -70,6 +70,7 @@ Supervisor::~Supervisor() = default;
 
 std::optional<std::string> Supervisor::start() {
   platform::become_child_subreaper();
+  count_wakeups();
 
   // The store's mirrors.
   auto leases = store_.leases();
@@ -194,7 +195,7 @@ void Supervisor::on_spec_event() {
 }
 
 void Supervisor::rescan_specs() {
-  SpecFolderScan scan = scan_spec_folder(settings_.specs_dir);
+  SpecFolderScan scan = scan_spec_folder(settings_.specs_dir, &spec_reads_);
   if (mode_ == RunMode::Daemon && (!scan.readable || scan.inode != spec_dir_inode_ ||
                                    scan.device != spec_dir_device_)) {
     // The folder was removed, renamed or replaced: the inotify watch died with its inode.
@@ -207,7 +208,7 @@ void Supervisor::rescan_specs() {
 
   std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
   for (const SpecFile& f : scan.files) texts[f.path] = f.text;
-  std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool);
+  std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool, &spec_parses_);
   const TimePoint now = Clock::now();
   std::set<std::string> seen;
   for (SpecEntry& e : entries) {
@@ -309,6 +310,7 @@ void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
 }
 
 std::set<std::string> Supervisor::refresh_rows(bool force) {
+  snapshot_checked_at_.reset();  // set again below when the rows are read
   // Compared only when something was re-read: most calls find data_version unchanged, and
   // copying every row's bytes first would cost O(rows) per DB event.
   std::set<std::string> changed;
@@ -354,6 +356,7 @@ std::set<std::string> Supervisor::refresh_rows(bool force) {
     return changed;
   }
   data_version_ = *version;
+  snapshot_checked_at_ = wakeups_.loop;
   rows_.available = true;
   rows_.problem.clear();
   for (smolvm::MachineRow& row : diff->changed) {
@@ -386,6 +389,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
 
 void Supervisor::schedule_resync() {
   resync_.start(jittered(settings_.config.resync_interval), [this] {
+    ++wakeups_.resync;
     full_resync();
     schedule_resync();
   });
@@ -420,10 +424,29 @@ void Supervisor::full_resync() {
   pass_started_ = began;
 }
 
+void Supervisor::count_wakeups() {
+  auto* check = new uv_check_t;
+  uv_check_init(loop_, check);
+  check->data = this;
+  // A check handle runs once per loop iteration, after the poll for I/O: once per wake-up.
+  uv_check_start(check, [](uv_check_t* c) {
+    if (c->data == nullptr) return;
+    auto* self = static_cast<Supervisor*>(c->data);
+    ++self->wakeups_.loop;
+    self->vm_processes_.new_tick();
+    self->publish_notify_status();
+  });
+  uv_unref(reinterpret_cast<uv_handle_t*>(check));
+  wakeup_counter_ = UvHandle<uv_check_t>(check);
+}
+
 // A ping from a loop timer: a wedged loop stops pinging and systemd restarts us.
 void Supervisor::ping_watchdog() {
   notify::watchdog();
-  watchdog_.start(watchdog_every_, [this] { ping_watchdog(); });
+  watchdog_.start(watchdog_every_, [this] {
+    ++wakeups_.watchdog;
+    ping_watchdog();
+  });
 }
 
 // ---- signals, reload, shutdown ----------------------------------------------------------------
@@ -477,13 +500,20 @@ void Supervisor::maybe_finish_shutdown() {
   // Finish the step in hand: commands already running complete (bounded by their timeout).
   if (commands_.running() != 0) return;
   for (auto& [_, b] : bottles_) b.exit_watch.reset();
+  wakeup_counter_.reset();
   control_.reset();
   signals_.clear();
   uv_stop(loop_);
 }
 
 void Supervisor::update_notify_status() {
-  if (mode_ != RunMode::Daemon) return;
+  // Asked after every step; published once per loop iteration (it visits every bottle).
+  if (mode_ == RunMode::Daemon) notify_status_due_ = true;
+}
+
+void Supervisor::publish_notify_status() {
+  if (!notify_status_due_) return;
+  notify_status_due_ = false;
   std::size_t total = bottles_.size(), ok = 0, errors = 0;
   for (auto& [_, b] : bottles_) {
     if (converged(b)) ++ok;

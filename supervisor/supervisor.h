@@ -40,6 +40,13 @@ struct Counters {
   std::uint64_t patches = 0, drift_kills = 0, starts = 0, stops = 0, errors = 0;
 };
 
+// Why the loop woke up: every iteration, and those of them the periodic timers caused. With
+// nothing changing, `loop` should grow only by `resync` + `watchdog` (and what a status request
+// itself costs): anything else is a wake-up nobody asked for.
+struct Wakeups {
+  std::uint64_t loop = 0, resync = 0, watchdog = 0;
+};
+
 class Supervisor {
  public:
   Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
@@ -79,6 +86,8 @@ class Supervisor {
   void check_pass_waiters();
   void update_notify_status();
   void ping_watchdog();
+  void count_wakeups();
+  void publish_notify_status();
 
   // bottle_work.cpp: one reconcile step per bottle
   void process(const std::string& name);
@@ -115,6 +124,7 @@ class Supervisor {
   store::StateStore store_;
   std::optional<smolvm::VmTable> vms_;
   std::uint64_t data_version_ = 0;
+  std::optional<std::uint64_t> snapshot_checked_at_;  // loop iteration (wakeups_.loop) it was last current in
   RowSnapshot rows_;
 
   // Mirrors of the store, written through.
@@ -127,6 +137,8 @@ class Supervisor {
   std::map<std::string, std::set<std::string>> spec_machine_owners_;
   std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
+  SpecReadCache spec_reads_;                                 // spec files as last read
+  SpecParseMemo spec_parses_;                                // and as last parsed
   WorkQueue queue_;
   CommandRunner commands_;
   struct PendingCommand { std::string bottle; Action action; };
@@ -144,6 +156,9 @@ class Supervisor {
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
 
   Counters counters_;
+  Wakeups wakeups_;
+  bool notify_status_due_ = false;
+  UvHandle<uv_check_t> wakeup_counter_;  // counts loop iterations; unref'd: keeps nothing alive
   std::chrono::milliseconds command_time_{0};  // total time spent waiting on smolvm commands
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::int64_t last_resync_ms_ = 0;

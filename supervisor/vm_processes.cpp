@@ -31,10 +31,12 @@ Policy read_booted_policy_of(std::int64_t pid, const std::optional<std::string>&
 VmProcesses::Known* VmProcesses::alive(std::int64_t pid) {
   auto it = known_.find(pid);
   if (it == known_.end()) return nullptr;
+  if (it->second.alive_at == tick_) return &it->second;
   if (it->second.pidfd.exited()) {
     known_.erase(it);
     return nullptr;
   }
+  it->second.alive_at = tick_;
   return &it->second;
 }
 
@@ -47,7 +49,7 @@ VmProcess VmProcesses::see(std::int64_t pid, bool remember) {
   auto pidfd = platform::PidFd::open(pid);
   VmProcess p = read_process(pid);
   if (pidfd && is_alive(p.stat) && p.cmdline && !pidfd->exited()) {
-    known_.insert_or_assign(pid, Known{std::move(*pidfd), p, std::nullopt});
+    known_.insert_or_assign(pid, Known{std::move(*pidfd), p, std::nullopt, tick_});
   }
   return p;
 }
@@ -68,6 +70,7 @@ const VmProcess* VmProcesses::remembered(std::int64_t pid) {
 
 void VmProcesses::forget_exited() {
   for (auto it = known_.begin(); it != known_.end();) {
+    // Always asked: this is where the dead are let go.
     it = it->second.pidfd.exited() ? known_.erase(it) : std::next(it);
   }
 }

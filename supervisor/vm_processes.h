@@ -40,6 +40,11 @@ class VmProcesses {
   // Forgets every process that has exited, closing its pidfd.
   void forget_exited();
 
+  // A new loop iteration. Within one, a process found alive is not polled again: the passes of
+  // one iteration (the resync's drift check, then each bottle's step) share the answer. A VM
+  // that dies meanwhile wakes its exit watch, handled in the next iteration.
+  void new_tick() { ++tick_; }
+
   std::size_t size() const { return known_.size(); }
 
  private:
@@ -47,11 +52,13 @@ class VmProcesses {
     platform::PidFd pidfd;
     VmProcess process;
     std::optional<Policy> booted;
+    std::uint64_t alive_at = 0;  // the tick it was last found alive in
   };
   // The entry of pid if its process is still alive; an exited one is forgotten on the way.
   Known* alive(std::int64_t pid);
 
   std::map<std::int64_t, Known> known_;
+  std::uint64_t tick_ = 1;
 };
 
 // Reads the booted policy of a process from the boot-config.json named in its command line.

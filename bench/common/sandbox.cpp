@@ -170,9 +170,9 @@ bs::Expected<Sandbox::Child, std::string> Sandbox::spawn(const std::vector<std::
   return Child{pid, capture_stdout ? out[0] : -1};
 }
 
-std::optional<std::string> Sandbox::start_daemon() {
+std::optional<std::string> Sandbox::start_daemon(const std::vector<std::string>& extra_env) {
   if (daemon_ > 0) return "the daemon is already running";
-  auto child = spawn({bin_dir_ + "/bottle-supervisor", "run"}, {}, false, daemon_log());
+  auto child = spawn({bin_dir_ + "/bottle-supervisor", "run"}, extra_env, false, daemon_log());
   if (!child) return child.error();
   daemon_ = child->pid;
   bool up = wait_until(

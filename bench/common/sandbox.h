@@ -46,7 +46,7 @@ class Sandbox {
                                          const std::string& stderr_path = "/dev/null");
 
   // `bottle-supervisor run`, waited for until its control socket answers.
-  std::optional<std::string> start_daemon();
+  std::optional<std::string> start_daemon(const std::vector<std::string>& extra_env = {});
   pid_t daemon_pid() const { return daemon_; }
   // SIGTERM (VMs keep running, by design) and wait for it to exit.
   std::optional<std::string> stop_daemon();

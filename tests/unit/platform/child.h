@@ -93,6 +93,9 @@ class Child {
     return status;
   }
 
+  // Someone else reaped the child (the code under test): it must never be signalled again.
+  void reaped_elsewhere() { reaped_ = true; }
+
   bool exited_unreaped() const {
     siginfo_t info{};
     return ::waitid(P_PID, static_cast<id_t>(pid_), &info, WEXITED | WNOHANG | WNOWAIT) == 0 && info.si_pid == pid_;

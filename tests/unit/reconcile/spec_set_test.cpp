@@ -154,3 +154,31 @@ TEST_CASE("the winner is chosen by file name, not by bottle or machine name", "[
   CHECK(entry(es, "a-2").spec.has_value());
   CHECK(entry(es, "a").error == std::optional<std::string>("machine 'm' is already used by /specs/a-2.toml"));
 }
+
+TEST_CASE("a SpecParseMemo parses a file again only when its text or the pool changed", "[reconcile]") {
+  bs::SpecParseMemo memo;
+  const std::vector<bs::SpecFile> files{file("a", "image = \"x\""), file("b", "image = \"x\"\ncpus = 0")};
+  const auto first = bs::resolve_specs(files, kPool, &memo);
+  CHECK(memo.parsed() == 2);
+  CHECK(memo.size() == 2);
+
+  const auto again = bs::resolve_specs(files, kPool, &memo);
+  CHECK(memo.parsed() == 2);
+  CHECK(again == first);  // errors included: b's diagnostics come back as they were
+  CHECK(again == bs::resolve_specs(files, kPool));
+
+  auto edited = files;
+  edited[0].text = "image = \"y\"";
+  const auto after_edit = bs::resolve_specs(edited, kPool, &memo);
+  CHECK(memo.parsed() == 3);
+  REQUIRE(entry(after_edit, "a").spec);
+  CHECK(entry(after_edit, "a").spec->image == "y");
+
+  const bs::Ipv4Pool other{bs::Ipv4{0x7f000100}, 28};
+  bs::resolve_specs(edited, other, &memo);
+  CHECK(memo.parsed() == 5);  // a pool change can change what is valid: everything again
+
+  bs::resolve_specs({edited[0]}, other, &memo);
+  CHECK(memo.parsed() == 5);
+  CHECK(memo.size() == 1);  // b's file is gone: its parse is forgotten
+}

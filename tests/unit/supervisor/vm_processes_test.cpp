@@ -72,6 +72,8 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
   SECTION("an exited VM (a zombie here) is forgotten and read afresh") {
     vm.release();
     REQUIRE(eventually([&] { return vm.exited_unreaped(); }));
+    CHECK(procs.remembered(vm.pid()) != nullptr);  // found alive earlier in this loop iteration
+    procs.new_tick();
     CHECK(procs.remembered(vm.pid()) == nullptr);
     CHECK(procs.size() == 0);
     auto after = procs.see(vm.pid());
@@ -125,6 +127,7 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
   const std::vector<std::string> managed{"m1", "m2"};
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reads remembered processes
     INFO("pass " << pass);
+    procs.new_tick();
     auto strays = find_strays(managed, paths, {{"m1", row_vm.pid()}}, procs);
     REQUIRE(strays.size() == 1);
     REQUIRE(strays.count("m1") == 1);
@@ -142,6 +145,7 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
   SECTION("an exited stray is not reported") {
     stray.release();
     REQUIRE(eventually([&] { return stray.exited_unreaped(); }));
+    procs.new_tick();
     CHECK(find_strays(managed, paths, {{"m1", row_vm.pid()}}, procs).empty());
   }
 }

@@ -1,0 +1,67 @@
+// scan_spec_folder with a SpecReadCache: unchanged files are not read again, any change is.
+#include <sys/stat.h>
+
+#include <catch2/catch.hpp>
+
+#include "supervisor/spec_folder.h"
+#include "unit/supervisor/cli_test_support.h"
+
+using bs::cli_test::TempDir;
+using bs::cli_test::write_file;
+using bs::supervisor::scan_spec_folder;
+using bs::supervisor::SpecReadCache;
+
+namespace {
+
+std::string text_of(const bs::supervisor::SpecFolderScan& scan, const std::string& file_name) {
+  for (const auto& f : scan.files) {
+    if (f.file_name == file_name) return f.access_error ? "error: " + *f.access_error : f.text;
+  }
+  return "missing";
+}
+
+}  // namespace
+
+TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads changed ones", "[supervisor]") {
+  TempDir dir;
+  write_file(dir / "a.toml", "image = \"a\"\n");
+  write_file(dir / "b.toml", "image = \"b\"\n");
+  SpecReadCache cache;
+  cache.settle_ns = 0;  // trust timestamps at once (the default waits 2 s)
+
+  auto first = scan_spec_folder(dir.path(), &cache);
+  CHECK(cache.entries.size() == 2);
+  CHECK(text_of(first, "a.toml") == "image = \"a\"\n");
+
+  SECTION("an unchanged file comes from the cache") {
+    // Prove it was not read: make the cached text differ from the file (a test-only edit).
+    cache.entries.at(dir / "a.toml").file.text = "from the cache";
+    auto again = scan_spec_folder(dir.path(), &cache);
+    CHECK(text_of(again, "a.toml") == "from the cache");
+    CHECK(text_of(again, "b.toml") == "image = \"b\"\n");
+  }
+  SECTION("a rewritten file is read again") {
+    cache.entries.at(dir / "a.toml").file.text = "from the cache";
+    write_file(dir / "a.toml", "image = \"a2\"\n");
+    CHECK(text_of(scan_spec_folder(dir.path(), &cache), "a.toml") == "image = \"a2\"\n");
+  }
+  SECTION("a chmod that breaks the trust check is seen") {
+    REQUIRE(::chmod((dir / "a.toml").c_str(), 0666) == 0);
+    auto again = scan_spec_folder(dir.path(), &cache);
+    CHECK_THAT(text_of(again, "a.toml"), Catch::Matchers::Contains("writable by group or others"));
+    CHECK(cache.entries.count(dir / "a.toml") == 0);  // errors are not cached
+  }
+  SECTION("a removed file leaves the cache") {
+    REQUIRE(::unlink((dir / "b.toml").c_str()) == 0);
+    auto again = scan_spec_folder(dir.path(), &cache);
+    CHECK(text_of(again, "b.toml") == "missing");
+    CHECK(cache.entries.size() == 1);
+  }
+  SECTION("a file changed within the settle time is not cached") {
+    SpecReadCache wary;  // files changed within the last hour count as still changing
+    wary.settle_ns = 3600LL * 1'000'000'000;
+    auto scan = scan_spec_folder(dir.path(), &wary);
+    CHECK(wary.entries.empty());
+    CHECK(text_of(scan, "a.toml") == "image = \"a\"\n");
+  }
+}
