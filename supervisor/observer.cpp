@@ -80,7 +80,7 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
   return obs;
 }
 
-std::map<std::string, std::vector<StrayVm>> find_strays(const std::vector<std::string>& machines,
+std::map<std::string, std::vector<StrayVm>> find_strays(const std::map<std::string, std::string>& machines,
                                                         const smolvm::Paths& paths,
                                                         const std::map<std::string, std::int64_t>& row_pids,
                                                         VmProcesses& procs) {
@@ -90,7 +90,7 @@ std::map<std::string, std::vector<StrayVm>> find_strays(const std::vector<std::s
   // "<vms_dir>/" and look the next path segment up, instead of searching for every machine's dir
   // in every command line (1,000 x 1,000 searches).
   std::map<std::string, const std::string*, std::less<>> by_hash;
-  for (const std::string& m : machines) by_hash.emplace(smolvm::vm_dir_hash(m), &m);
+  for (const auto& [m, hash] : machines) by_hash.emplace(hash, &m);
   const std::string prefix = paths.vms_dir + "/";
   for (std::int64_t pid : platform::list_pids()) {
     // A remembered VM's readings stand while it lives; any other process is read now.

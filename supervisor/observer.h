@@ -30,8 +30,8 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
                                    const std::optional<Verified>& verified, VmProcesses& procs);
 
 // CONTRACT §6.8: `_boot-vm` processes whose command line names the data dir of one of
-// `machines`, other than the pid that machine's row names (row_pids).
-std::map<std::string, std::vector<StrayVm>> find_strays(const std::vector<std::string>& machines,
+// `machines` (machine -> smolvm::vm_dir_hash of it), other than the pid its row names (row_pids).
+std::map<std::string, std::vector<StrayVm>> find_strays(const std::map<std::string, std::string>& machines,
                                                         const smolvm::Paths& paths,
                                                         const std::map<std::string, std::int64_t>& row_pids,
                                                         VmProcesses& procs);

@@ -401,17 +401,23 @@ void Supervisor::full_resync() {
   const auto began = std::chrono::steady_clock::now();
   rescan_specs();
   refresh_rows(true);
-  std::vector<std::string> machines;
+  std::map<std::string, std::string> machines;  // -> its data dir's hash
   std::map<std::string, std::int64_t> row_pids;
   for (const auto& [m, mm] : managed_) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
     if (in_flight_machines_.count(m) != 0) continue;
-    machines.push_back(m);
+    auto hash = dir_hashes_.find(m);
+    if (hash == dir_hashes_.end()) hash = dir_hashes_.emplace(m, smolvm::vm_dir_hash(m)).first;
+    machines.emplace(m, hash->second);
     if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
       row_pids[m] = *r->second.record.pid;
     }
   }
   vm_processes_.forget_exited();
+  // The memo keeps only the machines still managed.
+  for (auto it = dir_hashes_.begin(); it != dir_hashes_.end();) {
+    it = managed_.count(it->first) == 0 ? dir_hashes_.erase(it) : std::next(it);
+  }
   strays_ = find_strays(machines, settings_.smolvm, row_pids, vm_processes_);
   platform::reap_zombie_children(commands_.child_pids());
   std::set<std::string> all;

@@ -139,6 +139,7 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   SpecReadCache spec_reads_;                                 // spec files as last read
   SpecParseMemo spec_parses_;                                // and as last parsed
+  std::map<std::string, std::string> dir_hashes_;            // machine -> smolvm::vm_dir_hash
   WorkQueue queue_;
   CommandRunner commands_;
   struct PendingCommand { std::string bottle; Action action; };

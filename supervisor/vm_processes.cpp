@@ -1,5 +1,10 @@
 #include "supervisor/vm_processes.h"
 
+#include <poll.h>
+
+#include <cerrno>
+#include <vector>
+
 #include "smolvm/boot_config.h"
 #include "supervisor/observer.h"
 
@@ -32,6 +37,13 @@ VmProcesses::Known* VmProcesses::alive(std::int64_t pid) {
   auto it = known_.find(pid);
   if (it == known_.end()) return nullptr;
   if (it->second.alive_at == tick_) return &it->second;
+  if (polled_at_ != tick_) {
+    // The first question of this iteration: ask about every process in one poll(2).
+    forget_exited();
+    it = known_.find(pid);
+    if (it == known_.end()) return nullptr;
+    if (it->second.alive_at == tick_) return &it->second;
+  }
   if (it->second.pidfd.exited()) {
     known_.erase(it);
     return nullptr;
@@ -69,9 +81,23 @@ const VmProcess* VmProcesses::remembered(std::int64_t pid) {
 }
 
 void VmProcesses::forget_exited() {
-  for (auto it = known_.begin(); it != known_.end();) {
-    // Always asked: this is where the dead are let go.
-    it = it->second.pidfd.exited() ? known_.erase(it) : std::next(it);
+  polled_at_ = tick_;
+  std::vector<pollfd> fds;
+  fds.reserve(known_.size());
+  for (const auto& [_, k] : known_) fds.push_back(pollfd{k.pidfd.fd(), POLLIN, 0});
+  int rc;
+  do {
+    rc = ::poll(fds.data(), fds.size(), 0);
+  } while (rc < 0 && errno == EINTR);
+  std::size_t i = 0;
+  for (auto it = known_.begin(); it != known_.end(); ++i) {
+    // Readable: exited. A failed poll vouches for nobody.
+    if (rc < 0 || fds[i].revents != 0) {
+      it = known_.erase(it);
+    } else {
+      it->second.alive_at = tick_;
+      ++it;
+    }
   }
 }
 

@@ -37,7 +37,8 @@ class VmProcesses {
   // The readings of pid when it is remembered and still alive, else nullptr (then read them).
   const VmProcess* remembered(std::int64_t pid);
 
-  // Forgets every process that has exited, closing its pidfd.
+  // Forgets every process that has exited, closing its pidfd; the others are alive for the rest
+  // of this tick. One poll(2) for all (done by the first question of a tick anyway).
   void forget_exited();
 
   // A new loop iteration. Within one, a process found alive is not polled again: the passes of
@@ -59,6 +60,7 @@ class VmProcesses {
 
   std::map<std::int64_t, Known> known_;
   std::uint64_t tick_ = 1;
+  std::uint64_t polled_at_ = 0;  // the tick of the last forget_exited
 };
 
 // Reads the booted policy of a process from the boot-config.json named in its command line.

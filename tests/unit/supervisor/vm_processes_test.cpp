@@ -124,7 +124,8 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
   REQUIRE(eventually([&] { return has_cmdline(not_a_vm.pid(), paths.boot_config("m2")); }));
 
   VmProcesses procs;
-  const std::vector<std::string> managed{"m1", "m2"};
+  const std::map<std::string, std::string> managed{{"m1", bs::smolvm::vm_dir_hash("m1")},
+                                                   {"m2", bs::smolvm::vm_dir_hash("m2")}};
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reads remembered processes
     INFO("pass " << pass);
     procs.new_tick();
@@ -140,7 +141,7 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
   CHECK(procs.size() >= 3);  // the three _boot-vm processes
 
   SECTION("a machine no longer managed has no strays") {
-    CHECK(find_strays({"m2"}, paths, {}, procs).empty());
+    CHECK(find_strays({{"m2", bs::smolvm::vm_dir_hash("m2")}}, paths, {}, procs).empty());
   }
   SECTION("an exited stray is not reported") {
     stray.release();
