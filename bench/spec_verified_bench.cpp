@@ -184,8 +184,8 @@ int run(const Options& opt) {
                {"  supervisor's own share (latency - smolvm)", summarize(one.overhead)},
                {"  daemon CPU time", summarize(one.cpu)}});
   print_value("failed specs", one.failures, "");
-  print_note("smolvm_command_ms sums whole milliseconds per command (each truncated), so the own");
-  print_note("share can be overstated by up to 1 ms per command (2 per spec).");
+  print_note("smolvm time: the daemon's own clock around each command (supervisor.smolvm_command_ms, in");
+  print_note("microseconds), from spawning the sim to reaping it; the own share is the rest.");
 
   print_table("spec-to-verified, " + std::to_string(n_burst) + " specs written at once (ms)",
               {{"per bottle: written -> its last 'verified' event", summarize(burst.per_bottle)}});

@@ -1,10 +1,22 @@
 #include "smolvm/paths.h"
 
+#include <unordered_map>
+
 #include "smolvm/sha256.h"
 
 namespace bs::smolvm {
 
-std::string vm_dir_hash(std::string_view machine) { return sha256_hex(machine).substr(0, 16); }
+std::string vm_dir_hash(std::string_view machine) {
+  // Asked for every machine on every pass (its boot-config path, the stray scan): remembered.
+  // Per thread, and bounded: a pure function's memo, never wrong, at worst recomputed.
+  thread_local std::unordered_map<std::string, std::string> memo;
+  auto it = memo.find(std::string(machine));
+  if (it != memo.end()) return it->second;
+  if (memo.size() >= 8192) memo.clear();
+  std::string hash = sha256_hex(machine).substr(0, 16);
+  memo.emplace(std::string(machine), hash);
+  return hash;
+}
 
 std::string Paths::vm_data_dir(std::string_view machine) const {
   return vms_dir + "/" + vm_dir_hash(machine);

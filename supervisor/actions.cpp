@@ -25,7 +25,9 @@ std::string on_remove_name(OnRemove o) { return o == OnRemove::Keep ? "keep" : "
 
 std::string command_error(const std::string& what, const CommandResult& r, const smolvm::CliResult& c) {
   if (!r.spawn_error.empty()) return what + ": " + r.spawn_error;
-  if (r.timed_out) return what + ": timed out after " + std::to_string(r.elapsed.count()) + " ms (killed)";
+  if (r.timed_out) return what + ": timed out after " +
+                              std::to_string(std::chrono::duration_cast<std::chrono::milliseconds>(r.elapsed).count()) +
+                              " ms (killed)";
   std::string msg = c.message;
   if (msg.empty()) msg = r.err.empty() ? r.out : r.err;
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
@@ -359,7 +361,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     db_rearm_.stop();
     arm_db_watch();
   }
-  spdlog::debug("bottle {}: smolvm {} took {} ms (exit {})", name, to_string(a), r.elapsed.count(),
+  spdlog::debug("bottle {}: smolvm {} took {:.1f} ms (exit {})", name, to_string(a), r.elapsed.count() / 1000.0,
                 r.exit_code);
   launch_pending_commands();
   auto it = bottles_.find(name);

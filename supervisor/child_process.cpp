@@ -162,7 +162,7 @@ void CommandRunner::finished(Job* job) {
   if (it == jobs_.end()) return;
   std::unique_ptr<Job, JobDeleter> owned = std::move(it->second);
   jobs_.erase(it);
-  owned->result.elapsed = std::chrono::duration_cast<std::chrono::milliseconds>(
+  owned->result.elapsed = std::chrono::duration_cast<std::chrono::microseconds>(
       std::chrono::steady_clock::now() - owned->started);
   if (owned->process != nullptr) {
     owned->process->data = nullptr;

@@ -19,7 +19,7 @@ struct CommandResult {
   bool timed_out = false;
   std::string spawn_error;  // set when the program could not be started at all
   std::string out, err;
-  std::chrono::milliseconds elapsed{0};
+  std::chrono::microseconds elapsed{0};
 };
 
 class CommandRunner {

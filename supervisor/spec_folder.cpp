@@ -116,6 +116,7 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
   scan.readable = true;
   const std::int64_t now_ns = now_realtime_ns();
   std::map<std::string, SpecReadCache::Entry> still;  // the cache's entries for files still here
+  bool all_hits = true;
   while (const dirent* e = ::readdir(d.get())) {
     std::string name = e->d_name;
     if (!is_spec_file_name(name)) continue;
@@ -134,6 +135,7 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
         continue;
       }
     }
+    all_hits = false;
     auto read_as = read_spec(f);
     if (cache != nullptr && read_as && !f.access_error && now_ns - read_as->ctime_ns >= cache->settle_ns &&
         now_ns - read_as->mtime_ns >= cache->settle_ns) {
@@ -141,7 +143,10 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
     }
     scan.files.push_back(std::move(f));
   }
-  if (cache != nullptr) cache->entries = std::move(still);
+  if (cache != nullptr) {
+    scan.unchanged = all_hits && cache->entries.empty();  // what is left there is gone
+    cache->entries = std::move(still);
+  }
   std::sort(scan.files.begin(), scan.files.end(),
             [](const SpecFile& a, const SpecFile& b) { return a.file_name < b.file_name; });
   return scan;

@@ -15,6 +15,9 @@ struct SpecFolderScan {
   std::string problem;            // why not
   std::uint64_t inode = 0, device = 0;
   std::vector<SpecFile> files;    // spec-named regular files (symlinks followed), sorted by name
+  // With a cache: every file was a cache hit and none of those cached is gone, so `files` is
+  // exactly what the previous scan with this cache returned.
+  bool unchanged = false;
 };
 
 // What a file looked like when it was read: any write, chmod, chown or replacement changes it

@@ -35,7 +35,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   sup["kvm"] = kvm_word();
   sup["last_resync"] = time_or_null(last_resync_ms_);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
-  sup["smolvm_command_ms"] = command_time_.count();
+  sup["smolvm_command_ms"] = static_cast<double>(command_time_.count()) / 1000.0;
   sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};

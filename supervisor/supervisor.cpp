@@ -205,6 +205,10 @@ void Supervisor::rescan_specs() {
     }
   }
   if (!scan.readable && !scan.problem.empty()) spdlog::debug("{}", scan.problem);
+  // The same files as last time (all unchanged since read) under the same pool resolve to the
+  // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
+  if (scan.readable && scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) return;
+  resolved_pool_.reset();
 
   std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
   for (const SpecFile& f : scan.files) texts[f.path] = f.text;
@@ -239,6 +243,7 @@ void Supervisor::rescan_specs() {
   for (const auto& [name, b] : bottles_) {
     if (b.spec) spec_machine_owners_[b.spec->machine].insert(name);
   }
+  if (scan.readable) resolved_pool_ = settings_.config.pool;
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
     if (b.file_present || !b.absent_since) {
@@ -406,18 +411,12 @@ void Supervisor::full_resync() {
   for (const auto& [m, mm] : managed_) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
     if (in_flight_machines_.count(m) != 0) continue;
-    auto hash = dir_hashes_.find(m);
-    if (hash == dir_hashes_.end()) hash = dir_hashes_.emplace(m, smolvm::vm_dir_hash(m)).first;
-    machines.emplace(m, hash->second);
+    machines.emplace(m, smolvm::vm_dir_hash(m));
     if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
       row_pids[m] = *r->second.record.pid;
     }
   }
   vm_processes_.forget_exited();
-  // The memo keeps only the machines still managed.
-  for (auto it = dir_hashes_.begin(); it != dir_hashes_.end();) {
-    it = managed_.count(it->first) == 0 ? dir_hashes_.erase(it) : std::next(it);
-  }
   strays_ = find_strays(machines, settings_.smolvm, row_pids, vm_processes_);
   platform::reap_zombie_children(commands_.child_pids());
   std::set<std::string> all;

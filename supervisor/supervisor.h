@@ -139,7 +139,7 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   SpecReadCache spec_reads_;                                 // spec files as last read
   SpecParseMemo spec_parses_;                                // and as last parsed
-  std::map<std::string, std::string> dir_hashes_;            // machine -> smolvm::vm_dir_hash
+  std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
   WorkQueue queue_;
   CommandRunner commands_;
   struct PendingCommand { std::string bottle; Action action; };
@@ -160,7 +160,7 @@ class Supervisor {
   Wakeups wakeups_;
   bool notify_status_due_ = false;
   UvHandle<uv_check_t> wakeup_counter_;  // counts loop iterations; unref'd: keeps nothing alive
-  std::chrono::milliseconds command_time_{0};  // total time spent waiting on smolvm commands
+  std::chrono::microseconds command_time_{0};  // total time spent waiting on smolvm commands
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::int64_t last_resync_ms_ = 0;
   // For benchmarks and status: how long the last full pass took, observation and all steps.

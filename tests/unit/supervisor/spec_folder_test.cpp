@@ -30,7 +30,10 @@ TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads ch
   cache.settle_ns = 0;  // trust timestamps at once (the default waits 2 s)
 
   auto first = scan_spec_folder(dir.path(), &cache);
+  CHECK_FALSE(first.unchanged);  // everything was read
   CHECK(cache.entries.size() == 2);
+  CHECK(scan_spec_folder(dir.path(), &cache).unchanged);
+  CHECK_FALSE(scan_spec_folder(dir.path()).unchanged);  // no cache: no claim
   CHECK(text_of(first, "a.toml") == "image = \"a\"\n");
 
   SECTION("an unchanged file comes from the cache") {
@@ -43,19 +46,32 @@ TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads ch
   SECTION("a rewritten file is read again") {
     cache.entries.at(dir / "a.toml").file.text = "from the cache";
     write_file(dir / "a.toml", "image = \"a2\"\n");
-    CHECK(text_of(scan_spec_folder(dir.path(), &cache), "a.toml") == "image = \"a2\"\n");
+    auto again = scan_spec_folder(dir.path(), &cache);
+    CHECK(text_of(again, "a.toml") == "image = \"a2\"\n");
+    CHECK_FALSE(again.unchanged);
+    CHECK(scan_spec_folder(dir.path(), &cache).unchanged);
   }
   SECTION("a chmod that breaks the trust check is seen") {
     REQUIRE(::chmod((dir / "a.toml").c_str(), 0666) == 0);
     auto again = scan_spec_folder(dir.path(), &cache);
     CHECK_THAT(text_of(again, "a.toml"), Catch::Matchers::Contains("writable by group or others"));
     CHECK(cache.entries.count(dir / "a.toml") == 0);  // errors are not cached
+    CHECK_FALSE(again.unchanged);
+    CHECK_FALSE(scan_spec_folder(dir.path(), &cache).unchanged);  // read (and refused) each time
+  }
+  SECTION("a new file makes the scan a changed one") {
+    write_file(dir / "c.toml", "image = \"c\"\n");
+    auto again = scan_spec_folder(dir.path(), &cache);
+    CHECK_FALSE(again.unchanged);
+    CHECK(text_of(again, "c.toml") == "image = \"c\"\n");
   }
   SECTION("a removed file leaves the cache") {
     REQUIRE(::unlink((dir / "b.toml").c_str()) == 0);
     auto again = scan_spec_folder(dir.path(), &cache);
     CHECK(text_of(again, "b.toml") == "missing");
+    CHECK_FALSE(again.unchanged);
     CHECK(cache.entries.size() == 1);
+    CHECK(scan_spec_folder(dir.path(), &cache).unchanged);
   }
   SECTION("a file changed within the settle time is not cached") {
     SpecReadCache wary;  // files changed within the last hour count as still changing
