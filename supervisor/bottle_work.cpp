@@ -110,11 +110,14 @@ BottleInput Supervisor::build_input(Bottle& b) {
 }
 
 void Supervisor::process(const std::string& name) {
-  Bottle& b = bottle(name);
-  if (stopping_) {
+  auto it = bottles_.find(name);
+  if (stopping_ || it == bottles_.end()) {
+    // A bottle forgotten (spec gone, everything cleaned up) while its name was still queued:
+    // there is nothing left to do for it, and no empty bottle must be made up for it.
     queue_.done(name);
     return;
   }
+  Bottle& b = it->second;
   b.rounds = 0;
   b.exec_error.reset();
   b.settled = false;

@@ -207,7 +207,15 @@ void Supervisor::rescan_specs() {
   if (!scan.readable && !scan.problem.empty()) spdlog::debug("{}", scan.problem);
   // The same files as last time (all unchanged since read) under the same pool resolve to the
   // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
-  if (scan.readable && scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) return;
+  // Only a bottle without a file that is not yet counted absent (one queued by name after it
+  // was forgotten, say) needs its removal grace started.
+  if (scan.readable && scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) {
+    const TimePoint now = Clock::now();
+    for (auto& [name, b] : bottles_) {
+      if (!b.file_present && !b.absent_since) mark_absent(name, b, now);
+    }
+    return;
+  }
   resolved_pool_.reset();
 
   std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
@@ -246,13 +254,15 @@ void Supervisor::rescan_specs() {
   if (scan.readable) resolved_pool_ = settings_.config.pool;
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
-    if (b.file_present || !b.absent_since) {
-      b.file_present = false;
-      b.absent_since = now;
-      b.spec_error.reset();  // a problem of a file that is gone
-      queue_.add_after(name, settings_.config.removal_grace);
-    }
+    if (b.file_present || !b.absent_since) mark_absent(name, b, now);
   }
+}
+
+void Supervisor::mark_absent(const std::string& name, Bottle& b, TimePoint now) {
+  b.file_present = false;
+  b.absent_since = now;
+  b.spec_error.reset();  // a problem of a file that is gone
+  queue_.add_after(name, settings_.config.removal_grace);
 }
 
 // ---- smolvm's DB ----------------------------------------------------------------------------

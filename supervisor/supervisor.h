@@ -74,6 +74,7 @@ class Supervisor {
   void schedule_resync();
   void full_resync();
   void rescan_specs();
+  void mark_absent(const std::string& name, Bottle& b, TimePoint now);  // its spec file is gone
   // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
