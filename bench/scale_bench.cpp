@@ -58,7 +58,7 @@ int run(const Options& opt) {
   const int n = opt.quick ? 200 : 1000;
   // BS_BENCH_RESYNCS: more no-op passes, e.g. to profile them.
   const char* resyncs_env = std::getenv("BS_BENCH_RESYNCS");
-  const int resyncs = resyncs_env != nullptr ? std::atoi(resyncs_env) : (opt.quick ? 3 : 10);
+  const int resyncs = resyncs_env != nullptr ? std::atoi(resyncs_env) : (opt.quick ? 10 : 100);
   const auto idle_window = opt.quick ? 20s : 60s;
   const auto converge_budget = opt.quick ? 60s : 150s;
 
