@@ -1,14 +1,96 @@
-// Linux only: the kernel's socket tables.
+// Linux only: the kernel's socket tables. sock_diag (netlink) is asked for listening sockets
+// only, filtered by the kernel; /proc/net/tcp{,6} lists every socket of the namespace (each
+// established connection too) and costs milliseconds on a busy host, so it is the fallback.
+#include <linux/inet_diag.h>
+#include <linux/netlink.h>
+#include <linux/sock_diag.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
 #include "platform/file_text.h"
 #include "platform/listeners.h"
 
 namespace bs::platform {
+namespace {
 
-std::set<std::uint32_t> tcp_listeners() {
+class Fd {
+ public:
+  explicit Fd(int fd) : fd_(fd) {}
+  Fd(const Fd&) = delete;
+  Fd& operator=(const Fd&) = delete;
+  ~Fd() {
+    if (fd_ >= 0) ::close(fd_);
+  }
+  int get() const { return fd_; }
+
+ private:
+  int fd_;
+};
+
+// One SOCK_DIAG_BY_FAMILY dump of TCP sockets in LISTEN state; false on any failure.
+bool dump_listeners(int family, std::set<std::uint32_t>& out) {
+  Fd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  if (sock.get() < 0) return false;
+  struct {
+    nlmsghdr nlh;
+    inet_diag_req_v2 req;
+  } msg{};
+  msg.nlh.nlmsg_len = sizeof msg;
+  msg.nlh.nlmsg_type = SOCK_DIAG_BY_FAMILY;
+  msg.nlh.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP;
+  msg.nlh.nlmsg_seq = 1;
+  msg.req.sdiag_family = static_cast<std::uint8_t>(family);
+  msg.req.sdiag_protocol = IPPROTO_TCP;
+  msg.req.idiag_states = 1U << TCP_LISTEN;
+  sockaddr_nl kernel{};
+  kernel.nl_family = AF_NETLINK;
+  if (::sendto(sock.get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
+    return false;
+  }
+  alignas(nlmsghdr) char buf[32768];
+  for (;;) {
+    ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return false;
+    auto len = static_cast<unsigned int>(n);
+    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
+      if (h->nlmsg_type == NLMSG_DONE) return true;
+      if (h->nlmsg_type == NLMSG_ERROR) return false;
+      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
+      const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
+      const auto* src = d->id.idiag_src;  // network byte order
+      if (d->idiag_family == AF_INET) {
+        if (src[0] != 0) out.insert(ntohl(src[0]));  // 0.0.0.0 (any address) does not count
+      } else if (d->idiag_family == AF_INET6 && src[0] == 0 && src[1] == 0 && src[2] == htonl(0xffff)) {
+        out.insert(ntohl(src[3]));  // ::ffff:a.b.c.d accepts IPv4 connections to a.b.c.d
+      }
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<std::set<std::uint32_t>> tcp_listeners_from_sock_diag() {
+  std::set<std::uint32_t> out;
+  if (!dump_listeners(AF_INET, out) || !dump_listeners(AF_INET6, out)) return std::nullopt;
+  return out;
+}
+
+std::set<std::uint32_t> tcp_listeners_from_proc() {
   std::set<std::uint32_t> out;
   if (auto v4 = read_file_text("/proc/net/tcp")) out = parse_tcp_listeners(*v4);
   if (auto v6 = read_file_text("/proc/net/tcp6")) out.merge(parse_tcp6_listeners(*v6));
   return out;
+}
+
+std::set<std::uint32_t> tcp_listeners() {
+  if (auto fast = tcp_listeners_from_sock_diag()) return *fast;
+  return tcp_listeners_from_proc();
 }
 
 }  // namespace bs::platform

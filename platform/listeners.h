@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <set>
 #include <string_view>
 
@@ -18,7 +19,13 @@ std::set<std::uint32_t> parse_tcp_listeners(std::string_view proc_net_tcp);
 // bound to one accepts IPv4 connections to a.b.c.d. The wildcard :: does not count. Pure.
 std::set<std::uint32_t> parse_tcp6_listeners(std::string_view proc_net_tcp6);
 
-// Both tables of this host (network namespace); empty when they cannot be read.
+// Both tables of this host (network namespace): from sock_diag, else from /proc/net/tcp{,6};
+// empty when neither can be read.
 std::set<std::uint32_t> tcp_listeners();
+#ifdef __linux__
+// The two ways, for tests: netlink sock_diag (nullopt when it cannot be asked), and /proc.
+std::optional<std::set<std::uint32_t>> tcp_listeners_from_sock_diag();
+std::set<std::uint32_t> tcp_listeners_from_proc();
+#endif
 
 }  // namespace bs::platform

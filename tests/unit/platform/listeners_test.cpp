@@ -83,4 +83,30 @@ TEST_CASE("tcp_listeners sees a live listener on 127.0.0.23 but not a client", "
   CHECK(found.count(server_addr) == 1);
   CHECK(found.count(client_addr) == 0);
   CHECK(found.count(0) == 0);
+
+  // Both sources agree on what matters here (sock_diag is the one used when it answers).
+  const auto by_netlink = bs::platform::tcp_listeners_from_sock_diag();
+  REQUIRE(by_netlink.has_value());
+  const auto by_proc = bs::platform::tcp_listeners_from_proc();
+  for (const auto* set : {&*by_netlink, &by_proc}) {
+    CHECK(set->count(server_addr) == 1);
+    CHECK(set->count(client_addr) == 0);
+    CHECK(set->count(0) == 0);
+  }
+}
+
+TEST_CASE("sock_diag sees an IPv4-mapped IPv6 listener as its IPv4 address", "[platform]") {
+  int fd = ::socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  REQUIRE(fd >= 0);
+  sockaddr_in6 a{};
+  a.sin6_family = AF_INET6;
+  REQUIRE(::inet_pton(AF_INET6, "::ffff:127.0.0.25", &a.sin6_addr) == 1);
+  REQUIRE(::bind(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) == 0);
+  REQUIRE(::listen(fd, 1) == 0);
+  const auto by_netlink = bs::platform::tcp_listeners_from_sock_diag();
+  const auto by_proc = bs::platform::tcp_listeners_from_proc();
+  ::close(fd);
+  REQUIRE(by_netlink.has_value());
+  CHECK(by_netlink->count(0x7f000019U) == 1);
+  CHECK(by_proc.count(0x7f000019U) == 1);
 }
