@@ -219,6 +219,9 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   // Strays are listed by the last full resync only: one that is dead (or no longer that process)
   // must leave the list, or every round plans its kill again and the bottle is "not converging"
   // until the next resync.
+  // Whatever that pid was, it is not the process remembered under it any more (or soon not):
+  // later looks in this same loop iteration must read /proc again.
+  if (r.outcome != platform::KillOutcome::Failed) vm_processes_.forget(a.pid);
   if (a.reason == KillReason::Stray && r.outcome != platform::KillOutcome::Failed) {
     if (auto s = strays_.find(a.machine); s != strays_.end()) {
       auto& list = s->second;
@@ -290,6 +293,7 @@ void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
   }
   w->poll = UvHandle<uv_poll_t>(poll);
   w->on_exit = [this, name = b.name, pid] {
+    vm_processes_.forget(pid);
     platform::reap_child(pid);
     auto it = bottles_.find(name);
     if (it == bottles_.end()) return;

@@ -37,6 +37,9 @@ class VmProcesses {
   // The readings of pid when it is remembered and still alive, else nullptr (then read them).
   const VmProcess* remembered(std::int64_t pid);
 
+  // Forgets pid at once: we killed it, or saw it exit, within this tick.
+  void forget(std::int64_t pid) { known_.erase(pid); }
+
   // Forgets every process that has exited, closing its pidfd; the others are alive for the rest
   // of this tick. One poll(2) for all (done by the first question of a tick anyway).
   void forget_exited();

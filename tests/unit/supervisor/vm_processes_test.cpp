@@ -84,6 +84,12 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
     CHECK_FALSE(procs.see(vm.pid()).stat);
   }
 
+  SECTION("forget drops a process at once, even within the tick it was found alive in") {
+    procs.forget(vm.pid());
+    CHECK(procs.remembered(vm.pid()) == nullptr);
+    CHECK(procs.size() == 0);
+  }
+
   SECTION("forget_exited drops exited processes") {
     vm.release();
     REQUIRE(eventually([&] { return vm.exited_unreaped(); }));
