@@ -13,6 +13,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <optional>
+#include <sstream>
 #include <thread>
 
 #include "bench/common/control.h"
@@ -25,6 +27,20 @@ extern char** environ;
 
 namespace bs::bench {
 namespace {
+
+// Field 4 of /proc/<pid>/stat (after the comm's last ')').
+std::optional<pid_t> parent_of(std::int64_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  if (!std::getline(in, line)) return std::nullopt;
+  auto close = line.rfind(')');
+  if (close == std::string::npos) return std::nullopt;
+  std::istringstream rest(line.substr(close + 1));
+  std::string state;
+  long ppid = 0;
+  if (!(rest >> state >> ppid)) return std::nullopt;
+  return static_cast<pid_t>(ppid);
+}
 
 std::optional<std::string> write_file(const std::string& path, const std::string& text, mode_t mode) {
   int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
@@ -223,9 +239,11 @@ std::size_t Sandbox::kill_vms() {
       }
     }
   }
-  // VMs no row names any more (strays): their command line names a file under our HOME.
+  // VMs no row names any more (strays): only our own children (we are their subreaper once the
+  // daemon is gone) whose command line names a file under our HOME, never a process found by its
+  // command line alone.
   for (const auto& p : platform::processes_with_cmdline_containing(home_ + "/")) {
-    if (p.cmdline.find("_boot-vm") == std::string::npos) continue;
+    if (p.cmdline.find("_boot-vm") == std::string::npos || parent_of(p.pid) != ::getpid()) continue;
     auto r = platform::kill_verified(p.pid, p.start_time, "");
     if (r.outcome == platform::KillOutcome::Killed) killed.push_back(static_cast<pid_t>(p.pid));
   }

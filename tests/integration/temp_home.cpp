@@ -121,9 +121,12 @@ void TempHome::kill_leftover_vms() const {
       kill_verified_and_reap(j["pid"].get<std::int64_t>(), j["pid_start_time"].get<std::uint64_t>());
     }
   }
-  for (const platform::ProcessInfo& p : platform::processes_with_cmdline_containing(dir_)) {
-    auto raw = platform::read_cmdline(p.pid);
-    if (raw && boot_vm_under(*raw, dir_)) kill_verified_and_reap(p.pid, p.start_time);
+  // VMs no row names any more: only our own children (we are their subreaper once the daemon
+  // that started them is gone), never a process found by its command line alone.
+  for (std::int64_t pid : children_of(::getpid())) {
+    auto raw = platform::read_cmdline(pid);
+    auto start = pid_start_time(pid);
+    if (raw && start && boot_vm_under(*raw, dir_)) kill_verified_and_reap(pid, *start);
   }
 }
 
