@@ -52,23 +52,31 @@ bool dump_listeners(int family, std::set<std::uint32_t>& out) {
   if (::sendto(sock.get(), &msg, sizeof msg, 0, reinterpret_cast<sockaddr*>(&kernel), sizeof kernel) < 0) {
     return false;
   }
-  alignas(nlmsghdr) char buf[32768];
+  char buf[32768];
   for (;;) {
     ssize_t n = ::recv(sock.get(), buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
     if (n <= 0) return false;
-    auto len = static_cast<unsigned int>(n);
-    for (auto* h = reinterpret_cast<nlmsghdr*>(buf); NLMSG_OK(h, len); h = NLMSG_NEXT(h, len)) {
-      if (h->nlmsg_type == NLMSG_DONE) return true;
-      if (h->nlmsg_type == NLMSG_ERROR) return false;
-      if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY || h->nlmsg_len < NLMSG_LENGTH(sizeof(inet_diag_msg))) continue;
-      const auto* d = static_cast<const inet_diag_msg*>(NLMSG_DATA(h));
-      const auto* src = d->id.idiag_src;  // network byte order
-      if (d->idiag_family == AF_INET) {
-        if (src[0] != 0) out.insert(ntohl(src[0]));  // 0.0.0.0 (any address) does not count
-      } else if (d->idiag_family == AF_INET6 && src[0] == 0 && src[1] == 0 && src[2] == htonl(0xffff)) {
-        out.insert(ntohl(src[3]));  // ::ffff:a.b.c.d accepts IPv4 connections to a.b.c.d
+    // Walked by offset and copied out (memcpy), not cast in place: the buffer is bytes.
+    const auto len = static_cast<std::size_t>(n);
+    std::size_t off = 0;
+    while (off + sizeof(nlmsghdr) <= len) {
+      nlmsghdr h{};
+      std::memcpy(&h, buf + off, sizeof h);
+      if (h.nlmsg_len < sizeof(nlmsghdr) || off + h.nlmsg_len > len) return false;
+      if (h.nlmsg_type == NLMSG_DONE) return true;
+      if (h.nlmsg_type == NLMSG_ERROR) return false;
+      if (h.nlmsg_type == SOCK_DIAG_BY_FAMILY && h.nlmsg_len >= NLMSG_LENGTH(sizeof(inet_diag_msg))) {
+        inet_diag_msg d{};
+        std::memcpy(&d, buf + off + NLMSG_HDRLEN, sizeof d);
+        const auto* src = d.id.idiag_src;  // network byte order
+        if (d.idiag_family == AF_INET) {
+          if (src[0] != 0) out.insert(ntohl(src[0]));  // 0.0.0.0 (any address) does not count
+        } else if (d.idiag_family == AF_INET6 && src[0] == 0 && src[1] == 0 && src[2] == htonl(0xffff)) {
+          out.insert(ntohl(src[3]));  // ::ffff:a.b.c.d accepts IPv4 connections to a.b.c.d
+        }
       }
+      off += NLMSG_ALIGN(h.nlmsg_len);
     }
   }
 }
