@@ -23,7 +23,8 @@ void reap_zombie_children(const std::set<std::int64_t>& keep) {
     siginfo_t info{};
     if (::waitid(P_ALL, 0, &info, WEXITED | WNOHANG | WNOWAIT) != 0 || info.si_pid == 0) return;
     if (keep.count(info.si_pid) != 0) return;
-    reap_child(info.si_pid);
+    int status = 0;
+    if (::waitpid(info.si_pid, &status, WNOHANG) != info.si_pid) return;  // never spin on one child
   }
 }
 
