@@ -14,27 +14,14 @@
 
 #include "platform/file_text.h"
 #include "platform/listeners.h"
+#include "platform/unique_fd.h"
 
 namespace bs::platform {
 namespace {
 
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 // One SOCK_DIAG_BY_FAMILY dump of TCP sockets in LISTEN state; false on any failure.
 bool dump_listeners(int family, std::set<std::uint32_t>& out) {
-  Fd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
+  UniqueFd sock(::socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_SOCK_DIAG));
   if (sock.get() < 0) return false;
   struct {
     nlmsghdr nlh;

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "platform/unique_fd.h"
 #include "smolvm/strict_json.h"
 
 namespace bs::smolvm {
@@ -26,21 +27,6 @@ std::vector<std::string_view> split_args(std::string_view cmdline) {
   }
   return args;
 }
-
-// Closes the descriptor on every path out of read_booted_policy.
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 }  // namespace
 
@@ -81,7 +67,7 @@ bs::Expected<AllowedCidrs, std::string> parse_booted_policy(std::string_view jso
 
 bs::Expected<AllowedCidrs, std::string> read_booted_policy(const std::string& boot_config_path) {
   const std::string where = "boot config " + boot_config_path;
-  Fd fd(::open(boot_config_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  platform::UniqueFd fd(::open(boot_config_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
   if (fd.get() < 0) return bs::unexpected(where + ": cannot open: " + std::strerror(errno));
   std::string text;
   char buf[16384];

@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/unique_fd.h"
 #include "supervisor/control_socket_path.h"
 
 namespace bs::supervisor {
@@ -19,20 +20,6 @@ using Clock = std::chrono::steady_clock;
 
 // The daemon's replies are small; this only stops a runaway peer from eating our memory.
 constexpr std::size_t kMaxReplyBytes = 64u * 1024u * 1024u;
-
-class Fd {
- public:
-  explicit Fd(int fd) : fd_(fd) {}
-  ~Fd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  Fd(const Fd&) = delete;
-  Fd& operator=(const Fd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
 
 ClientError error(ClientError::Kind kind, std::string message) { return ClientError{kind, std::move(message)}; }
 
@@ -63,7 +50,7 @@ bs::Expected<std::string, ClientError> control_exchange(const std::string& socke
   const std::string not_running = "bottle-supervisor is not running (no daemon at " + socket_path + ")";
   if (auto err = check_socket_path_length(socket_path)) return bs::unexpected(error(Kind::Other, *err));
 
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  platform::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
   if (fd.get() < 0) return bs::unexpected(error(Kind::Other, std::string("cannot create a socket: ") + std::strerror(errno)));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
