@@ -10,6 +10,7 @@
 
 #include "platform/identity.h"
 #include "platform/pidfd.h"
+#include "platform/unique_fd.h"
 
 namespace bs::platform {
 namespace {
@@ -43,20 +44,6 @@ KillResult result_of_kill_errno(std::int64_t pid, int err) {
   return {KillOutcome::Failed, "cannot kill " + pid_text(pid) + ": " + std::strerror(err)};
 }
 
-class OwnedFd {
- public:
-  explicit OwnedFd(int fd) : fd_(fd) {}
-  ~OwnedFd() {
-    if (fd_ >= 0) ::close(fd_);
-  }
-  OwnedFd(const OwnedFd&) = delete;
-  OwnedFd& operator=(const OwnedFd&) = delete;
-  int get() const { return fd_; }
-
- private:
-  int fd_;
-};
-
 }  // namespace
 
 KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected_start_time,
@@ -65,7 +52,7 @@ KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected
 
   // The pidfd pins the process we are about to check: if the pid is recycled after the check,
   // the signal goes to the (dead) original, not to the newcomer.
-  OwnedFd pidfd(sys_pidfd_open(pid));
+  UniqueFd pidfd(sys_pidfd_open(pid));
   if (pidfd.get() < 0) {
     const int err = errno;
     if (err == ESRCH) return {KillOutcome::Gone, pid_text(pid) + " has exited"};
