@@ -110,6 +110,7 @@ TEST_CASE("a VM started out of band with another policy is drift-killed and rest
   const auto started = Clock::now();
   RunResult r = h.sim({"machine", "start", "--name", "bottle-drift"},
                       {{"SMOLVM_SIM_FORCE_POLICY", R"(["0.0.0.0/0"])"}});
+  INFO("out-of-band start: " << r.describe());
   REQUIRE(r.exit_code == 0);
   auto row = h.row("bottle-drift");
   REQUIRE(row);
