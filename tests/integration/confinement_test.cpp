@@ -103,6 +103,14 @@ TEST_CASE("a VM started out of band with another policy is drift-killed and rest
     pid2 = b["pid"];
     return row->json()["pid"] == pid2;
   });
+  // The daemon counts an exit against the VM it recorded as verified: wait for that record of
+  // pid2 (its "verified" event), or the next stop may land before it and not count.
+  h.wait_until("pid " + std::to_string(pid2) + " recorded as verified", [&] {
+    for (const Json& e : h.events("verified", "drift")) {
+      if (mentions_pid(e["detail"], pid2)) return true;
+    }
+    return false;
+  });
   // Second stop: this exit's restart waits for the backoff.
   REQUIRE(h.sim({"machine", "stop", "--name", "bottle-drift"}).exit_code == 0);
   h.wait_until("the VM stopped out of band to be gone", [&] { return !pid_alive(pid2); });
