@@ -131,7 +131,40 @@ std::optional<Action> drift_kill(const std::string& machine, const MachineObserv
   return std::nullopt;
 }
 
+namespace {
+
+// While its spec file is absent but the removal grace has not passed, a bottle is held: nothing
+// new is begun for it (no lease, machine, adoption, start, stop or recreate: a spec deleted for
+// good must not first get a machine only to lose it two seconds later), but its confinement is
+// still kept: drifted, unverifiable and stray VMs are killed, its row is patched, and what the
+// supervisor recorded stays true. A rewritten spec ends the hold at once.
+bool allowed_while_absent(K kind) {
+  switch (kind) {
+    case K::Kill:
+    case K::Patch:
+    case K::RecordVerified:
+    case K::RecordExit:
+      return true;
+    default:
+      return false;
+  }
+}
+
+Plan plan_full(const BottleInput& in);
+
+}  // namespace
+
 Plan plan_bottle(const BottleInput& in) {
+  Plan p = plan_full(in);
+  if (in.absent && !in.removed) {
+    std::erase_if(p.actions, [](const Action& a) { return !allowed_while_absent(a.kind); });
+  }
+  return p;
+}
+
+namespace {
+
+Plan plan_full(const BottleInput& in) {
   Plan p;
   auto& out = p.actions;
 
@@ -285,6 +318,8 @@ Plan plan_bottle(const BottleInput& in) {
   }
   return p;
 }
+
+}  // namespace
 
 std::string to_string(Actual a) {
   switch (a) {

@@ -40,6 +40,7 @@ struct BottleInput {
   std::optional<BottleSpec> spec;         // the last valid desired state; nullopt: never valid
   std::optional<std::string> spec_error;  // the spec's current error, if any
   bool removed = false;                   // spec file absent for longer than the removal grace
+  bool absent = false;                    // spec file absent, still within the removal grace
   std::optional<Ipv4> lease;
   std::vector<Managed> managed;           // machines this bottle manages (two during a rename)
   std::map<std::string, Verified> verified;            // by machine

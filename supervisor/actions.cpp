@@ -315,44 +315,54 @@ void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
 // ---- smolvm commands ------------------------------------------------------------------------
 
 void Supervisor::run_smolvm(Bottle& b, const Action& a) {
-  pending_commands_.push_back({b.name, a});
-  launch_pending_commands();
+  const bool reserved = slot_reserved_for_ == b.name;
+  if (reserved || (waiting_for_slot_.empty() && commands_.running() < kMaxCommands)) {
+    if (reserved) slot_reserved_for_.reset();
+    launch_command(b, a);
+    return;
+  }
+  waiting_for_slot_.push_back(b.name);
 }
 
 void Supervisor::launch_pending_commands() {
-  while (!pending_commands_.empty() && commands_.running() < kMaxCommands && !stopping_) {
-    PendingCommand pc = std::move(pending_commands_.front());
-    pending_commands_.pop_front();
-    auto it = bottles_.find(pc.bottle);
+  while (!waiting_for_slot_.empty() && commands_.running() < kMaxCommands && !stopping_) {
+    std::string name = std::move(waiting_for_slot_.front());
+    waiting_for_slot_.pop_front();
+    auto it = bottles_.find(name);
     if (it == bottles_.end()) continue;
-    Bottle& b = it->second;
-    const Action& a = pc.action;
-    const std::string& bin = settings_.smolvm_bin;
-    std::vector<std::string> argv;
-    switch (a.kind) {
-      case Action::Kind::Create: {
-        smolvm::CreateArgs c;
-        c.name = a.machine;
-        c.image = b.spec->image;
-        c.from = b.spec->from;
-        c.cpus = b.spec->cpus;
-        c.mem_mib = b.spec->memory_mib;
-        c.allow_cidrs = to_strings(a.allowlist);
-        argv = smolvm::create_argv(bin, c);
-        break;
-      }
-      case Action::Kind::Start: argv = smolvm::start_argv(bin, a.machine); break;
-      case Action::Kind::Stop: argv = smolvm::stop_argv(bin, a.machine); break;
-      case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
-      default: continue;
-    }
-    in_flight_machines_.insert(a.machine);
-    spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
-    commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
-                  [this, name = pc.bottle, action = a](CommandResult r) {
-                    on_smolvm_done(name, action, std::move(r));
-                  });
+    // Observed and planned again now: the plan that queued it may be minutes old. A plan without
+    // a command (nothing to do any more, or the spec is gone and the bottle held) leaves the
+    // slot to the next bottle.
+    slot_reserved_for_ = name;
+    plan_round(it->second, false);
+    slot_reserved_for_.reset();
   }
+}
+
+void Supervisor::launch_command(Bottle& b, const Action& a) {
+  const std::string& bin = settings_.smolvm_bin;
+  std::vector<std::string> argv;
+  switch (a.kind) {
+    case Action::Kind::Create: {
+      smolvm::CreateArgs c;
+      c.name = a.machine;
+      c.image = b.spec->image;
+      c.from = b.spec->from;
+      c.cpus = b.spec->cpus;
+      c.mem_mib = b.spec->memory_mib;
+      c.allow_cidrs = to_strings(a.allowlist);
+      argv = smolvm::create_argv(bin, c);
+      break;
+    }
+    case Action::Kind::Start: argv = smolvm::start_argv(bin, a.machine); break;
+    case Action::Kind::Stop: argv = smolvm::stop_argv(bin, a.machine); break;
+    case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
+    default: return;
+  }
+  in_flight_machines_.insert(a.machine);
+  spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
+  commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
+                [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); });
 }
 
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {

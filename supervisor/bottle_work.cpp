@@ -51,8 +51,8 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.name = b.name;
   in.spec = b.spec;
   in.spec_error = b.spec_error;
-  in.removed = !b.file_present && b.absent_since &&
-               Clock::now() - *b.absent_since >= settings_.config.removal_grace;
+  in.absent = !b.file_present && b.absent_since.has_value();
+  in.removed = in.absent && Clock::now() - *b.absent_since >= settings_.config.removal_grace;
   if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
   for (const std::string& m : managed_.of_bottle(b.name)) {
     const store::ManagedMachine& mm = managed_.find(m)->second;
@@ -124,13 +124,13 @@ void Supervisor::process(const std::string& name) {
   plan_round(b);
 }
 
-void Supervisor::plan_round(Bottle& b) {
+void Supervisor::plan_round(Bottle& b, bool count_round) {
   if (stopping_) {
     queue_.done(b.name);
     maybe_finish_shutdown();
     return;
   }
-  if (++b.rounds > kMaxRounds) {
+  if (count_round && ++b.rounds > kMaxRounds) {
     finish(b, "not converging: the plan keeps changing (last: " +
                   (b.plan.empty() ? std::string("-") : to_string(b.plan.back())) + ")");
     return;

@@ -506,7 +506,7 @@ void Supervisor::begin_shutdown() {
   db_recheck_.stop();
   resync_.stop();
   watchdog_.stop();
-  pending_commands_.clear();
+  waiting_for_slot_.clear();
   maybe_finish_shutdown();
 }
 
@@ -560,7 +560,7 @@ void Supervisor::on_control_request(const ControlRequest& req,
 }
 
 void Supervisor::check_pass_waiters() {
-  if (!queue_.idle() || commands_.running() != 0 || !pending_commands_.empty()) return;
+  if (!queue_.idle() || commands_.running() != 0 || !waiting_for_slot_.empty()) return;
   if (pass_started_) {
     last_pass_duration_ = std::chrono::steady_clock::now() - *pass_started_;
     pass_started_.reset();

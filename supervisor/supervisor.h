@@ -92,7 +92,7 @@ class Supervisor {
 
   // bottle_work.cpp: one reconcile step per bottle
   void process(const std::string& name);
-  void plan_round(Bottle& b);
+  void plan_round(Bottle& b, bool count_round = true);
   void run_actions(Bottle& b);
   void finish(Bottle& b, std::optional<std::string> error);
   BottleInput build_input(Bottle& b);
@@ -109,6 +109,7 @@ class Supervisor {
   std::optional<std::string> patch_row(Bottle& b, const Action& a, bool quarantine);
   std::optional<std::string> kill(Bottle& b, const Action& a);
   void run_smolvm(Bottle& b, const Action& a);
+  void launch_command(Bottle& b, const Action& a);
   void on_smolvm_done(const std::string& name, Action a, CommandResult r);
   void launch_pending_commands();
   std::optional<std::string> remember_machine(Bottle& b, const std::string& machine, bool adopted);
@@ -143,8 +144,11 @@ class Supervisor {
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
   WorkQueue queue_;
   CommandRunner commands_;
-  struct PendingCommand { std::string bottle; Action action; };
-  std::deque<PendingCommand> pending_commands_;  // FIFO: 1,000 bottles queue 1,000 creates
+  // Bottles waiting for a command slot, FIFO (1,000 bottles queue 1,000 creates). Only names: a
+  // plan that waited is stale (the spec may be gone, the row changed), so each is planned again
+  // when its slot frees, and the first command of that fresh plan takes the slot.
+  std::deque<std::string> waiting_for_slot_;
+  std::optional<std::string> slot_reserved_for_;
   std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
 
   Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_;

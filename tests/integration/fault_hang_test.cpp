@@ -117,3 +117,31 @@ TEST_CASE("fault: a hanging smolvm command is killed at the timeout and retried 
   CHECK(h.booted_policy(ok["pid"]) == Json::array({ok["address"].get<std::string>() + "/32"}));
   CHECK(children_with(d.pid(), "bottle-hung").empty());
 }
+
+TEST_CASE("fault: a spec removed while its create waits for a command slot never gets a machine",
+          "[integration][fault]") {
+  ConfigOptions cfg;
+  cfg.command_timeout = "5s";
+  cfg.resync_interval = "30s";
+  TempHome h(cfg);
+  // Eight bottles whose creates hang fill every command slot (at most 8 smolvm commands run).
+  install_smolvm_wrapper(h, "bottle-slow*", {{"SMOLVM_SIM_HANG_SECS", "60"}});
+  Daemon d(h);
+  d.wait_answering();
+  for (int i = 0; i < 8; ++i) h.write_spec("slow" + std::to_string(i), spec_toml());
+  h.wait_until("eight hanging creates", [&] { return children_with(d.pid(), "bottle-slow").size() == 8; });
+
+  // A ninth bottle is leased, and its create waits for a slot ...
+  h.write_spec("late", spec_toml());
+  h.wait_until("bottle late leased", [&] { return !h.events("lease-acquired", "late").empty(); });
+  CHECK(children_with(d.pid(), "bottle-late").empty());
+  // ... when its spec goes. The create planned before must not run when a slot frees (the hung
+  // creates are killed at the 5 s timeout): the bottle is planned again then, found removed,
+  // and only its lease is given back.
+  h.remove_spec("late");
+  h.wait_until("bottle late's lease released", [&] { return !h.events("lease-released", "late").empty(); },
+               Ms(30000));
+  CHECK(h.events("created", "late").empty());
+  CHECK_FALSE(h.row("bottle-late"));
+  h.wait_until("bottle late forgotten", [&] { return h.status().bottle("late").is_null(); });
+}

@@ -194,9 +194,9 @@ void write_row_blob(const std::string& db_path, const std::string& machine, cons
 void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs) {
   std::string script = "#!/bin/sh\n# smolvm for a fault test: knobs only for commands naming " + machine + "\n";
   if (!knobs.empty()) {
-    script += "for a in \"$@\"; do\n  if [ \"$a\" = '" + machine + "' ]; then\n";
+    script += "for a in \"$@\"; do\n  case \"$a\" in " + machine + ")\n";
     for (const auto& [k, v] : knobs) script += "    export " + k + "='" + v + "'\n";
-    script += "  fi\ndone\n";
+    script += "  esac\ndone\n";
   }
   script += "exec '" + kSimBin + "' \"$@\"\n";
   const std::string bin = home.dir() + "/bin/smolvm";

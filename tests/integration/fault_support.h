@@ -60,8 +60,8 @@ void delete_row(const std::string& db_path, const std::string& machine);
 void write_row_blob(const std::string& db_path, const std::string& machine, const std::string& bytes);
 
 // Replaces <home>/bin/smolvm with a shell script that execs smolvm-sim, adding `knobs` to the
-// environment of commands whose arguments include `machine` (e.g. a hang for one machine only).
-// Empty knobs: a plain pass-through.
+// environment of commands with an argument that matches `machine`, a shell pattern ("bottle-hung"
+// for one machine, "bottle-slow*" for several). Empty knobs: a plain pass-through.
 void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs);
 
 // Every named bottle running (or stopped, as its spec says), verified and converged.

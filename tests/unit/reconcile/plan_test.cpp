@@ -245,6 +245,54 @@ TEST_CASE("planner: removal with on_remove = delete", "[reconcile][plan]") {
   }
 }
 
+TEST_CASE("planner: a spec absent within the removal grace is held: nothing begun, confinement kept",
+          "[reconcile][plan]") {
+  SECTION("a new bottle gets no lease") {
+    BottleInput in;
+    in.name = "a";
+    in.spec = spec();
+    in.absent = true;
+    in.now = kNow;
+    CHECK(plan_of(in).empty());
+  }
+  SECTION("a leased bottle gets no machine") {
+    BottleInput in;
+    in.name = "a";
+    in.spec = spec();
+    in.absent = true;
+    in.lease = ip("127.0.0.16");
+    in.observed["bottle-a"] = MachineObservation{};
+    CHECK(plan_of(in).empty());
+  }
+  SECTION("a stopped VM is not started, but its row is still confined") {
+    BottleInput in = managed_bottle();
+    in.absent = true;
+    in.observed["bottle-a"] = row(Policy::unrestricted());
+    CHECK(plan_of(in) == Strings{R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])"});
+  }
+  SECTION("a drifted VM is still killed at once, and not started again") {
+    BottleInput in = managed_bottle();
+    in.absent = true;
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::unrestricted()));
+    CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=drift"});
+  }
+  SECTION("a confined running VM is left as it is") {
+    BottleInput in = managed_bottle();
+    in.absent = true;
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+    CHECK(plan_of(in).empty());
+  }
+  SECTION("once the grace has passed, the removal goes ahead") {
+    BottleInput in = managed_bottle();
+    in.absent = true;
+    in.removed = true;
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+    CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a"});
+  }
+}
+
 TEST_CASE("planner: removal with on_remove = keep quarantines", "[reconcile][plan]") {
   BottleSpec s = spec();
   s.on_remove = OnRemove::Keep;
