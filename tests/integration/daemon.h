@@ -24,7 +24,7 @@ class Daemon {
   std::string log() const { return read_file(log_path_); }
 
   // Waits until `status` gets an answer from this daemon (exit code other than 3).
-  void wait_answering(Ms timeout = Ms(10000));
+  void wait_answering(Ms timeout = Ms(30000));
   std::optional<int> exit_code() { return child_->poll_exit(); }
   std::optional<int> wait_exit(Ms timeout) { return child_->wait_exit(timeout); }
   void signal(int signum) { child_->signal(signum); }

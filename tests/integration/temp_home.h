@@ -95,9 +95,9 @@ class TempHome {
 
   // Fails the test with `what`, the last status document and the daemon log's tail, unless
   // `pred` holds within `timeout`.
-  void wait_until(const std::string& what, const std::function<bool()>& pred, Ms timeout = Ms(10000)) const;
+  void wait_until(const std::string& what, const std::function<bool()>& pred, Ms timeout = Ms(30000)) const;
   // Waits for the bottle to be running with confinement verified and converged; returns it.
-  Json wait_verified(const std::string& bottle, Ms timeout = Ms(10000)) const;
+  Json wait_verified(const std::string& bottle, Ms timeout = Ms(30000)) const;
   std::string diagnostics() const;
 
   // SIGKILLs smolvm-sim commands (not VMs) left to us by a stopped daemon: our children whose
