@@ -28,7 +28,7 @@ bs::Cidr cidr(const std::string& s) {
   return *c;
 }
 
-bs::Ipv4 ip(const std::string& s) {
+bs::Ipv4 ipv4(const std::string& s) {
   auto a = bs::parse_ipv4(s);
   REQUIRE(a.has_value());
   return *a;
@@ -43,11 +43,11 @@ bs::Allowlist allowlist(const std::vector<std::string>& strs) {
 }  // namespace
 
 TEST_CASE("parse_ipv4 accepts strict dotted quads", "[reconcile]") {
-  CHECK(ip("127.0.0.1").value == 0x7f000001u);
-  CHECK(ip("0.0.0.0").value == 0u);
-  CHECK(ip("255.255.255.255").value == 0xffffffffu);
-  CHECK(ip("10.20.30.40").str() == "10.20.30.40");
-  CHECK(ip("127.0.0.16") < ip("127.0.0.31"));
+  CHECK(ipv4("127.0.0.1").value == 0x7f000001u);
+  CHECK(ipv4("0.0.0.0").value == 0u);
+  CHECK(ipv4("255.255.255.255").value == 0xffffffffu);
+  CHECK(ipv4("10.20.30.40").str() == "10.20.30.40");
+  CHECK(ipv4("127.0.0.16") < ipv4("127.0.0.31"));
 }
 
 TEST_CASE("parse_ipv4 rejects everything else and says why", "[reconcile]") {
@@ -171,8 +171,8 @@ TEST_CASE("CIDRs order v4 before v6, then by network address, then by prefix", "
   CHECK(cidr("::1/128") < cidr("2001:db8::/32"));
   CHECK(cidr("2001:db8::/32") < cidr("2001:db8::/48"));
   CHECK(cidr("10.1.2.3/8") == cidr("10.0.0.0/8"));
-  CHECK(bs::host_cidr(ip("127.0.0.16")) == cidr("127.0.0.16/32"));
-  CHECK(bs::host_cidr(ip("127.0.0.16")).str() == "127.0.0.16/32");
+  CHECK(bs::host_cidr(ipv4("127.0.0.16")) == cidr("127.0.0.16/32"));
+  CHECK(bs::host_cidr(ipv4("127.0.0.16")).str() == "127.0.0.16/32");
 }
 
 TEST_CASE("allowlists are canonical sets: order, duplicates and host bits do not matter", "[reconcile]") {
@@ -203,16 +203,16 @@ TEST_CASE("the default pool leases 127.0.0.16 .. 127.0.0.31", "[reconcile]") {
   CHECK(p->str() == "127.0.0.16/28");
   CHECK(p->size() == 16);
   CHECK(p->leasable_count() == 16);
-  CHECK(p->at(0) == ip("127.0.0.16"));
-  CHECK(p->at(15) == ip("127.0.0.31"));
+  CHECK(p->at(0) == ipv4("127.0.0.16"));
+  CHECK(p->at(15) == ipv4("127.0.0.31"));
   for (std::uint64_t i = 0; i < p->size(); ++i) CHECK(p->leasable(p->at(i)));
-  CHECK(p->leasable(ip("127.0.0.16")));  // the pool's "network address": a loopback alias like any
-  CHECK(p->leasable(ip("127.0.0.31")));  // the pool's "broadcast address"
-  CHECK_FALSE(p->contains(ip("127.0.0.15")));
-  CHECK_FALSE(p->leasable(ip("127.0.0.15")));
-  CHECK_FALSE(p->contains(ip("127.0.0.32")));
-  CHECK_FALSE(p->leasable(ip("127.0.0.1")));
-  CHECK_FALSE(p->contains(ip("10.0.0.16")));
+  CHECK(p->leasable(ipv4("127.0.0.16")));  // the pool's "network address": a loopback alias like any
+  CHECK(p->leasable(ipv4("127.0.0.31")));  // the pool's "broadcast address"
+  CHECK_FALSE(p->contains(ipv4("127.0.0.15")));
+  CHECK_FALSE(p->leasable(ipv4("127.0.0.15")));
+  CHECK_FALSE(p->contains(ipv4("127.0.0.32")));
+  CHECK_FALSE(p->leasable(ipv4("127.0.0.1")));
+  CHECK_FALSE(p->contains(ipv4("10.0.0.16")));
   const bs::Ipv4Pool dflt;
   CHECK(dflt.prefix == 28);
 }
@@ -222,36 +222,36 @@ TEST_CASE("pools never lease 127.0.0.0, 127.0.0.1 or 127.255.255.255", "[reconci
   REQUIRE(p24.has_value());
   CHECK(p24->size() == 256);
   CHECK(p24->leasable_count() == 254);
-  CHECK(p24->contains(ip("127.0.0.0")));
-  CHECK_FALSE(p24->leasable(ip("127.0.0.0")));
-  CHECK_FALSE(p24->leasable(ip("127.0.0.1")));
-  CHECK(p24->leasable(ip("127.0.0.2")));
-  CHECK(p24->leasable(ip("127.0.0.255")));
+  CHECK(p24->contains(ipv4("127.0.0.0")));
+  CHECK_FALSE(p24->leasable(ipv4("127.0.0.0")));
+  CHECK_FALSE(p24->leasable(ipv4("127.0.0.1")));
+  CHECK(p24->leasable(ipv4("127.0.0.2")));
+  CHECK(p24->leasable(ipv4("127.0.0.255")));
 
   auto p16 = bs::parse_pool("127.1.0.0/16");
   REQUIRE(p16.has_value());
   CHECK(p16->size() == 65536);
   CHECK(p16->leasable_count() == 65536);
-  CHECK(p16->at(65535) == ip("127.1.255.255"));
+  CHECK(p16->at(65535) == ipv4("127.1.255.255"));
 
   auto p8 = bs::parse_pool("127.0.0.0/8");
   REQUIRE(p8.has_value());
   CHECK(p8->size() == (std::uint64_t{1} << 24));
   CHECK(p8->leasable_count() == (std::uint64_t{1} << 24) - 3);
-  CHECK_FALSE(p8->leasable(ip("127.255.255.255")));
-  CHECK(p8->leasable(ip("127.255.255.254")));
+  CHECK_FALSE(p8->leasable(ipv4("127.255.255.255")));
+  CHECK(p8->leasable(ipv4("127.255.255.254")));
 
   auto one = bs::parse_pool("127.0.0.9/32");
   REQUIRE(one.has_value());
   CHECK(one->size() == 1);
-  CHECK(one->leasable(ip("127.0.0.9")));
+  CHECK(one->leasable(ipv4("127.0.0.9")));
 }
 
 TEST_CASE("parse_pool masks host bits and rejects pools outside 127.0.0.0/8", "[reconcile]") {
   auto masked = bs::parse_pool("127.0.0.20/28");
   REQUIRE(masked.has_value());
   CHECK(masked->str() == "127.0.0.16/28");
-  CHECK(masked->network == ip("127.0.0.16"));
+  CHECK(masked->network == ipv4("127.0.0.16"));
 
   struct Case {
     const char* input;

@@ -3,15 +3,15 @@
 #include <catch2/catch.hpp>
 
 #include "reconcile/plan.h"
+#include "test_values.h"
 
 using namespace bs;
 using namespace std::chrono_literals;
+using bs::test::ip;
 
 namespace {
 
 const TimePoint kNow = TimePoint{} + std::chrono::hours(100);
-
-Ipv4 ip(const char* s) { return *parse_ipv4(s); }
 
 Allowlist allow(std::initializer_list<const char*> cidrs) {
   std::vector<Cidr> v;

@@ -13,12 +13,14 @@
 
 #include "reconcile/spec.h"
 #include "reconcile/spec_set.h"
+#include "test_values.h"
+
+using bs::test::kPool;
 
 namespace fs = std::filesystem;
 
 namespace {
 
-const bs::Ipv4Pool kPool{bs::Ipv4{0x7f000010}, 28};
 
 std::string read_text(const fs::path& p) {
   std::ifstream in(p, std::ios::binary);

@@ -6,10 +6,12 @@
 #include <vector>
 
 #include "reconcile/spec_set.h"
+#include "test_values.h"
+
+using bs::test::kPool;
 
 namespace {
 
-const bs::Ipv4Pool kPool{bs::Ipv4{0x7f000010}, 28};
 
 bs::SpecFile file(const std::string& name, const std::string& text) {
   return bs::SpecFile{name + ".toml", "/specs/" + name + ".toml", text, std::nullopt};

@@ -5,10 +5,13 @@
 #include <vector>
 
 #include "reconcile/spec.h"
+#include "test_values.h"
+
+using bs::test::ip;
+using bs::test::kPool;
 
 namespace {
 
-const bs::Ipv4Pool kPool{bs::Ipv4{0x7f000010}, 28};  // 127.0.0.16/28
 
 bs::BottleSpec valid(const std::string& text, const std::string& path = "/specs/task-1.toml") {
   auto r = bs::parse_bottle_spec(path, text, kPool);
@@ -34,7 +37,6 @@ std::string only_diag(const std::string& text, const bs::Ipv4Pool& pool = kPool)
   return std::to_string(d[0].line) + ":" + std::to_string(d[0].column) + ": " + d[0].message;
 }
 
-bs::Ipv4 ip(const char* s) { return *bs::parse_ipv4(s); }
 
 }  // namespace
 

@@ -2,25 +2,15 @@
 
 #include "fixture_db.h"
 #include "smolvm/record.h"
+#include "table_support.h"
 
 using bs::smolvm::apply_patch;
 using bs::smolvm::patch_is_applied;
 using bs::smolvm::RecordPatch;
+using bs::test::cidrs;
+using bs::test::quarantine;
 
 namespace {
-
-RecordPatch cidrs(std::vector<std::string> list) {
-  RecordPatch p;
-  p.allowed_cidrs = std::move(list);
-  return p;
-}
-
-RecordPatch quarantine() {
-  RecordPatch p;
-  p.network = false;
-  p.allowed_cidrs = std::vector<std::string>{};
-  return p;
-}
 
 std::string patched(std::string_view in, const RecordPatch& p) {
   auto r = apply_patch(in, p);

@@ -6,17 +6,12 @@
 #include "fixture_db.h"
 #include "smolvm/boot_config.h"
 #include "smolvm/record.h"
+#include "table_support.h"
 
 using bs::smolvm::RecordPatch;
+using bs::test::quarantine;
 
 namespace {
-
-RecordPatch quarantine() {
-  RecordPatch p;
-  p.network = false;
-  p.allowed_cidrs = std::vector<std::string>{};
-  return p;
-}
 
 // When apply_patch succeeds, the result must be a record with the patch applied.
 void check_consistent(const std::string& input) {

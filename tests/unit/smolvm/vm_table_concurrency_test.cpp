@@ -4,25 +4,16 @@
 #include <chrono>
 
 #include "fixture_db.h"
+#include "table_support.h"
 #include "smolvm/vm_table.h"
 
 using bs::smolvm::PatchOutcome;
 using bs::smolvm::RecordPatch;
 using bs::smolvm::VmTable;
+using bs::test::cidrs;
+using bs::test::open_table;
 
 namespace {
-
-VmTable open_table(const std::string& path) {
-  auto t = VmTable::open(path);
-  if (!t) FAIL(t.error().message);
-  return std::move(t).value();
-}
-
-RecordPatch cidrs(std::vector<std::string> list) {
-  RecordPatch p;
-  p.allowed_cidrs = std::move(list);
-  return p;
-}
 
 struct Scene {
   bs::test::TempDir dir;

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "fixture_db.h"
+#include "table_support.h"
 #include "smolvm/vm_table.h"
 
 using bs::smolvm::DbError;
@@ -14,24 +15,14 @@ using bs::smolvm::MachineRow;
 using bs::smolvm::PatchOutcome;
 using bs::smolvm::RecordPatch;
 using bs::smolvm::VmTable;
+using bs::test::cidrs;
+using bs::test::open_table;
 
 namespace {
 
 bool exists(const std::string& path) {
   struct stat st {};
   return ::stat(path.c_str(), &st) == 0;
-}
-
-VmTable open_table(const std::string& path) {
-  auto t = VmTable::open(path);
-  if (!t) FAIL(t.error().message);
-  return std::move(t).value();
-}
-
-RecordPatch cidrs(std::vector<std::string> list) {
-  RecordPatch p;
-  p.allowed_cidrs = std::move(list);
-  return p;
 }
 
 std::string db_path(const bs::test::TempDir& dir) { return dir.file("smolvm/server/smolvm.db"); }

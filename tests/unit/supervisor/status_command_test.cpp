@@ -23,7 +23,7 @@ struct Output {
 };
 
 // The §8 document the fake daemon serves; bottles filtered by name like the daemon does.
-json document(bool b_converged) {
+json served_document(bool b_converged) {
   auto bottle = [](const std::string& name, bool converged) {
     return json{{"name", name},   {"machine", "bottle-" + name},  {"address", "127.0.0.16"},
                 {"desired", "running"}, {"actual", "running"}, {"pid", 42},
@@ -51,7 +51,7 @@ class FakeDaemon {
       reply(json{{"ok", false}, {"error", "the daemon is reloading"}});
       return;
     }
-    json doc = document(b_converged);
+    json doc = served_document(b_converged);
     if (!req.bottles.empty()) {
       json kept = json::array();
       for (const auto& b : doc["bottles"]) {
@@ -129,7 +129,7 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
   SECTION("--json prints the document as the daemon sent it") {
     auto o = daemon.run(settings, status_inv({}, true), bs::supervisor::cmd_status);
     CHECK(o.code == 0);
-    CHECK(json::parse(o.out) == document(true));
+    CHECK(json::parse(o.out) == served_document(true));
     CHECK_THAT(o.out, Catch::StartsWith("{\n  \"bottles\": [\n    {\n      \"actual\": \"running\","));
   }
   SECTION("an unknown name: 1 and an error naming it") {
