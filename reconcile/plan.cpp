@@ -150,20 +150,6 @@ bool allowed_while_absent(K kind) {
   }
 }
 
-Plan plan_full(const BottleInput& in);
-
-}  // namespace
-
-Plan plan_bottle(const BottleInput& in) {
-  Plan p = plan_full(in);
-  if (in.absent && !in.removed) {
-    std::erase_if(p.actions, [](const Action& a) { return !allowed_while_absent(a.kind); });
-  }
-  return p;
-}
-
-namespace {
-
 Plan plan_full(const BottleInput& in) {
   Plan p;
   auto& out = p.actions;
@@ -320,6 +306,14 @@ Plan plan_full(const BottleInput& in) {
 }
 
 }  // namespace
+
+Plan plan_bottle(const BottleInput& in) {
+  Plan p = plan_full(in);
+  if (in.absent && !in.removed) {
+    std::erase_if(p.actions, [](const Action& a) { return !allowed_while_absent(a.kind); });
+  }
+  return p;
+}
 
 std::string to_string(Actual a) {
   switch (a) {
