@@ -46,8 +46,7 @@ KillResult result_of_kill_errno(std::int64_t pid, int err) {
 
 }  // namespace
 
-KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected_start_time,
-                         std::string_view cmdline_needle) {
+KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected_start_time, const ArgvRule& rule) {
   if (pid <= 0) return {KillOutcome::Gone, pid_text(pid) + " is not a process"};
 
   // The pidfd pins the process we are about to check: if the pid is recycled after the check,
@@ -61,14 +60,14 @@ KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected
     }
   }
 
-  switch (check_identity(pid, expected_start_time, cmdline_needle)) {
+  switch (check_identity(pid, expected_start_time, rule)) {
     case Identity::Gone:
       return {KillOutcome::Gone, pid_text(pid) + " has exited"};
     case Identity::Zombie:
       return {KillOutcome::Gone, pid_text(pid) + " has already exited (zombie); not signalled"};
     case Identity::Mismatch:
       return {KillOutcome::Mismatch, pid_text(pid) + " is not this VM any more (" +
-                                         (expected_start_time ? "start time differs" : "command line differs") +
+                                         (expected_start_time ? "start time or command line differs" : "command line differs") +
                                          "); not signalled"};
     case Identity::Match:
       break;

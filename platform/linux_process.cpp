@@ -1,5 +1,7 @@
 // /proc readers. Linux only.
 #include <dirent.h>
+#include <time.h>
+#include <unistd.h>
 
 #include <algorithm>
 #include <charconv>
@@ -41,6 +43,16 @@ std::vector<std::int64_t> list_pids() {
   ::closedir(dir);
   std::sort(pids.begin(), pids.end());
   return pids;
+}
+
+std::optional<std::int64_t> process_age_ms(std::uint64_t start_time) {
+  // Field 22 counts clock ticks from boot on the boot-time clock (suspend included).
+  static const long ticks_per_second = ::sysconf(_SC_CLK_TCK);
+  timespec now{};
+  if (ticks_per_second <= 0 || ::clock_gettime(CLOCK_BOOTTIME, &now) != 0) return std::nullopt;
+  const std::int64_t now_ms = static_cast<std::int64_t>(now.tv_sec) * 1000 + now.tv_nsec / 1000000;
+  const std::int64_t started_ms = static_cast<std::int64_t>(start_time) * 1000 / ticks_per_second;
+  return now_ms - started_ms;
 }
 
 bool process_alive(std::int64_t pid) {

@@ -18,18 +18,17 @@ std::string pid_text(std::int64_t pid) { return "pid " + std::to_string(pid); }
 
 }  // namespace
 
-KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected_start_time,
-                         std::string_view cmdline_needle) {
+KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected_start_time, const ArgvRule& rule) {
   if (pid <= 0 || pid > INT_MAX) return {KillOutcome::Gone, pid_text(pid) + " is not a process"};
 
-  switch (check_identity(pid, expected_start_time, cmdline_needle)) {
+  switch (check_identity(pid, expected_start_time, rule)) {
     case Identity::Gone:
       return {KillOutcome::Gone, pid_text(pid) + " has exited"};
     case Identity::Zombie:
       return {KillOutcome::Gone, pid_text(pid) + " has already exited (zombie); not signalled"};
     case Identity::Mismatch:
       return {KillOutcome::Mismatch, pid_text(pid) + " is not this VM any more (" +
-                                         (expected_start_time ? "start time differs" : "command line differs") +
+                                         (expected_start_time ? "start time or command line differs" : "command line differs") +
                                          "); not signalled"};
     case Identity::Match:
       break;

@@ -1,6 +1,7 @@
 // Process identity on macOS, where there is no /proc: libproc for state and start time, the
 // KERN_PROCARGS2 sysctl for the command line. Compiled only on Apple hosts (see CMakeLists.txt);
 // never built by this project's CI.
+#include <sys/time.h>
 #include <libproc.h>
 #include <sys/proc.h>
 #include <sys/proc_info.h>
@@ -110,6 +111,13 @@ std::optional<std::string> read_cmdline(std::int64_t pid) {
 }
 
 std::vector<std::int64_t> list_pids() { return listed_pids(PROC_ALL_PIDS, 0); }
+
+std::optional<std::int64_t> process_age_ms(std::uint64_t start_time) {
+  timeval now{};
+  if (::gettimeofday(&now, nullptr) != 0) return std::nullopt;
+  const std::int64_t now_us = static_cast<std::int64_t>(now.tv_sec) * 1000000 + now.tv_usec;
+  return (now_us - static_cast<std::int64_t>(start_time)) / 1000;
+}
 
 bool process_alive(std::int64_t pid) {
   auto st = read_proc_stat(pid);

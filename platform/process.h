@@ -30,6 +30,10 @@ std::vector<std::int64_t> list_pids();  // every process visible to us, ascendin
 
 bool process_alive(std::int64_t pid);  // exists and is neither a zombie nor dead
 
+// How long ago a process with this start time (ProcStat::start_time: clock ticks since boot on
+// Linux, microseconds since the epoch on macOS) started, in ms; nullopt if the clock cannot be read.
+std::optional<std::int64_t> process_age_ms(std::uint64_t start_time);
+
 struct ProcessInfo {
   std::int64_t pid = 0;
   std::uint64_t start_time = 0;

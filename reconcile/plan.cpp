@@ -77,6 +77,7 @@ std::string Policy::str() const {
     case Kind::Unrestricted: return "null (unrestricted)";
     case Kind::List: return to_string(list);
     case Kind::Invalid: return "unreadable (" + error + ")";
+    case Kind::Pending: return "pending (" + error + ")";
   }
   return "?";
 }
@@ -120,6 +121,10 @@ std::optional<Action> drift_kill(const std::string& machine, const MachineObserv
     return kill_action(machine, vm.pid, vm.start_time, KillReason::Unverifiable,
                        pid + ": no desired allowlist to verify against (no lease)");
   }
+  // A start in flight: not yet known, not yet killed. The window is short and bounded (the
+  // observer turns it into Invalid when it closes), and the VM is judged again when it does or
+  // as soon as agent.pid names it.
+  if (vm.booted.kind == Policy::Kind::Pending) return std::nullopt;
   if (vm.booted.kind == Policy::Kind::Invalid) {
     return kill_action(machine, vm.pid, vm.start_time, KillReason::Unverifiable,
                        pid + ": booted policy " + vm.booted.str() + ", desired " + to_string(*desired));
@@ -250,6 +255,8 @@ Plan plan_full(const BottleInput& in) {
     out.push_back(*kill);
     history.record_kill();
     running = false;
+  } else if (running && obs->vm->booted.kind == Policy::Kind::Pending) {
+    p.pending = "pid " + std::to_string(obs->vm->pid) + ": booted policy " + obs->vm->booted.str();
   } else if (running) {
     auto v = in.verified.find(name);
     if (v == in.verified.end() || v->second.pid != obs->vm->pid ||
@@ -348,6 +355,8 @@ Assessment assess(const MachineObservation* obs, const std::optional<Allowlist>&
     a.confinement = obs->vm ? Confinement::Unverifiable : Confinement::Pending;
   } else if (obs->vm && obs->vm->booted.kind == Policy::Kind::Invalid) {
     a.confinement = Confinement::Unverifiable;
+  } else if (obs->vm && obs->vm->booted.kind == Policy::Kind::Pending) {
+    a.confinement = Confinement::Pending;
   } else if (obs->vm && !obs->vm->booted.equals(*desired)) {
     a.confinement = Confinement::Drifted;
   } else {

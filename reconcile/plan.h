@@ -91,7 +91,10 @@ std::string to_string(const Action& a);  // "kill machine=x pid=1 reason=drift",
 struct Plan {
   std::vector<Action> actions;
   std::optional<std::string> error;  // why the bottle is not converged, for status
-  bool converged() const { return actions.empty() && !error; }
+  // Nothing to do yet, but not converged either: a VM whose booted policy is still pending.
+  // The supervisor plans the bottle again when the pending window closes (or sooner).
+  std::optional<std::string> pending;
+  bool converged() const { return actions.empty() && !error && !pending; }
 };
 
 // {lease/32} ∪ egress.allow, canonical.

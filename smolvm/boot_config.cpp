@@ -1,12 +1,14 @@
 #include "smolvm/boot_config.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstring>
 #include <vector>
 
+#include "platform/identity.h"
 #include "platform/unique_fd.h"
 #include "smolvm/strict_json.h"
 
@@ -15,23 +17,10 @@ namespace {
 
 constexpr std::size_t kMaxBootConfigBytes = 4u << 20;
 
-std::vector<std::string_view> split_args(std::string_view cmdline) {
-  std::vector<std::string_view> args;
-  if (!cmdline.empty() && cmdline.back() == '\0') cmdline.remove_suffix(1);
-  if (cmdline.empty()) return args;
-  for (;;) {
-    auto nul = cmdline.find('\0');
-    args.push_back(cmdline.substr(0, nul));
-    if (nul == std::string_view::npos) break;
-    cmdline.remove_prefix(nul + 1);
-  }
-  return args;
-}
-
 }  // namespace
 
 std::optional<std::string> boot_config_from_cmdline(std::string_view cmdline) {
-  auto args = split_args(cmdline);
+  auto args = platform::split_cmdline(cmdline);
   for (std::size_t i = 0; i + 1 < args.size(); ++i) {
     if (args[i] == "_boot-vm") {
       if (args[i + 1].empty()) return std::nullopt;
@@ -43,7 +32,7 @@ std::optional<std::string> boot_config_from_cmdline(std::string_view cmdline) {
 
 bool cmdline_contains(std::string_view cmdline, std::string_view needle) {
   if (needle.empty()) return false;
-  for (auto arg : split_args(cmdline)) {
+  for (auto arg : platform::split_cmdline(cmdline)) {
     if (arg.find(needle) != std::string_view::npos) return true;
   }
   std::string joined(cmdline);
@@ -65,24 +54,40 @@ bs::Expected<AllowedCidrs, std::string> parse_booted_policy(std::string_view jso
   return allowed_cidrs_from(cidrs == resources->end() ? nullptr : &*cidrs);
 }
 
-bs::Expected<AllowedCidrs, std::string> read_booted_policy(const std::string& boot_config_path) {
-  const std::string where = "boot config " + boot_config_path;
-  platform::UniqueFd fd(::open(boot_config_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
-  if (fd.get() < 0) return bs::unexpected(where + ": cannot open: " + std::strerror(errno));
+bs::Expected<std::string, std::string> read_vm_file(const std::string& path, std::size_t max_bytes, int* open_errno) {
+  // Non-blocking and regular files only: a FIFO or device planted in a VM's data dir must not
+  // hang the loop.
+  platform::UniqueFd fd(::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK));
+  if (fd.get() < 0) {
+    const int err = errno;
+    if (open_errno != nullptr) *open_errno = err;
+    return bs::unexpected(path + ": cannot open: " + std::strerror(err));
+  }
+  struct stat st {};
+  if (::fstat(fd.get(), &st) != 0) return bs::unexpected(path + ": cannot stat: " + std::strerror(errno));
+  if (!S_ISREG(st.st_mode)) return bs::unexpected(path + ": not a regular file");
   std::string text;
   char buf[16384];
   for (;;) {
     ssize_t n = ::read(fd.get(), buf, sizeof buf);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return bs::unexpected(where + ": cannot read: " + std::strerror(errno));
+      return bs::unexpected(path + ": cannot read: " + std::strerror(errno));
     }
     if (n == 0) break;
     text.append(buf, static_cast<std::size_t>(n));
-    if (text.size() > kMaxBootConfigBytes) return bs::unexpected(where + ": larger than 4 MiB, refusing to parse");
+    if (text.size() > max_bytes) {
+      return bs::unexpected(path + ": larger than " + std::to_string(max_bytes >> 10) + " KiB, refusing to parse");
+    }
   }
-  auto policy = parse_booted_policy(text);
-  if (!policy) return bs::unexpected(where + ": " + policy.error());
+  return text;
+}
+
+bs::Expected<AllowedCidrs, std::string> read_booted_policy(const std::string& config_path) {
+  auto text = read_vm_file(config_path, kMaxBootConfigBytes);
+  if (!text) return bs::unexpected(text.error());
+  auto policy = parse_booted_policy(*text);
+  if (!policy) return bs::unexpected(config_path + ": " + policy.error());
   return policy;
 }
 

@@ -42,4 +42,10 @@ const char* to_string(CliOutcome outcome) {
   return "unknown";
 }
 
+bool withheld_from_smolvm(std::string_view v) {
+  if (v.substr(0, 7) != "SMOLVM_") return false;
+  if (v.substr(0, 11) == "SMOLVM_SIM_") return false;
+  return v != "SMOLVM_LIB_DIR" && v != "SMOLVM_AGENT_ROOTFS";
+}
+
 }  // namespace bs::smolvm

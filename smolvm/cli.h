@@ -27,6 +27,14 @@ std::vector<std::string> stop_argv(const std::string& bin, const std::string& na
 std::vector<std::string> delete_argv(const std::string& bin, const std::string& name);  // machine delete --name N -f
 std::vector<std::string> version_argv(const std::string& bin);                          // --version
 
+// Variables of the supervisor's own environment that must not reach a smolvm command: every
+// SMOLVM_* one but where smolvm finds its parts (SMOLVM_LIB_DIR, SMOLVM_AGENT_ROOTFS) and the
+// simulator's test knobs (SMOLVM_SIM_*). Others change what a command acts on
+// (SMOLVM_MACHINE_NAME fills in --name, SMOLVM_CONFIG, SMOLVM_DATA_DIR, which the supervisor
+// sets itself) or how an allowlist is enforced (SMOLVM_EGRESS_FLOOR, SMOLVM_EGRESS_ALLOW_PRIVATE,
+// SMOLVM_ALLOW_HOST_LOOPBACK, SMOLVM_PUBLISH_ADDR, SMOLVM_NETWORK_BACKEND, ...).
+bool withheld_from_smolvm(std::string_view variable);
+
 enum class CliOutcome { Ok, AlreadyExists, NotFound, AlreadyRunning, NotRunning, Cancelled, Failed };
 
 struct CliResult {

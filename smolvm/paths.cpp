@@ -26,6 +26,10 @@ std::string Paths::boot_config(std::string_view machine) const {
   return vm_data_dir(machine) + "/boot-config.json";
 }
 
+platform::ArgvRule Paths::vm_command_line(std::string_view machine) const {
+  return platform::ArgvRule{vm_argv0, {"_boot-vm", boot_config(machine)}};
+}
+
 Paths derive_paths(const platform::EnvLookup& env, const std::optional<std::string>& data_dir_override,
                    platform::Os os) {
   std::optional<std::string> root = data_dir_override;

@@ -214,8 +214,7 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
 }
 
 std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
-  const std::string boot_config = settings_.smolvm.boot_config(a.machine);
-  platform::KillResult r = platform::kill_verified(a.pid, a.start_time, boot_config);
+  platform::KillResult r = platform::kill_verified(a.pid, a.start_time, settings_.smolvm.vm_command_line(a.machine));
   // Strays are listed by the last full resync only: one that is dead (or no longer that process)
   // must leave the list, or every round plans its kill again and the bottle is "not converging"
   // until the next resync.
@@ -362,7 +361,8 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
   in_flight_machines_.insert(a.machine);
   spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
   commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
-                [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); });
+                [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); },
+                smolvm::withheld_from_smolvm);
 }
 
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {

@@ -144,11 +144,21 @@ void Supervisor::plan_round(Bottle& b, bool count_round) {
                                  std::chrono::milliseconds(1));
   }
   Plan plan = plan_bottle(in);
+  if (plan.pending) {
+    // A VM whose booted policy is not known yet: look again when its pending window closes (the
+    // VM is then judged, and killed if agent.pid still does not name it), or sooner on an event.
+    std::int64_t wait_ms = 0;
+    for (const auto& [_, obs] : in.observed) {
+      if (obs.vm && obs.vm->booted.kind == Policy::Kind::Pending) wait_ms = std::max(wait_ms, obs.vm->pending_ms);
+    }
+    spdlog::debug("bottle {}: {}; looking again in {} ms", b.name, *plan.pending, wait_ms + 1);
+    queue_.add_after(b.name, std::chrono::milliseconds(wait_ms + 1));
+  }
   b.plan_error = plan.error;
   b.plan = std::move(plan.actions);
   b.next_action = 0;
   if (b.plan.empty()) {
-    b.settled = !b.plan_error;
+    b.settled = !b.plan_error && !plan.pending;
     finish(b, std::nullopt);
     return;
   }
@@ -179,6 +189,7 @@ void Supervisor::run_actions(Bottle& b) {
 }
 
 void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
+  sync_vm_dirs();  // a machine created, adopted or forgotten in this step: watch its data dir
   b.exec_error = error;
   std::optional<std::string> shown = error ? error : b.plan_error;
   if (shown && *shown != b.last_reported_error) {

@@ -81,7 +81,8 @@ void CommandRunner::abandon_all() {
 
 void CommandRunner::run(const std::vector<std::string>& argv,
                         const std::map<std::string, std::string>& extra_env,
-                        std::chrono::milliseconds timeout, Done done) {
+                        std::chrono::milliseconds timeout, Done done,
+                        const std::function<bool(std::string_view name)>& drop) {
   std::unique_ptr<Job, JobDeleter> owned(new Job);
   Job* job = owned.get();
   job->owner = this;
@@ -92,6 +93,7 @@ void CommandRunner::run(const std::vector<std::string>& argv,
     std::string kv = *e;
     auto eq = kv.find('=');
     if (eq != std::string::npos && extra_env.count(kv.substr(0, eq)) != 0) continue;
+    if (eq != std::string::npos && drop && drop(std::string_view(kv).substr(0, eq))) continue;
     env_strings.push_back(std::move(kv));
   }
   for (const auto& [k, v] : extra_env) env_strings.push_back(k + "=" + v);

@@ -9,6 +9,7 @@
 #include <memory>
 #include <set>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace bs::supervisor {
@@ -33,8 +34,10 @@ class CommandRunner {
 
   // Starts argv[0] (searched on PATH) with the current environment plus `extra_env`. `done`
   // runs on the loop once the process exited and its output was read (or it could not start).
+  // Inherited variables for which `drop` says true are left out.
   void run(const std::vector<std::string>& argv, const std::map<std::string, std::string>& extra_env,
-           std::chrono::milliseconds timeout, Done done);
+           std::chrono::milliseconds timeout, Done done,
+           const std::function<bool(std::string_view name)>& drop = {});
 
   std::size_t running() const { return jobs_.size(); }
   std::set<std::int64_t> child_pids() const;  // pids of the children still running

@@ -4,6 +4,7 @@ namespace bs::supervisor {
 
 void ManagedMachines::put(const store::ManagedMachine& m) {
   erase(m.machine);
+  ++version_;
   by_machine_[m.machine] = m;
   by_bottle_[m.bottle].insert(m.machine);
 }
@@ -11,6 +12,7 @@ void ManagedMachines::put(const store::ManagedMachine& m) {
 void ManagedMachines::erase(const std::string& machine) {
   auto it = by_machine_.find(machine);
   if (it == by_machine_.end()) return;
+  ++version_;
   auto b = by_bottle_.find(it->second.bottle);
   if (b != by_bottle_.end()) {
     b->second.erase(machine);

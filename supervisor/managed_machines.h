@@ -3,6 +3,7 @@
 // every pass, which must not cost a scan of all machines (1,000 bottles: a million visits).
 #pragma once
 
+#include <cstdint>
 #include <map>
 #include <set>
 #include <string>
@@ -28,7 +29,11 @@ class ManagedMachines {
   // The machines managed for `bottle`, sorted; empty when none.
   const std::set<std::string>& of_bottle(const std::string& bottle) const;
 
+  // Grows with every put or erase: whoever mirrors the set (the data-dir watch) resyncs on change.
+  std::uint64_t version() const { return version_; }
+
  private:
+  std::uint64_t version_ = 0;
   Map by_machine_;
   std::map<std::string, std::set<std::string>> by_bottle_;
 };

@@ -62,7 +62,8 @@ CommandResult run_version(const Settings& settings, const std::string& bin, std:
     CommandRunner runner(&loop);
     std::map<std::string, std::string> env;
     if (!settings.smolvm.data_root.empty()) env["SMOLVM_DATA_DIR"] = settings.smolvm.data_root;
-    runner.run(smolvm::version_argv(bin), env, timeout, [&](CommandResult r) { result = std::move(r); });
+    runner.run(smolvm::version_argv(bin), env, timeout, [&](CommandResult r) { result = std::move(r); },
+               smolvm::withheld_from_smolvm);
     uv_run(&loop, UV_RUN_DEFAULT);
   }
   uv_run(&loop, UV_RUN_DEFAULT);  // let the closed handles go

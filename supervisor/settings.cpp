@@ -4,10 +4,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 
 #include "platform/xdg.h"
+#include "supervisor/preflight_checks.h"
 
 namespace bs::supervisor {
 namespace {
@@ -38,6 +41,24 @@ std::string tool_path(const std::string& value, const platform::EnvLookup& env, 
   std::string p = platform::expand_tilde(value, env);
   if (p.find('/') == std::string::npos) return p;
   return from_flag ? flag_path(p, env) : p;
+}
+
+// A VM process's argv[0] may also be the smolvm binary itself (smolvm on macOS spawns its own
+// path): as configured, as found on PATH, and with links resolved.
+void add_vm_argv0(smolvm::Paths& paths, const std::string& bin, const platform::EnvLookup& env) {
+  auto add = [&](const std::string& p) {
+    if (!p.empty() && std::find(paths.vm_argv0.begin(), paths.vm_argv0.end(), p) == paths.vm_argv0.end()) {
+      paths.vm_argv0.push_back(p);
+    }
+  };
+  add(bin);
+  const std::string found = find_executable(bin, env);
+  add(found);
+  std::error_code ec;
+  if (!found.empty()) {
+    auto real = std::filesystem::canonical(found, ec);
+    if (!ec) add(real.string());
+  }
 }
 
 enum class ReadResult { Ok, Missing, Failed };
@@ -114,6 +135,7 @@ bs::Expected<Settings, std::string> resolve(const CommonFlags& flags, const plat
   if (flags.smolvm_data_dir) data_dir = flag_path(*flags.smolvm_data_dir, env);
   else if (c.smolvm_data_dir) data_dir = platform::expand_tilde(*c.smolvm_data_dir, env);
   s.smolvm = smolvm::derive_paths(env, data_dir);
+  add_vm_argv0(s.smolvm, s.smolvm_bin, env);
 
   // bot-bottle computes its lock from HOME alone, so we must too, whatever XDG_CACHE_HOME says.
   s.lock_path = c.lock ? platform::expand_tilde(*c.lock, env)

@@ -10,6 +10,7 @@
 #include "platform/file_lock.h"
 #include "platform/open_files.h"
 #include "platform/reaper.h"
+#include "smolvm/running_vm.h"
 #include "supervisor/control_server.h"
 #include "supervisor/logging.h"
 #include "supervisor/notify.h"
@@ -55,6 +56,9 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       flags_(std::move(flags)),
       mode_(mode),
       store_(std::move(store)),
+      vm_dirs_(loop, [this](const std::string& machine, VmDirWatch::Change change) {
+        on_vm_dir_change(machine, change);
+      }),
       queue_(loop, [this](const std::string& name) { process(name); }),
       commands_(loop),
       spec_debounce_(loop),
@@ -62,7 +66,8 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       resync_(loop),
       watchdog_(loop),
       db_rearm_(loop),
-      db_recheck_(loop) {
+      db_recheck_(loop),
+      booted_scan_(loop) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
 
@@ -132,6 +137,7 @@ std::optional<std::string> Supervisor::start() {
   if (mode_ == RunMode::Daemon) {
     arm_spec_watch();
     arm_db_watch();
+    sync_vm_dirs();
     schedule_resync();
     if (auto interval = notify::watchdog_interval()) {
       auto half = std::chrono::duration_cast<std::chrono::milliseconds>(*interval) / 2;
@@ -416,18 +422,14 @@ void Supervisor::full_resync() {
   const auto began = std::chrono::steady_clock::now();
   rescan_specs();
   refresh_rows(true);
-  std::map<std::string, std::string> machines;  // -> its data dir's hash
-  std::map<std::string, std::int64_t> row_pids;
+  std::set<std::string> machines;
   for (const auto& [m, mm] : managed_) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
-    if (in_flight_machines_.count(m) != 0) continue;
-    machines.emplace(m, smolvm::vm_dir_hash(m));
-    if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
-      row_pids[m] = *r->second.record.pid;
-    }
+    if (in_flight_machines_.count(m) == 0) machines.insert(m);
   }
   vm_processes_.forget_exited();
-  strays_ = find_strays(machines, settings_.smolvm, row_pids, vm_processes_);
+  strays_ = scan_strays(machines);
+  sync_vm_dirs();
   platform::reap_zombie_children(commands_.child_pids());
   std::set<std::string> all;
   for (const auto& [m, _] : managed_) all.insert(m);
@@ -504,6 +506,8 @@ void Supervisor::begin_shutdown() {
   spec_rearm_.stop();
   db_rearm_.stop();
   db_recheck_.stop();
+  booted_scan_.stop();
+  vm_dirs_.stop();
   resync_.stop();
   watchdog_.stop();
   waiting_for_slot_.clear();

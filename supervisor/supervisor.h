@@ -29,6 +29,7 @@
 #include "supervisor/settings.h"
 #include "supervisor/spec_folder.h"
 #include "supervisor/uv_handle.h"
+#include "supervisor/vm_dir_watch.h"
 #include "supervisor/work_queue.h"
 
 namespace bs::supervisor {
@@ -79,6 +80,13 @@ class Supervisor {
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
+
+  // vm_dir_events.cpp: the VM data dirs (agent.pid, agent.config.json) and stray scans
+  void sync_vm_dirs();  // watch exactly the managed machines' data dirs
+  void on_vm_dir_change(const std::string& machine, VmDirWatch::Change change);
+  void scan_booted();   // strays among VMs that booted a pending window ago
+  // VMs of `machines`' data dirs that neither the row nor agent.pid names (CONTRACT §6.8).
+  std::map<std::string, std::vector<StrayVm>> scan_strays(const std::set<std::string>& machines);
   void on_signal(int signum);
   void reload();
   void begin_shutdown();
@@ -139,6 +147,9 @@ class Supervisor {
   std::map<std::string, std::set<std::string>> spec_machine_owners_;
   std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
+  VmDirWatch vm_dirs_;
+  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
+  std::set<std::string> booted_scan_due_;                    // machines a VM just booted for
   SpecReadCache spec_reads_;                                 // spec files as last read
   SpecParseMemo spec_parses_;                                // and as last parsed
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
@@ -151,7 +162,7 @@ class Supervisor {
   std::optional<std::string> slot_reserved_for_;
   std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
 
-  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_;
+  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, booted_scan_;
   std::chrono::milliseconds db_recheck_delay_{1};
   std::chrono::milliseconds spec_rearm_delay_{1000};
   std::chrono::milliseconds watchdog_every_{0};

@@ -5,7 +5,8 @@
 #include <cerrno>
 #include <vector>
 
-#include "smolvm/boot_config.h"
+#include "platform/identity.h"
+#include "smolvm/running_vm.h"
 #include "supervisor/observer.h"
 
 namespace bs::supervisor {
@@ -24,13 +25,31 @@ VmProcess read_process(std::int64_t pid) {
 
 }  // namespace
 
-Policy read_booted_policy_of(std::int64_t pid, const std::optional<std::string>& cmdline) {
-  if (!cmdline) return Policy::invalid("cannot read /proc/" + std::to_string(pid) + "/cmdline");
-  auto path = smolvm::boot_config_from_cmdline(*cmdline);
-  if (!path) return Policy::invalid("command line names no boot-config.json");
-  auto booted = smolvm::read_booted_policy(*path);
-  if (!booted) return Policy::invalid(booted.error());
-  return policy_of(*booted);
+BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen) {
+  const std::string who = "pid " + std::to_string(pid);
+  if (!seen.stat || !seen.cmdline) return {Policy::invalid("cannot read /proc/" + std::to_string(pid)), 0};
+  const auto argv = platform::split_cmdline(*seen.cmdline);
+  std::optional<std::string> dir;
+  if (argv.size() >= 3 && argv[1] == "_boot-vm") dir = smolvm::data_dir_of_boot_config(argv[2]);
+  if (!dir) return {Policy::invalid("the command line names no <data dir>/boot-config.json"), 0};
+  auto agent = smolvm::read_agent_pid(*dir);
+  if (!agent) return {Policy::invalid(agent.error()), 0};
+  const bool names_it = *agent && (*agent)->pid == pid &&
+                        (!(*agent)->start_time || *(*agent)->start_time == seen.stat->start_time);
+  if (!names_it) {
+    const std::string why = !*agent ? "no " + *dir + "/agent.pid"
+                                    : *dir + "/agent.pid names pid " + std::to_string((*agent)->pid) +
+                                          ((*agent)->pid == pid ? " with another start time" : "");
+    auto age = platform::process_age_ms(seen.stat->start_time);
+    if (age && *age >= 0 && *age < kBootPendingWindowMs) {
+      return {Policy::pending(why + " yet (" + who + " started " + std::to_string(*age) + " ms ago)"),
+              kBootPendingWindowMs - *age};
+    }
+    return {Policy::invalid(why), 0};
+  }
+  auto booted = smolvm::read_running_policy(*dir);
+  if (!booted) return {Policy::invalid(booted.error()), 0};
+  return {policy_of(*booted), 0};
 }
 
 VmProcesses::Known* VmProcesses::alive(std::int64_t pid) {
@@ -66,13 +85,24 @@ VmProcess VmProcesses::see(std::int64_t pid, bool remember) {
   return p;
 }
 
-Policy VmProcesses::booted_policy(std::int64_t pid, const VmProcess& seen) {
+BootedPolicy VmProcesses::booted_policy(std::int64_t pid, const VmProcess& seen) {
   Known* k = alive(pid);
   const bool same = k != nullptr && k->process.stat && seen.stat && k->process.stat->start_time == seen.stat->start_time;
-  if (same && k->booted) return *k->booted;
-  Policy p = read_booted_policy_of(pid, seen.cmdline);
-  if (same) k->booted = p;
+  if (same && k->booted) return {*k->booted, 0};
+  BootedPolicy p = read_booted_policy_of(pid, seen);
+  if (same && p.policy.kind != Policy::Kind::Pending) k->booted = p.policy;
   return p;
+}
+
+void VmProcesses::forget_booted(std::int64_t pid) {
+  if (auto it = known_.find(pid); it != known_.end()) it->second.booted.reset();
+}
+
+void VmProcesses::forget_booted_in(const std::string& data_dir) {
+  const std::string needle = data_dir + "/";
+  for (auto& [_, k] : known_) {
+    if (k.booted && k.process.cmdline && k.process.cmdline->find(needle) != std::string::npos) k.booted.reset();
+  }
 }
 
 const VmProcess* VmProcesses::remembered(std::int64_t pid) {

@@ -1,7 +1,7 @@
 // What /proc says about the VM processes the supervisor looks at, read once per process.
 //
 // A running VM's start time and command line cannot change, and neither can the policy it
-// booted with (smolvm's `_boot-vm` reads boot-config.json once, at boot). A pidfd pins each
+// booted with (smolvm hands the VMM its policy once, at boot; agent.config.json records it). A pidfd pins each
 // process remembered here: while it shows the process alive, the pid still names that very
 // process, so the readings stand. A pass over 1,000 running VMs then costs one poll(2) per VM
 // instead of two /proc reads, a file read and a JSON parse (about 100 µs on the 2-core machine
@@ -19,6 +19,15 @@
 
 namespace bs::supervisor {
 
+// How long a VM may run before agent.pid names it: smolvm writes agent.config.json and agent.pid
+// right after the spawn (microseconds to milliseconds later), so this only covers a loaded host.
+inline constexpr std::int64_t kBootPendingWindowMs = 3000;
+
+struct BootedPolicy {
+  Policy policy;
+  std::int64_t pending_ms = 0;  // policy is Pending: how long until the window closes
+};
+
 struct VmProcess {
   std::optional<platform::ProcStat> stat;  // nullopt: no such process
   std::optional<std::string> cmdline;      // /proc/<pid>/cmdline, NUL-separated; read when stat was
@@ -30,9 +39,14 @@ class VmProcesses {
   // then remembered when `remember` and the process is alive (not a zombie).
   VmProcess see(std::int64_t pid, bool remember = true);
 
-  // The policy the process booted with: the boot-config.json its command line names. Kept with
-  // the remembered process of the same start time; read every time otherwise.
-  Policy booted_policy(std::int64_t pid, const VmProcess& seen);
+  // The policy the process booted with (read_booted_policy_of). Kept with the remembered process
+  // of the same start time once known; a pending answer is never kept.
+  BootedPolicy booted_policy(std::int64_t pid, const VmProcess& seen);
+
+  // Forgets what pid booted with (its data dir's agent files changed): read again next time.
+  void forget_booted(std::int64_t pid);
+  // The same for every remembered process whose command line names a file in `data_dir`.
+  void forget_booted_in(const std::string& data_dir);
 
   // The readings of pid when it is remembered and still alive, else nullptr (then read them).
   const VmProcess* remembered(std::int64_t pid);
@@ -66,7 +80,10 @@ class VmProcesses {
   std::uint64_t polled_at_ = 0;  // the tick of the last forget_exited
 };
 
-// Reads the booted policy of a process from the boot-config.json named in its command line.
-Policy read_booted_policy_of(std::int64_t pid, const std::optional<std::string>& cmdline);
+// The policy `pid` booted with: resources.allowed_cidrs of agent.config.json in the data dir its
+// command line names (argv[2]'s folder), which counts only while that dir's agent.pid names this
+// very process (pid and start time). A VM younger than kBootPendingWindowMs that agent.pid does
+// not name yet is Pending; an older one is Invalid (unverifiable).
+BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen);
 
 }  // namespace bs::supervisor

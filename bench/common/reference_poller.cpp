@@ -6,7 +6,7 @@
 #include "bench/common/samples.h"
 #include "platform/identity.h"
 #include "platform/process.h"
-#include "smolvm/boot_config.h"
+#include "smolvm/running_vm.h"
 #include "smolvm/vm_table.h"
 
 namespace bs::bench {
@@ -65,22 +65,18 @@ void ReferencePoller::check_once() {
         auto want = desired_.find(row.name);
         if (want == desired_.end() || !row.record.pid || *row.record.pid <= 0) continue;
         const std::int64_t pid = *row.record.pid;
-        const std::string boot_config = paths_.boot_config(row.name);
-        if (platform::check_identity(pid, row.record.pid_start_time, boot_config) != platform::Identity::Match) {
+        const platform::ArgvRule rule = paths_.vm_command_line(row.name);
+        if (platform::check_identity(pid, row.record.pid_start_time, rule) != platform::Identity::Match) {
           continue;  // not running (or not that VM any more): nothing to kill
         }
         bool drifted = true;
-        if (auto cmdline = platform::read_cmdline(pid)) {
-          if (auto path = smolvm::boot_config_from_cmdline(*cmdline)) {
-            auto booted = smolvm::read_booted_policy(*path);
-            if (booted && booted->kind == smolvm::AllowedCidrs::Kind::List) {
-              auto list = parse_allowlist(booted->cidrs);
-              drifted = !list || *list != want->second;
-            }
-          }
+        auto booted = smolvm::read_running_policy(paths_.vm_data_dir(row.name));
+        if (booted && booted->kind == smolvm::AllowedCidrs::Kind::List) {
+          auto list = parse_allowlist(booted->cidrs);
+          drifted = !list || *list != want->second;
         }
         if (!drifted) continue;
-        auto r = platform::kill_verified(pid, row.record.pid_start_time, boot_config);
+        auto r = platform::kill_verified(pid, row.record.pid_start_time, rule);
         if (r.outcome == platform::KillOutcome::Killed) ++killed;
       }
     }

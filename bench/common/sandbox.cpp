@@ -234,7 +234,7 @@ std::size_t Sandbox::kill_vms() {
     if (auto rows = table->read_all()) {
       for (const auto& row : *rows) {
         if (!row.record.pid || !row.record.pid_start_time) continue;
-        auto r = platform::kill_verified(*row.record.pid, row.record.pid_start_time, "");
+        auto r = platform::kill_own_child(*row.record.pid, *row.record.pid_start_time);
         if (r.outcome == platform::KillOutcome::Killed) killed.push_back(static_cast<pid_t>(*row.record.pid));
       }
     }
@@ -244,7 +244,7 @@ std::size_t Sandbox::kill_vms() {
   // command line alone.
   for (const auto& p : platform::processes_with_cmdline_containing(home_ + "/")) {
     if (p.cmdline.find("_boot-vm") == std::string::npos || parent_of(p.pid) != ::getpid()) continue;
-    auto r = platform::kill_verified(p.pid, p.start_time, "");
+    auto r = platform::kill_own_child(p.pid, p.start_time);
     if (r.outcome == platform::KillOutcome::Killed) killed.push_back(static_cast<pid_t>(p.pid));
   }
   for (pid_t pid : killed) {

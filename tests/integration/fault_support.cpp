@@ -14,6 +14,7 @@
 
 #include "platform/process.h"
 #include "smolvm/boot_config.h"
+#include "smolvm/running_vm.h"
 
 namespace bs::integ {
 namespace fs = std::filesystem;
@@ -97,12 +98,15 @@ std::vector<BootVm> boot_vms(const TempHome& home) {
     vm.pid = p.pid;
     vm.start_time = p.start_time;
     vm.boot_config = *config;
-    Json j = Json::parse(read_file(*config), nullptr, false);
-    if (j.is_object()) {
-      vm.machine = j.value("name", "");
-      if (j.contains("resources") && j["resources"].is_object() && j["resources"].contains("allowed_cidrs")) {
-        vm.policy = j["resources"]["allowed_cidrs"];
-      }
+    // What smolvm records of it: its data dir's `name` file and agent.config.json (boot-config.json
+    // is deleted by the VM once read).
+    const std::string dir = smolvm::data_dir_of_boot_config(*config).value_or("");
+    vm.machine = read_file(dir + "/name");
+    while (!vm.machine.empty() && vm.machine.back() == '\n') vm.machine.pop_back();
+    Json j = Json::parse(read_file(dir + "/agent.config.json"), nullptr, false);
+    if (j.is_object() && j.contains("resources") && j["resources"].is_object() &&
+        j["resources"].contains("allowed_cidrs")) {
+      vm.policy = j["resources"]["allowed_cidrs"];
     }
     out.push_back(vm);
   }

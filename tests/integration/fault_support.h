@@ -20,7 +20,7 @@ struct BootVm {
   std::int64_t pid = 0;
   std::uint64_t start_time = 0;
   std::string boot_config;       // the path on its command line
-  std::string machine;           // boot-config.json "name" ("" when unreadable)
+  std::string machine;           // its data dir's `name` file ("" when unreadable)
   std::optional<Json> policy;    // resources.allowed_cidrs as booted; nullopt when unreadable
 };
 std::vector<BootVm> boot_vms(const TempHome& home);

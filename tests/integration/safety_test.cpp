@@ -48,7 +48,7 @@ TEST_CASE("a row pid that belongs to an unrelated process is never signalled", "
   CHECK(h.events("stray-killed").empty());
 }
 
-TEST_CASE("a stray _boot-vm of a managed machine is killed on the next resync", "[integration]") {
+TEST_CASE("a stray _boot-vm of a managed machine is killed once its boot pending window has passed", "[integration]") {
   ConfigOptions cfg;
   cfg.resync_interval = "1s";
   TempHome h(cfg);
@@ -61,9 +61,11 @@ TEST_CASE("a stray _boot-vm of a managed machine is killed on the next resync", 
   ChildProcess stray({kSimBin, "_boot-vm", h.smolvm_paths().boot_config("bottle-strayed")}, h.env());
   const auto started = Clock::now();
   h.wait_until("the stray _boot-vm (pid " + std::to_string(stray.pid()) + ") to be killed",
-               [&] { return stray.poll_exit().has_value(); }, Ms(6000));
+               [&] { return stray.poll_exit().has_value(); }, Ms(15000));
   CHECK(stray.poll_exit() == 128 + SIGKILL);
-  CHECK(elapsed_ms(started) < 5000);
+  // Not before its boot pending window has passed: it might have been a start whose agent.pid
+  // was not written yet.
+  print_metric("stray_kill_ms", elapsed_ms(started));
 
   std::vector<Json> kills;
   h.wait_until("the stray-killed event", [&] { return !(kills = h.events("stray-killed", "strayed")).empty(); });

@@ -13,6 +13,7 @@
 #include "daemon.h"
 #include "platform/process.h"
 #include "smolvm/boot_config.h"
+#include "smolvm/running_vm.h"
 
 namespace bs::integ {
 namespace fs = std::filesystem;
@@ -233,11 +234,17 @@ std::vector<Json> TempHome::events(const std::string& kind, const std::string& b
 std::optional<StoredRow> TempHome::row(const std::string& machine) const { return read_row(db_path(), machine); }
 
 std::optional<Json> TempHome::booted_policy(std::int64_t pid) const {
+  // As smolvm records it: agent.config.json of the VM's data dir, while agent.pid names the VM
+  // (boot-config.json is deleted by the VM once read).
   auto cmdline = platform::read_cmdline(pid);
   if (!cmdline) return std::nullopt;
   auto config = smolvm::boot_config_from_cmdline(*cmdline);
   if (!config) return std::nullopt;
-  Json j = Json::parse(read_file(*config), nullptr, false);
+  auto dir = smolvm::data_dir_of_boot_config(*config);
+  if (!dir) return std::nullopt;
+  auto agent = smolvm::parse_agent_pid(read_file(*dir + "/agent.pid"));
+  if (!agent || agent->pid != pid) return std::nullopt;
+  Json j = Json::parse(read_file(*dir + "/agent.config.json"), nullptr, false);
   if (!j.is_object() || !j.contains("resources") || !j["resources"].contains("allowed_cidrs")) return std::nullopt;
   return j["resources"]["allowed_cidrs"];
 }

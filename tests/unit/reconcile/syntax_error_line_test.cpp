@@ -6,13 +6,10 @@
 
 #include "reconcile/config.h"
 #include "reconcile/spec.h"
-
-namespace {
-const bs::Ipv4Pool kPool = {bs::Ipv4{0x7f000010}, 28};
-}
+#include "test_values.h"
 
 TEST_CASE("a TOML syntax error at a newline is reported on one line", "[reconcile]") {
-  auto spec = bs::parse_bottle_spec("/b/x.toml", "image = n\negress = 1\n", kPool);
+  auto spec = bs::parse_bottle_spec("/b/x.toml", "image = n\negress = 1\n", bs::test::kPool);
   REQUIRE_FALSE(spec);
   REQUIRE(spec.error().size() == 1);
   const std::string& m = spec.error()[0].message;
@@ -28,7 +25,7 @@ TEST_CASE("a TOML syntax error at a newline is reported on one line", "[reconcil
 }
 
 TEST_CASE("other control characters in a syntax error are escaped too", "[reconcile]") {
-  auto spec = bs::parse_bottle_spec("/b/x.toml", std::string("image = n\x01\n", 11), kPool);
+  auto spec = bs::parse_bottle_spec("/b/x.toml", std::string("image = n\x01\n", 11), bs::test::kPool);
   REQUIRE_FALSE(spec);
   for (const auto& d : spec.error()) {
     for (char c : d.message) CHECK(static_cast<unsigned char>(c) >= 0x20);

@@ -11,6 +11,7 @@
 #include "fixture_db.h"
 #include "run_command.h"
 #include "smolvm/boot_config.h"
+#include "smolvm/running_vm.h"
 #include "smolvm/cli.h"
 #include "smolvm/paths.h"
 #include "smolvm/vm_table.h"
@@ -150,8 +151,15 @@ TEST_CASE("sim: a patched row is read back, booted with and survives stop", "[sm
 
   std::string cmdline = slurp("/proc/" + std::to_string(*start.pid) + "/cmdline");
   CHECK(boot_config_from_cmdline(cmdline) == sim.paths.boot_config("sb1"));
-  CHECK(cmdline_contains(cmdline, sim.paths.boot_config("sb1")));
-  auto booted = read_booted_policy(sim.paths.boot_config("sb1"));
+  CHECK(sim.paths.vm_command_line("sb1").matches(cmdline));
+  // As smolvm 1.32.2: the VM deleted boot-config.json; agent.pid names it and agent.config.json
+  // holds what it booted with.
+  auto agent = bs::smolvm::read_agent_pid(sim.paths.vm_data_dir("sb1"));
+  REQUIRE(agent.has_value());
+  REQUIRE(agent->has_value());
+  CHECK((*agent)->pid == *start.pid);
+  CHECK((*agent)->start_time == start_time_of(*start.pid));
+  auto booted = bs::smolvm::read_running_policy(sim.paths.vm_data_dir("sb1"));
   REQUIRE(booted.has_value());
   CHECK(booted->kind == AllowedCidrs::Kind::List);
   CHECK(booted->cidrs == std::vector<std::string>{"127.0.0.17/32"});
@@ -269,7 +277,7 @@ TEST_CASE("sim: the booted policy can differ from the row", "[smolvm]") {
   CHECK(sim.row(table, "sb1").record.allowed_cidrs.cidrs == std::vector<std::string>{"127.0.0.16/32"});
   auto path = boot_config_from_cmdline(slurp("/proc/" + std::to_string(*start.pid) + "/cmdline"));
   REQUIRE(path.has_value());
-  auto booted = read_booted_policy(*path);
+  auto booted = bs::smolvm::read_running_policy(bs::smolvm::data_dir_of_boot_config(*path).value_or(""));
   REQUIRE(booted.has_value());
   CHECK(booted->cidrs == std::vector<std::string>{"0.0.0.0/0"});
 }

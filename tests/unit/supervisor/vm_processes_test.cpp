@@ -1,6 +1,8 @@
-// VmProcesses (what /proc said about a VM, kept while a pidfd shows it alive) and the stray scan
-// built on it. The "VMs" are shells whose command line has smolvm's `_boot-vm <boot-config>`
-// shape; every process signalled here is this test's own unreaped child.
+// VmProcesses (what /proc said about a VM, kept while a pidfd shows it alive), the booted policy
+// from the VM's data dir (agent.pid + agent.config.json) and the stray scan built on it. The
+// "VMs" are this test binary re-executed exactly as smolvm runs its VM
+// (`/proc/self/exe _boot-vm <data dir>/boot-config.json`, see tests/main.cpp); every process
+// signalled here is this test's own unreaped child.
 #include <catch2/catch.hpp>
 
 #include "smolvm/paths.h"
@@ -17,10 +19,22 @@ using bs::supervisor::VmProcesses;
 
 namespace {
 
-// `sh -c 'read x' _boot-vm <config>`: argv holds "_boot-vm <config>" as smolvm's does; it runs
-// until released.
+// argv exactly as smolvm's VM process; it runs until released.
 Child fake_vm(const std::string& boot_config) {
-  return Child::exec({"/bin/sh", "-c", "read x", "_boot-vm", boot_config});
+  return Child::exec({"/proc/self/exe", "_boot-vm", boot_config});
+}
+
+std::string data_dir_of(const std::string& boot_config) {
+  return boot_config.substr(0, boot_config.size() - std::string("/boot-config.json").size());
+}
+
+// What smolvm writes right after the spawn: agent.config.json, then agent.pid naming the VM.
+void write_agent_files(const std::string& boot_config, pid_t pid, const char* config_json) {
+  const std::string dir = data_dir_of(boot_config);
+  bs::cli_test::write_file(dir + "/agent.config.json", config_json);
+  auto st = bs::platform::read_proc_stat(pid);
+  REQUIRE(st);
+  bs::cli_test::write_file(dir + "/agent.pid", std::to_string(pid) + "\n" + std::to_string(st->start_time));
 }
 
 bool has_cmdline(pid_t pid, const std::string& needle) {
@@ -47,26 +61,28 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
   bs::cli_test::TempDir dir;
   const auto paths = paths_under(dir.path());
   const std::string config = paths.boot_config("m1");
-  bs::cli_test::write_file(config, kConfined);
   Child vm = fake_vm(config);
   REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  write_agent_files(config, vm.pid(), kConfined);
 
   VmProcesses procs;
   auto seen = procs.see(vm.pid());
   REQUIRE(seen.stat);
   REQUIRE(seen.cmdline);
   CHECK(procs.size() == 1);
-  Policy booted = procs.booted_policy(vm.pid(), seen);
+  Policy booted = procs.booted_policy(vm.pid(), seen).policy;
   REQUIRE(booted.kind == Policy::Kind::List);
   CHECK(booted.str() == R"(["127.0.0.2/32"])");
 
-  SECTION("the policy it booted with stands while it lives, whatever the file says later") {
-    bs::cli_test::write_file(config, kOpen);
+  SECTION("the policy it booted with stands while it lives, until its data dir is seen to change") {
+    bs::cli_test::write_file(data_dir_of(config) + "/agent.config.json", kOpen);
     auto again = procs.see(vm.pid());
     REQUIRE(again.stat);
     CHECK(again.stat->start_time == seen.stat->start_time);
-    CHECK(procs.booted_policy(vm.pid(), again).str() == R"(["127.0.0.2/32"])");
+    CHECK(procs.booted_policy(vm.pid(), again).policy.str() == R"(["127.0.0.2/32"])");
     REQUIRE(procs.remembered(vm.pid()) != nullptr);
+    procs.forget_booted(vm.pid());
+    CHECK(procs.booted_policy(vm.pid(), again).policy.str() == "null (unrestricted)");
   }
 
   SECTION("an exited VM (a zombie here) is forgotten and read afresh") {
@@ -101,41 +117,103 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
 TEST_CASE("VmProcesses reads every time what it is not asked to remember", "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
   const std::string config = paths_under(dir.path()).boot_config("m1");
-  bs::cli_test::write_file(config, kConfined);
   Child vm = fake_vm(config);
   REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  write_agent_files(config, vm.pid(), kConfined);
 
   VmProcesses procs;
   auto seen = procs.see(vm.pid(), false);
   REQUIRE(seen.stat);
   CHECK(procs.size() == 0);
-  CHECK(procs.booted_policy(vm.pid(), seen).str() == R"(["127.0.0.2/32"])");
-  bs::cli_test::write_file(config, kOpen);
-  CHECK(procs.booted_policy(vm.pid(), seen).str() == "null (unrestricted)");
+  CHECK(procs.booted_policy(vm.pid(), seen).policy.str() == R"(["127.0.0.2/32"])");
+  bs::cli_test::write_file(data_dir_of(config) + "/agent.config.json", kOpen);
+  CHECK(procs.booted_policy(vm.pid(), seen).policy.str() == "null (unrestricted)");
   CHECK_FALSE(procs.see(-1).stat);
 }
 
-TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir but not its row",
+TEST_CASE("the booted policy counts only while agent.pid names the VM; pending for a young VM, bounded",
+          "[supervisor][vm_processes]") {
+  bs::cli_test::TempDir dir;
+  const std::string config = paths_under(dir.path()).boot_config("m1");
+  const std::string agent_pid = data_dir_of(config) + "/agent.pid";
+  Child vm = fake_vm(config);
+  REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  // smolvm's real sequence: the VM deleted boot-config.json, agent.config.json is written, and
+  // agent.pid a moment later. A stale agent.config.json of an earlier boot may be there before.
+  bs::cli_test::write_file(data_dir_of(config) + "/agent.config.json", kOpen);
+  auto seen = bs::supervisor::VmProcess{bs::platform::read_proc_stat(vm.pid()), bs::platform::read_cmdline(vm.pid())};
+  REQUIRE(seen.stat);
+
+  SECTION("no agent.pid yet: pending, with the time left in the window") {
+    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen);
+    CHECK(b.policy.kind == Policy::Kind::Pending);
+    CHECK(b.pending_ms > 0);
+    CHECK(b.pending_ms <= bs::supervisor::kBootPendingWindowMs);
+    CHECK_THAT(b.policy.str(), Catch::Contains("agent.pid"));
+  }
+  SECTION("agent.pid of another process (an earlier boot): pending, then unverifiable once the window closes") {
+    bs::cli_test::write_file(agent_pid, "1\n1");
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
+    REQUIRE(eventually([&] {
+      return bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid;
+    }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
+    CHECK_THAT(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str(), Catch::Contains("names pid 1"));
+  }
+  SECTION("agent.pid with this pid but another start time is not this VM") {
+    bs::cli_test::write_file(agent_pid, std::to_string(vm.pid()) + "\n" + std::to_string(seen.stat->start_time + 1));
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
+  }
+  SECTION("agent.pid naming it: agent.config.json is what it booted with") {
+    write_agent_files(config, vm.pid(), kConfined);
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str() == R"(["127.0.0.2/32"])");
+    bs::cli_test::write_file(agent_pid, std::to_string(vm.pid()));  // no start time: pid alone
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str() == R"(["127.0.0.2/32"])");
+  }
+  SECTION("agent.pid naming it but no agent.config.json: unverifiable at once") {
+    ::unlink((data_dir_of(config) + "/agent.config.json").c_str());
+    write_agent_files(config, vm.pid(), kConfined);
+    ::unlink((data_dir_of(config) + "/agent.config.json").c_str());
+    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen);
+    CHECK(b.policy.kind == Policy::Kind::Invalid);
+    CHECK_THAT(b.policy.str(), Catch::Contains("agent.config.json"));
+  }
+  SECTION("a malformed agent.pid is unverifiable") {
+    bs::cli_test::write_file(agent_pid, "not a pid");
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid);
+  }
+}
+
+TEST_CASE("find_strays reports VMs naming a managed machine's dir but not referenced, never look-alikes",
           "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
   const auto paths = paths_under(dir.path());
-  for (const char* m : {"m1", "m2", "unmanaged"}) bs::cli_test::write_file(paths.boot_config(m), kConfined);
   Child row_vm = fake_vm(paths.boot_config("m1"));
   Child stray = fake_vm(paths.boot_config("m1"));
   Child other = fake_vm(paths.boot_config("unmanaged"));
+  // Processes that merely mention a VM's words and paths (CONTRACT §6.8): never strays.
   Child not_a_vm = Child::exec({"/bin/sh", "-c", "read x", "sh", paths.boot_config("m2")});
-  for (const Child* c : {&row_vm, &stray, &other}) {
+  Child look_alike = Child::exec({"/bin/sh", "-c", "read x", "_boot-vm", paths.boot_config("m2")});
+  Child grep_like = Child::exec({"/bin/sh", "-c", "read x; grep _boot-vm " + paths.boot_config("m2")});
+  for (const Child* c : {&row_vm, &stray, &other, &look_alike}) {
     REQUIRE(eventually([&] { return has_cmdline(c->pid(), "_boot-vm"); }));
   }
   REQUIRE(eventually([&] { return has_cmdline(not_a_vm.pid(), paths.boot_config("m2")); }));
+  REQUIRE(eventually([&] { return has_cmdline(grep_like.pid(), "grep"); }));
 
   VmProcesses procs;
   const std::map<std::string, std::string> managed{{"m1", bs::smolvm::vm_dir_hash("m1")},
                                                    {"m2", bs::smolvm::vm_dir_hash("m2")}};
+  // A VM spawned a moment ago may be a start whose agent.pid is not written yet: not a stray
+  // until the pending window has passed.
+  CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
+  REQUIRE(eventually([&] {
+    procs.new_tick();
+    return !find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty();
+  }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reads remembered processes
     INFO("pass " << pass);
     procs.new_tick();
-    auto strays = find_strays(managed, paths, {{"m1", row_vm.pid()}}, procs);
+    auto strays = find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs);
     REQUIRE(strays.size() == 1);
     REQUIRE(strays.count("m1") == 1);
     REQUIRE(strays["m1"].size() == 1);
@@ -144,7 +222,6 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
     REQUIRE(stat);
     CHECK(strays["m1"][0].start_time == stat->start_time);
   }
-  CHECK(procs.size() >= 3);  // the three _boot-vm processes
 
   SECTION("a machine no longer managed has no strays") {
     CHECK(find_strays({{"m2", bs::smolvm::vm_dir_hash("m2")}}, paths, {}, procs).empty());
@@ -153,6 +230,6 @@ TEST_CASE("find_strays reports _boot-vm processes naming a managed machine's dir
     stray.release();
     REQUIRE(eventually([&] { return stray.exited_unreaped(); }));
     procs.new_tick();
-    CHECK(find_strays(managed, paths, {{"m1", row_vm.pid()}}, procs).empty());
+    CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
   }
 }

@@ -1,0 +1,70 @@
+// The VM data dirs: the earliest signal of what a VM booted with. smolvm writes agent.config.json
+// and agent.pid right after the spawn, seconds before the row learns the pid, so an unconfined
+// start is judged (and killed) from these files in the loop iteration that sees them change.
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+
+#include "smolvm/running_vm.h"
+#include "supervisor/supervisor.h"
+
+namespace bs::supervisor {
+
+void Supervisor::sync_vm_dirs() {
+  if (mode_ != RunMode::Daemon || stopping_ || managed_.version() == vm_dirs_version_) return;
+  vm_dirs_version_ = managed_.version();
+  std::map<std::string, std::string> dirs;
+  for (const auto& [m, _] : managed_) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
+  vm_dirs_.sync(settings_.smolvm.vms_dir, dirs);
+}
+
+void Supervisor::on_vm_dir_change(const std::string& machine, VmDirWatch::Change change) {
+  if (stopping_) return;
+  // What the VM booted with may have been rewritten (or belongs to a new VM): read it again.
+  vm_processes_.forget_booted_in(settings_.smolvm.vm_data_dir(machine));
+  if (change == VmDirWatch::Change::Booted) {
+    // A VM of this machine just read its boot-config.json. If neither agent.pid nor the row ever
+    // names it, it is a stray: look once its pending window has passed.
+    booted_scan_due_.insert(machine);
+    if (!booted_scan_.active()) {
+      booted_scan_.start(std::chrono::milliseconds(kBootPendingWindowMs + 50), [this] { scan_booted(); });
+    }
+  }
+  // No debounce on this path: a drifted VM found through agent.pid dies in this iteration.
+  fast_drift_check({machine});
+  if (auto owner = bottle_of_machine(machine)) queue_.add(*owner);
+}
+
+void Supervisor::scan_booted() {
+  if (stopping_) return;
+  std::set<std::string> machines;
+  for (const std::string& m : booted_scan_due_) {
+    // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
+    if (managed_.count(m) != 0 && in_flight_machines_.count(m) == 0) machines.insert(m);
+  }
+  booted_scan_due_.clear();
+  for (auto& [m, found] : scan_strays(machines)) {
+    auto& list = strays_[m];
+    for (const StrayVm& v : found) {
+      if (std::none_of(list.begin(), list.end(), [&](const StrayVm& o) { return o.pid == v.pid; })) list.push_back(v);
+    }
+    if (auto owner = bottle_of_machine(m)) queue_.add(*owner);
+  }
+}
+
+std::map<std::string, std::vector<StrayVm>> Supervisor::scan_strays(const std::set<std::string>& machines) {
+  std::map<std::string, std::string> hashes;  // -> its data dir's hash
+  std::map<std::string, std::set<std::int64_t>> referenced;  // the pids the row and agent.pid name
+  for (const std::string& m : machines) {
+    hashes.emplace(m, smolvm::vm_dir_hash(m));
+    if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
+      referenced[m].insert(*r->second.record.pid);
+    }
+    if (auto agent = smolvm::read_agent_pid(settings_.smolvm.vm_data_dir(m)); agent && *agent) {
+      referenced[m].insert((*agent)->pid);
+    }
+  }
+  return find_strays(hashes, settings_.smolvm, referenced, vm_processes_);
+}
+
+}  // namespace bs::supervisor
