@@ -4,13 +4,19 @@
 #include <poll.h>
 #include <signal.h>
 #include <sys/time.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <ctime>
+#include <fstream>
+#include <sstream>
 #include <vector>
+
+#include <nlohmann/json.hpp>
 
 #include "platform/env.h"
 #include "tools/smolvm-sim/knobs.h"
@@ -31,28 +37,53 @@ void close_fd(int& fd) {
   fd = -1;
 }
 
+// Boots for `ms` with SIGALRM (the exit knob's timer) blocked: true if the timer fired meanwhile.
+bool boot_interrupted_by_exit_timer(unsigned ms, const sigset_t& alarm_set) {
+  timespec left{static_cast<time_t>(ms / 1000), static_cast<long>((ms % 1000) * 1000000L)};
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(ms);
+  for (;;) {
+    int sig = sigtimedwait(&alarm_set, nullptr, &left);
+    if (sig == SIGALRM) return true;
+    auto rest = std::chrono::duration_cast<std::chrono::nanoseconds>(deadline - std::chrono::steady_clock::now());
+    if (rest.count() <= 0) return false;
+    left.tv_sec = static_cast<time_t>(rest.count() / 1000000000LL);
+    left.tv_nsec = static_cast<long>(rest.count() % 1000000000LL);
+  }
+}
+
 }  // namespace
 
 int boot_vm_main(int argc, char** argv) {
   if (argc < 3) return 2;
-  int cfg = open(argv[2], O_RDONLY | O_CLOEXEC);
-  if (cfg < 0) return 1;  // real _boot-vm cannot boot without its config either
-  close(cfg);
+  {
+    // smolvm's internal_boot: read, parse, then remove the config ("no longer needed").
+    std::ifstream in(argv[2], std::ios::binary);
+    if (!in) return 1;  // a real _boot-vm cannot boot without its config either
+    std::ostringstream text;
+    text << in.rdbuf();
+    if (nlohmann::json::parse(text.str(), nullptr, false).is_discarded()) return 1;
+  }
+  unlink(argv[2]);
 
-  // Block the signals we wait for, so they queue for sigwaitinfo instead of running handlers.
-  sigset_t wait_set;
-  sigemptyset(&wait_set);
-  sigaddset(&wait_set, SIGTERM);
-  sigaddset(&wait_set, SIGINT);
-  sigaddset(&wait_set, SIGALRM);
-  sigprocmask(SIG_BLOCK, &wait_set, nullptr);
-
-  if (unsigned ms = vm_exit_after_ms(platform::process_env()); ms > 0) {
+  // SIGALRM (the exit knob) is only ever taken with sigwait; SIGTERM/SIGINT keep their default
+  // action while booting, so a VM killed before it is ready dies by that signal, like a real VMM.
+  sigset_t alarm_set;
+  sigemptyset(&alarm_set);
+  sigaddset(&alarm_set, SIGALRM);
+  sigprocmask(SIG_BLOCK, &alarm_set, nullptr);
+  const auto env = platform::process_env();
+  if (unsigned ms = vm_exit_after_ms(env); ms > 0) {
     itimerval t{};
     t.it_value.tv_sec = ms / 1000;
     t.it_value.tv_usec = static_cast<suseconds_t>((ms % 1000) * 1000);
     setitimer(ITIMER_REAL, &t, nullptr);
   }
+  if (boot_interrupted_by_exit_timer(agent_ready_ms(env), alarm_set)) return 1;
+
+  sigset_t wait_set = alarm_set;
+  sigaddset(&wait_set, SIGTERM);
+  sigaddset(&wait_set, SIGINT);
+  sigprocmask(SIG_BLOCK, &wait_set, nullptr);
 
   if (const char* fd = std::getenv(kReadyFdEnv); fd != nullptr && std::strcmp(fd, "3") == 0) {
     unsetenv(kReadyFdEnv);
@@ -65,13 +96,12 @@ int boot_vm_main(int argc, char** argv) {
 
   for (;;) {
     int sig = sigwaitinfo(&wait_set, nullptr);
-    if (sig == SIGTERM || sig == SIGINT) return 0;
+    if (sig == SIGTERM || sig == SIGINT) return 0;  // the agent's graceful shutdown
     if (sig == SIGALRM) return 1;  // the "VM" died on its own
   }
 }
 
-Expected<pid_t, std::string> spawn_boot_vm(const std::string& boot_config_path,
-                                           std::chrono::milliseconds ready_timeout) {
+Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_path) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return unexpected(std::string("create ready pipe: ") + std::strerror(errno));
 
@@ -116,33 +146,44 @@ Expected<pid_t, std::string> spawn_boot_vm(const std::string& boot_config_path,
     _exit(127);
   }
   setpgid(pid, pid);  // also from the parent, so the group exists before we return
-  close_fd(ready[1]);
+  close(ready[1]);
+  return BootingVm{pid, ready[0]};
+}
 
-  pollfd pfd{ready[0], POLLIN, 0};
-  const auto deadline = std::chrono::steady_clock::now() + ready_timeout;
-  std::string failure;
+std::optional<BootExit> wait_agent_ready(BootingVm& vm, std::chrono::milliseconds timeout) {
+  pollfd pfd{vm.ready_fd, POLLIN, 0};
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool timed_out = false;
   for (;;) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
     if (left.count() <= 0) {
-      failure = "agent did not become ready within " + std::to_string(ready_timeout.count() / 1000) + "s";
+      timed_out = true;
       break;
     }
     int rc = poll(&pfd, 1, static_cast<int>(left.count()));
-    if (rc < 0 && errno == EINTR) continue;
-    if (rc <= 0) continue;
+    if (rc <= 0) continue;  // EINTR or the deadline: the loop re-checks it
     char c = 0;
-    ssize_t n = read(ready[0], &c, 1);
+    ssize_t n = read(vm.ready_fd, &c, 1);
     if (n < 0 && errno == EINTR) continue;
-    if (n == 1 && c == 'R') break;
-    failure = "VM process " + std::to_string(pid) + " exited before it became ready";
-    break;
+    if (n == 1 && c == 'R') {
+      close_fd(vm.ready_fd);
+      return std::nullopt;
+    }
+    break;  // EOF: the stand-in died before it was ready
   }
-  close_fd(ready[0]);
-  if (!failure.empty()) {
-    stop_vm_process(pid, std::chrono::seconds(2), std::chrono::seconds(3));
-    return unexpected(failure);
-  }
-  return pid;
+  close_fd(vm.ready_fd);
+  // Timed out: smolvm SIGTERMs the VMM it gave up on. The stand-in is our child either way.
+  if (timed_out) kill(vm.pid, SIGTERM);
+  int status = 0;
+  pid_t got;
+  do {
+    got = waitpid(vm.pid, &status, 0);
+  } while (got < 0 && errno == EINTR);
+  BootExit exit;
+  exit.timed_out = timed_out;
+  if (got == vm.pid && WIFSIGNALED(status)) exit.signal = WTERMSIG(status);
+  if (got == vm.pid && WIFEXITED(status)) exit.exit_code = WEXITSTATUS(status);
+  return exit;
 }
 
 }  // namespace bs::sim

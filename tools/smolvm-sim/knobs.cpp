@@ -53,3 +53,13 @@ unsigned vm_exit_after_ms(const platform::EnvLookup& env) {
 }
 
 }  // namespace bs::sim
+
+namespace bs::sim {
+
+unsigned agent_ready_ms(const platform::EnvLookup& env) {
+  auto v = env("SMOLVM_SIM_READY_MS");
+  if (!v || v->empty()) return kDefaultAgentReadyMs;
+  return parse_unsigned(v);
+}
+
+}  // namespace bs::sim

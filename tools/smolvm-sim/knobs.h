@@ -11,7 +11,7 @@
 namespace bs::sim {
 
 struct Knobs {
-  std::string version = "1.9.2";            // SMOLVM_SIM_VERSION
+  std::string version = "1.32.2";           // SMOLVM_SIM_VERSION
   bool drop_from_cidrs = false;             // SMOLVM_SIM_DROP_FROM_CIDRS=1
   std::optional<std::string> force_policy;  // SMOLVM_SIM_FORCE_POLICY=<json>
   std::optional<std::string> fail_create;   // SMOLVM_SIM_FAIL_CREATE=<msg>
@@ -30,5 +30,10 @@ Knobs read_knobs(const platform::EnvLookup& env);
 
 // SMOLVM_SIM_VM_EXIT_AFTER_MS, read by the VM stand-in itself (0 = never).
 unsigned vm_exit_after_ms(const platform::EnvLookup& env);
+
+// SMOLVM_SIM_READY_MS, read by the VM stand-in: how long it "boots" before its agent answers
+// (default 100 ms; a real VM takes roughly 300-1000 ms, a first pull much longer).
+constexpr unsigned kDefaultAgentReadyMs = 100;
+unsigned agent_ready_ms(const platform::EnvLookup& env);
 
 }  // namespace bs::sim

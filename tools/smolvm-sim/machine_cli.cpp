@@ -21,6 +21,7 @@ const std::map<std::string, std::pair<std::string, const Subcommand*>>& commands
       {"create", {"create", &kCreate}}, {"start", {"start", &kStart}},   {"stop", {"stop", &kStop}},
       {"delete", {"delete", &kDelete}}, {"rm", {"delete", &kDelete}},    {"ls", {"ls", &kLs}},
       {"list", {"ls", &kLs}},           {"status", {"status", &kStatus}}, {"data-dir", {"data-dir", &kDataDir}},
+      {"update", {"update", &kUpdate}},
   };
   return table;
 }
@@ -51,6 +52,7 @@ void print_machine_help(FILE* to) {
                "  delete    Delete a machine configuration [aliases: rm]\n"
                "  status    Show machine status\n"
                "  ls        List all machines [aliases: list]\n"
+               "  update    Modify settings on a stopped machine (mounts, ports, resources, disks)\n"
                "  data-dir  Print the on-disk data directory for a named machine\n"
                "  help      Print this message\n\n"
                "Options:\n  -h, --help  Print help\n",
@@ -74,6 +76,22 @@ void sweep_orphaned_ephemeral(const Machine& m) {
   }
 }
 
+// clap's `env = "SMOLVM_MACHINE_NAME"` on every subcommand's --name: the variable fills it in when
+// the command line has none.
+std::vector<std::string> with_env_name(std::vector<std::string> args, const CommandSpec& spec,
+                                       const platform::EnvLookup& env) {
+  bool takes_name = false;
+  for (const auto& f : spec.flags) takes_name = takes_name || f.long_name == "name";
+  auto from_env = env("SMOLVM_MACHINE_NAME");
+  if (!takes_name || !from_env || from_env->empty()) return args;
+  for (const auto& arg : args) {
+    if (arg == "--") break;
+    if (arg == "--name" || arg.rfind("--name=", 0) == 0 || arg.rfind("-n", 0) == 0) return args;
+  }
+  args.insert(args.begin(), {"--name", *from_env});
+  return args;
+}
+
 }  // namespace
 
 int run_machine(const std::vector<std::string>& args, const Machine& machine) {
@@ -93,7 +111,8 @@ int run_machine(const std::vector<std::string>& args, const Machine& machine) {
     return 2;
   }
   const auto& [canonical, sc] = it->second;
-  auto parsed = parse_args(std::vector<std::string>(args.begin() + 1, args.end()), sc->spec);
+  auto parsed =
+      parse_args(with_env_name(std::vector<std::string>(args.begin() + 1, args.end()), sc->spec, machine.env), sc->spec);
   if (!parsed) {
     print_error(parsed.error());
     return parsed.error().exit_code;

@@ -41,5 +41,6 @@ extern const Subcommand kDelete;
 extern const Subcommand kLs;
 extern const Subcommand kStatus;
 extern const Subcommand kDataDir;
+extern const Subcommand kUpdate;
 
 }  // namespace bs::sim

@@ -119,17 +119,6 @@ Expected<json, SimError> parse_labels(const std::vector<std::string>& raw) {
   return out;
 }
 
-// image_source::classify: an explicit path or archive suffix is local; anything else is pulled.
-bool is_registry_image(const std::string& image) {
-  if (image == "-" || image.rfind("local:", 0) == 0 || image.rfind("local-dir:", 0) == 0) return false;
-  if (image.rfind("/", 0) == 0 || image.rfind("./", 0) == 0 || image.rfind("../", 0) == 0) return false;
-  for (const char* suffix : {".tar", ".tar.gz", ".tgz", ".tar.zst", ".tar.xz"}) {
-    const std::string s = suffix;
-    if (image.size() >= s.size() && image.compare(image.size() - s.size(), s.size(), s) == 0) return false;
-  }
-  return true;
-}
-
 std::string file_hash16(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   std::ostringstream ss;
@@ -257,15 +246,8 @@ Done create(const Machine& m, const ParsedArgs& a) {
     record.set("source_smolmachine", canonical_from);
   } else if (auto image = a.one("image")) {
     record.set("image", *image);
-    // validate_image_fetchable: the guest pulls a registry image, so it needs a network.
-    if (is_registry_image(*image) && !network) {
-      return config_error("create machine",
-                          "image '" + *image +
-                              "' must be pulled from a registry, but this machine has no network, so the pull can "
-                              "never succeed. Add --net (or publish a port with -p, or set an egress policy with "
-                              "--allow-cidr/--allow-host). To keep the machine network-isolated, supply the image "
-                              "locally instead: `docker save " + *image + " | smolvm machine create --image - ...`");
-    }
+    // 1.32.2 accepts a registry image without networking at create time (checked: `--image
+    // alpine` without --net is created with network false).
   }
 
   auto db = m.open_db();
@@ -275,8 +257,9 @@ Done create(const Machine& m, const ParsedArgs& a) {
   if (!reserved) return reserved.error();
   if (!*reserved) return config_error("create machine", "machine '" + name + "' already exists or is being created");
 
-  // The data dir is prepared while the name is reserved, so nobody sees a half-created machine.
-  if (auto e = ensure_vm_dir(VmFiles::of(m.paths, name), name)) {
+  // Only --from prepares the data dir at create (its assets live there), while the name is
+  // reserved; otherwise 1.32.2 leaves it to the first start.
+  if (auto e = from ? ensure_vm_dir(VmFiles::of(m.paths, name), name) : Done{}) {
     (void)db->release_vm_create_reservation(name, token);
     return e;
   }

@@ -1,7 +1,10 @@
 // The read-only subcommands: `machine ls`, `machine status`, `machine data-dir`. They show the
 // resolved state but never write it back (src/cli/vm_common.rs list_vms, status_vm, DataDirCmd).
+#include <algorithm>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
+#include <system_error>
 
 #include "tools/smolvm-sim/machine_cli.h"
 #include "tools/smolvm-sim/vm_process.h"
@@ -82,15 +85,21 @@ json status_json(const std::string& name, const VmRecord& r) {
   o["health_retries"] = r.get("health_retries");
   o["health_startup_grace_secs"] = r.get("health_startup_grace_secs");
   o["network"] = r.get("network");
+  // Keys smolvm 1.32.2 added; the sim never makes branches, disks or detached workloads.
+  if (!r.get("allowed_cidrs").is_null()) o["allowed_cidrs"] = r.get("allowed_cidrs");
+  o["block_io"] = r.get("block_io");
+  o["disk_durability"] = r.get("disk_durability");
+  o["branchable"] = false;
+  o["branchpoint_held"] = false;
+  o["cuda_branch_pool_size"] = nullptr;
+  o["detached"] = false;
+  o["disks"] = json::array();
+  o["parent_machine"] = nullptr;
+  o["state_reason"] = nullptr;
   return o;
 }
 
 std::string pretty(const json& j) { return j.dump(2, ' ', false, json::error_handler_t::replace); }
-
-std::string truncate(const std::string& s, std::size_t max) {
-  if (s.size() <= max) return s;
-  return max <= 3 ? "..." : s.substr(0, max - 3) + "...";
-}
 
 std::string rfc3339(std::uint64_t secs) {
   std::time_t t = static_cast<std::time_t>(secs);
@@ -103,11 +112,7 @@ std::string rfc3339(std::uint64_t secs) {
 
 void print_verbose(const VmRecord& r) {
   if (auto pid = r.pid()) std::printf("  PID: %d\n", *pid);
-  for (const auto& mnt : r.get("mounts")) {
-    std::printf("  Mount: %s -> %s%s\n", mnt[0].get<std::string>().c_str(), mnt[1].get<std::string>().c_str(),
-                mnt[2].get<bool>() ? " (ro)" : "");
-  }
-  for (const auto& p : r.get("ports")) std::printf("  Port: %s -> %s\n", p[0].dump().c_str(), p[1].dump().c_str());
+  // Mounts and ports are never made by the sim (their 1.32.2 shape is not modelled).
   if (flag(r, "network")) std::printf("  Network: enabled\n");
   for (const auto& c : r.get("init")) std::printf("  Init: %s\n", c.get<std::string>().c_str());
   for (const auto& e : r.get("env")) {
@@ -122,6 +127,8 @@ Done ls(const Machine& m, const ParsedArgs& a) {
   if (!db) return db.error();
   auto vms = db->list_vms();
   if (!vms) return vms.error();
+  // 1.32.2 lists machines by name.
+  std::sort(vms->begin(), vms->end(), [](const auto& x, const auto& y) { return x.first < y.first; });
   if (vms->empty()) {
     std::printf("%s\n", a.has("json") ? "[]" : "No machines found");
     return std::nullopt;
@@ -132,9 +139,12 @@ Done ls(const Machine& m, const ParsedArgs& a) {
     std::printf("%s\n", pretty(arr).c_str());
     return std::nullopt;
   }
-  std::printf("%-20s %-12s %5s %10s %7s %7s %8s %8s\n", "NAME", "STATE", "CPUS", "MEMORY", "MOUNTS", "PORTS",
-              "STORAGE", "OVERLAY");
-  std::printf("%s\n", std::string(88, '-').c_str());
+  // The NAME column is as wide as the longest name (at least "NAME"); nothing is truncated.
+  int w = 4;
+  for (const auto& row : *vms) w = std::max(w, static_cast<int>(row.first.size()));
+  std::printf("%-*s %-12s %5s %10s %7s %7s %8s %8s  %-13s\n", w, "NAME", "STATE", "CPUS", "MEMORY", "MOUNTS", "PORTS", "STORAGE", "OVERLAY",
+              "BRANCHED FROM");
+  std::printf("%s\n", std::string(static_cast<std::size_t>(w) + 79, '-').c_str());
   for (const auto& row : *vms) {
     const std::string& name = row.first;
     const VmRecord& rec = row.second;  // a plain reference: clang 14 cannot capture structured bindings
@@ -143,10 +153,9 @@ Done ls(const Machine& m, const ParsedArgs& a) {
     auto gib = [&](const char* key, std::uint64_t dflt) {
       return std::to_string(rec.get(key).is_null() ? dflt : rec.get(key).get<std::uint64_t>()) + " GiB";
     };
-    std::printf("%-20s %-12s %5s %10s %7zu %7zu %8s %8s\n", truncate(name, 18).c_str(), state.c_str(),
-                rec.get("cpus").dump().c_str(), (rec.get("mem").dump() + " MiB").c_str(), rec.get("mounts").size(),
-                rec.get("ports").size(), gib("storage_gb", kDefaultStorageGib).c_str(),
-                gib("overlay_gb", kDefaultOverlayGib).c_str());
+    std::printf("%-*s %-12s %5s %10s %7zu %7zu %8s %8s  %-13s\n", w, name.c_str(), state.c_str(), rec.get("cpus").dump().c_str(),
+                (rec.get("mem").dump() + " MiB").c_str(), rec.get("mounts").size(), rec.get("ports").size(),
+                gib("storage_gb", kDefaultStorageGib).c_str(), gib("overlay_gb", kDefaultOverlayGib).c_str(), "-");
     if (a.has("verbose")) print_verbose(rec);
   }
   return std::nullopt;
@@ -170,6 +179,9 @@ Done status(const Machine& m, const ParsedArgs& a) {
   }
   // A live agent answers first (its pid from agent.pid, shown only when strictly verified).
   const VmFiles files = VmFiles::of(m.paths, label);
+  // 1.32.2's status makes the (empty) data dir of the name it checks, even for an unknown name.
+  std::error_code ec;
+  std::filesystem::create_directories(files.dir, ec);
   if (auto pf = read_pid_file(files.agent_pid);
       pf && is_our_process_strict(pf->pid, pf->start_time) && cmdline_contains(pf->pid, files.boot_config)) {
     std::printf("Machine '%s': running (PID: %d)\n", label.c_str(), pf->pid);
@@ -182,6 +194,7 @@ Done status(const Machine& m, const ParsedArgs& a) {
   // smolvm reads the row with .ok().flatten(): an unreadable row reads as "not found" here.
   auto got = db->get_vm(*name);
   if (!got || !got->has_value()) return vm_not_found(*name);
+
   std::printf("Machine '%s': %s\n", label.c_str(), resolve_state(**got).c_str());
   return std::nullopt;
 }

@@ -1,12 +1,16 @@
-// `machine start`: read the row once, refuse to double-start, take the per-VM lock, write the boot
-// config from that one read, spawn the VM stand-in, then record running/pid/start time with a
-// read-modify-write that touches nothing else (src/cli/vm_common.rs start_vm_named_with_db).
+// `machine start`, as smolvm 1.32.2 does it: read the row once, refuse to double-start, take the
+// per-VM lock, write boot-config.json from that one read, spawn the VM (which deletes the file once
+// parsed), write agent.config.json (tmp + rename) and agent.pid right after the spawn, wait for the
+// agent, and only then record running/pid/start time with a read-modify-write that touches nothing
+// else. A VM that dies before its agent answers fails the start and leaves the row alone.
 #include <fcntl.h>
 #include <sys/file.h>
 #include <unistd.h>
 
 #include <cerrno>
 #include <cstdio>
+#include <cstring>
+#include <ctime>
 #include <fstream>
 
 #include "tools/smolvm-sim/boot_vm.h"
@@ -81,7 +85,8 @@ Done check_kvm() {
   return agent_error("start machine", "kvm not available: Failed to access /dev/kvm: " + os_error_text(errno));
 }
 
-// record.vm_resources(), serialised as smolvm's VmResources.
+// record.vm_resources(), serialised as smolvm 1.32.2's VmResources (the key order of the
+// agent.config.json the real binary writes; the optional network keys are omitted when unset).
 json vm_resources(const VmRecord& r, const json& allowed_cidrs) {
   json res = json::object();
   res["cpus"] = r.get("cpus");
@@ -91,22 +96,27 @@ json vm_resources(const VmRecord& r, const json& allowed_cidrs) {
   res["gpu"] = r.get("gpu").is_boolean() && r.get("gpu").get<bool>();
   res["gpu_vram_mib"] = r.get("gpu_vram_mib");
   res["cuda"] = r.get("cuda");
+  res["nested_virt"] = r.get("nested_virt").is_boolean() && r.get("nested_virt").get<bool>();
   res["rosetta"] = r.get("rosetta").is_boolean() && r.get("rosetta").get<bool>();
   res["storage_gib"] = r.get("storage_gb");
   res["overlay_gib"] = r.get("overlay_gb");
+  res["block_io"] = r.get("block_io");
+  res["disk_durability"] = r.get("disk_durability");
   res["allowed_cidrs"] = allowed_cidrs;
   res["dns"] = r.get("dns");
+  res["dns_options"] = json::array();
+  res["shm_size"] = nullptr;
   if (!r.get("network_name").is_null()) res["network_name"] = r.get("network_name");
   return res;
 }
 
-// BootConfig (src/agent/boot_config.rs) plus the machine name, which smolvm does not write.
-json boot_config(const std::string& name, const VmFiles& f, const VmRecord& r, const json& resources) {
+// BootConfig (src/agent/boot_config.rs). The VM deletes it as soon as it has parsed it, so no
+// reader ever sees it; only its path on the VM's command line stays.
+json boot_config(const VmFiles& f, const VmRecord& r, const json& resources) {
   auto gib = [&](const char* key, std::uint64_t dflt) {
     return r.get(key).is_null() ? dflt : r.get(key).get<std::uint64_t>();
   };
   json c = json::object();
-  c["name"] = name;
   c["rootfs_path"] = f.dir + "/rootfs";
   c["storage_disk_path"] = f.dir + "/storage.raw";
   c["overlay_disk_path"] = f.dir + "/overlay.raw";
@@ -127,13 +137,13 @@ json boot_config(const std::string& name, const VmFiles& f, const VmRecord& r, c
   c["pack_idmap_source"] = nullptr;
   c["extra_disks"] = json::array();
   c["pod_netns"] = nullptr;
+  c["workload_log"] = f.dir + "/workload.log";
   return c;
 }
 
-// RunningVmConfig, the config the CLI compares on the next start.
-json running_config(const std::string& name, const json& resources) {
+// RunningVmConfig: what the VMM was given, written by the CLI right after the spawn.
+json running_config(const json& resources) {
   json c = json::object();
-  c["name"] = name;
   c["version"] = 1;
   c["mounts"] = json::array();
   c["ports"] = json::array();
@@ -162,6 +172,63 @@ Expected<json, SimError> effective_policy(const Machine& m, const VmRecord& reco
 
 bool is_local_image(const std::string& image) {
   return image.rfind("local:", 0) == 0 || image.rfind("local-dir:", 0) == 0;
+}
+
+std::string signal_name(int sig) {
+  const char* abbrev = sigabbrev_np(sig);
+  return abbrev != nullptr ? std::string("SIG") + abbrev : "signal " + std::to_string(sig);
+}
+
+std::uint64_t unix_ms_now() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  return static_cast<std::uint64_t>(ts.tv_sec) * 1000u + static_cast<std::uint64_t>(ts.tv_nsec) / 1000000u;
+}
+
+std::string utc_timestamp() {
+  timespec ts{};
+  clock_gettime(CLOCK_REALTIME, &ts);
+  std::tm tm{};
+  gmtime_r(&ts.tv_sec, &tm);
+  char buf[32];
+  std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
+  char micros[8];
+  std::snprintf(micros, sizeof micros, "%06d", static_cast<int>((ts.tv_nsec / 1000) % 1000000));
+  return std::string(buf) + "." + micros + "Z";
+}
+
+// What smolvm 1.32.2 does when the VM dies before its agent answers: a WARN log line for a signal
+// death, vmm-exit.json in the data dir, agent.pid removed (agent.config.json stays), the row left
+// alone, and an error naming how the boot process ended.
+SimError boot_failure(const VmFiles& files, pid_t pid, const BootExit& died) {
+  json exit = json::object();
+  exit["pid"] = pid;
+  exit["exited_at_unix_ms"] = unix_ms_now();
+  if (died.signal != 0) {
+    exit["cause"] = "killed";
+    exit["signal"] = died.signal;
+    exit["signal_name"] = signal_name(died.signal);
+    std::fprintf(stderr, "%s  WARN VMM killed by %s pid=%d cause=Killed\n", utc_timestamp().c_str(),
+                 signal_name(died.signal).c_str(), pid);
+  } else {
+    exit["cause"] = "exited";
+    exit["exit_code"] = died.exit_code;
+  }
+  write_file(files.vmm_exit, exit.dump(2));
+  unlink(files.agent_pid.c_str());
+  if (died.timed_out) {
+    return agent_error("start machine",
+                       agent_error("wait for ready", "agent did not become ready within " +
+                                                         std::to_string(kAgentReadyTimeout.count()) +
+                                                         " seconds: no boot progress for " +
+                                                         std::to_string(kAgentReadyTimeout.count()) + " seconds")
+                           .display);
+  }
+  const std::string how =
+      died.signal != 0
+          ? "boot process was killed by " + signal_name(died.signal) + " (a crash in the VMM or a library it loaded)"
+          : "boot process exited (code " + std::to_string(died.exit_code) + ") before the agent was ready";
+  return agent_error("start machine", agent_error("monitor agent", how).display);
 }
 
 Done start(const Machine& m, const ParsedArgs& a) {
@@ -193,21 +260,31 @@ Done start(const Machine& m, const ParsedArgs& a) {
   auto policy = effective_policy(m, record);
   if (!policy) return policy.error();
 
-  std::fprintf(stderr, "Starting machine '%s'...\n", name.c_str());
+  std::fprintf(stderr, "Starting machine '%s'...", name.c_str());
+  std::fflush(stderr);
   const json resources = vm_resources(record, *policy);
-  if (!write_file(files.boot_config, boot_config(name, files, record, resources).dump())) {
+  if (!write_file(files.boot_config, boot_config(files, record, resources).dump())) {
+    std::fputc('\n', stderr);
     return agent_error("start machine", agent_error("write boot config", "cannot write " + files.boot_config).display);
   }
-  auto spawned = spawn_boot_vm(files.boot_config, kAgentReadyTimeout);
+  auto spawned = spawn_boot_vm(files.boot_config);
   if (!spawned) {
-    unlink(files.agent_pid.c_str());
+    std::fputc('\n', stderr);
+    unlink(files.boot_config.c_str());
     return agent_error("start machine", spawned.error());
   }
-  const pid_t pid = *spawned;
+  BootingVm vm = *spawned;
+  // finalize_launch: the running config, then the pid file, before the readiness wait.
   const std::string tmp = files.agent_config + ".tmp";
-  if (write_file(tmp, running_config(name, resources).dump())) rename(tmp.c_str(), files.agent_config.c_str());
-  auto start_time = process_start_time(pid);
-  write_file(files.agent_pid, std::to_string(pid) + (start_time ? "\n" + std::to_string(*start_time) : ""));
+  if (write_file(tmp, running_config(resources).dump())) rename(tmp.c_str(), files.agent_config.c_str());
+  auto start_time = process_start_time(vm.pid);
+  write_file(files.agent_pid, std::to_string(vm.pid) + (start_time ? "\n" + std::to_string(*start_time) : ""));
+
+  if (auto died = wait_agent_ready(vm, kAgentReadyTimeout)) {
+    std::fputc('\n', stderr);
+    return boot_failure(files, vm.pid, *died);
+  }
+  std::fputc('\n', stderr);
 
   const auto& image = record.get("image");
   if (!record.get("init_completed").get<bool>()) {
@@ -218,17 +295,16 @@ Done start(const Machine& m, const ParsedArgs& a) {
       (void)db->update_vm(name, [](VmRecord& r) { r.set("init_completed", true); });
     }
   }
-  std::printf("Machine '%s' running (PID: %d)\n", name.c_str(), pid);
-  std::fflush(stdout);
 
   // Only state/pid/pid_start_time change: a patch made to the row during the start survives.
   // smolvm re-reads the start time here and only logs a failed write.
-  auto final_start_time = process_start_time(pid);
+  auto final_start_time = process_start_time(vm.pid);
   (void)db->update_vm(name, [&](VmRecord& r) {
     r.set("state", "running");
-    r.set("pid", pid);
+    r.set("pid", vm.pid);
     r.set("pid_start_time", final_start_time ? json(*final_start_time) : json(nullptr));
   });
+  std::printf("Machine '%s' running (PID: %d)\n", name.c_str(), vm.pid);
   return std::nullopt;
 }
 

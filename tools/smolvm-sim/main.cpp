@@ -1,10 +1,10 @@
-// smolvm-sim: a stand-in for smolvm 1.9.2's CLI, faithful where a supervisor can observe it: the
+// smolvm-sim: a stand-in for smolvm 1.32.2's CLI (checked against the real binary), faithful where a supervisor can observe it: the
 // state DB (schema, WAL, BLOB records in serde key order), the messages and exit codes, the
 // detached `_boot-vm` process and its /proc identity, and the stale-copy write-back of
 // `machine stop`. See README.md next to this file and reference/smolvm-contract.md.
 //
 // Test knobs (environment variables; each affects only the sim process it is set for, and its VM):
-//   SMOLVM_SIM_VERSION=<v>          `--version` prints "smolvm <v>" (default 1.9.2).
+//   SMOLVM_SIM_VERSION=<v>          `--version` prints "smolvm <v>" (default 1.32.2).
 //   SMOLVM_SIM_DROP_FROM_CIDRS=1    smolvm < 1.8.0: `create --from` silently stores allowed_cidrs
 //                                   null and network from --net only.
 //   SMOLVM_SIM_FORCE_POLICY=<json>  `start` boots with this allowed_cidrs value (a JSON list or
@@ -14,11 +14,13 @@
 //   SMOLVM_SIM_FAIL_START=<msg>     `start` (of a machine not already running) fails: "Error: agent
 //                                   operation failed: start machine: <msg>", exit 1, nothing changed.
 //   SMOLVM_SIM_HANG_SECS=<n>        every `machine` subcommand sleeps n s first, before touching the DB.
-//   SMOLVM_SIM_HANG_COMMANDS=a,b    ...only these subcommands (create,start,stop,delete,ls,status,data-dir).
+//   SMOLVM_SIM_HANG_COMMANDS=a,b    ...only these subcommands (create,start,stop,delete,ls,status,data-dir,update).
 //   SMOLVM_SIM_STOP_WINDOW_MS=<n>   `stop` sleeps n ms after killing the VM, between its snapshot read
 //                                   and its stale write-back, so a test can race it.
 //   SMOLVM_SIM_VM_EXIT_AFTER_MS=<n> the VM started by this `start` exits by itself (status 1) after n ms.
 //   SMOLVM_SIM_CHECK_KVM=1          `start` checks /dev/kvm like smolvm (off by default).
+//   SMOLVM_SIM_READY_MS=<n>         the VM "boots" n ms before its agent answers and `start` records
+//                                   it running (default 100; a real VM takes ~300-1000 ms).
 // Paths follow smolvm: SMOLVM_DATA_DIR=<root> acts as HOME=<root> with XDG_* unset.
 #include <cstdio>
 #include <cstring>

@@ -17,8 +17,9 @@ using namespace serde;  // the value checks this record is built from
 enum class Kind {
   Name, Timestamp, State, U8, U32, U64, Bool,
   OptI32, OptU32, OptU64, OptBool, OptString, OptStringVec,
-  StringVec, Mounts, Ports, StringPairs, StringMap, ObjectMap, ObjectVec, Restart,
+  StringVec, StringPairs, StringMap, ObjectMap, ObjectVec, Restart,
   OptNetworkBackend, OptIpv4,
+  BlockIo, DiskDurability, AnyVec, OptAny,
 };
 
 // When serde skips the key on serialisation (skip_serializing_if).
@@ -30,7 +31,10 @@ struct Field {
   Omit omit;
 };
 
-// src/config.rs VmRecord, in declaration order.
+// smolvm 1.32.2's VmRecord, in declaration order. The keys written by default (never omitted) and
+// their order are the ones the real 1.32.2 `machine create` writes; the omitted-when-default keys
+// kept from 1.9.2 sit where 1.32.2's field-name table puts them (checked against the binary's
+// strings), and any other 1.32.2 key is read as unknown and so ignored, as serde does.
 constexpr Field kFields[] = {
     {"name", Kind::Name, Omit::Never},
     {"created_at", Kind::Timestamp, Omit::Never},
@@ -39,11 +43,16 @@ constexpr Field kFields[] = {
     {"pid_start_time", Kind::OptU64, Omit::Never},
     {"cpus", Kind::U8, Omit::Never},
     {"mem", Kind::U32, Omit::Never},
-    {"mounts", Kind::Mounts, Omit::Never},
-    {"ports", Kind::Ports, Omit::Never},
+    {"block_io", Kind::BlockIo, Omit::Never},
+    {"disk_durability", Kind::DiskDurability, Omit::Never},
+    {"mounts", Kind::AnyVec, Omit::Never},
+    {"staged_mounts", Kind::AnyVec, Omit::Never},
+    {"staged_mounts_detached_from", Kind::OptAny, Omit::Never},
+    {"ports", Kind::AnyVec, Omit::Never},
     {"published_sockets", Kind::ObjectVec, Omit::Never},
     {"network", Kind::Bool, Omit::Never},
     {"gpu", Kind::OptBool, Omit::Never},
+    {"nested_virt", Kind::OptBool, Omit::Never},
     {"gpu_vram_mib", Kind::OptU32, Omit::Never},
     {"rosetta", Kind::OptBool, Omit::Never},
     {"restart", Kind::Restart, Omit::Never},
@@ -104,11 +113,13 @@ json default_for(const Field& f) {
     case Kind::U32: return 512u;  // default_mem
     case Kind::U64: return 0u;
     case Kind::Bool: return false;
-    case Kind::StringVec: case Kind::Mounts: case Kind::Ports: case Kind::StringPairs:
-    case Kind::ObjectVec:
+    case Kind::StringVec: case Kind::StringPairs:
+    case Kind::ObjectVec: case Kind::AnyVec:
       return json::array();
     case Kind::StringMap: case Kind::ObjectMap: return json::object();
     case Kind::Restart: return default_restart();
+    case Kind::BlockIo: return "sync";
+    case Kind::DiskDurability: return "full";
     default: return nullptr;
   }
 }
@@ -150,7 +161,7 @@ Check check_value(const Field& f, const json& v) {
   const bool optional = f.kind == Kind::OptI32 || f.kind == Kind::OptU32 || f.kind == Kind::OptU64 ||
                         f.kind == Kind::OptBool || f.kind == Kind::OptString ||
                         f.kind == Kind::OptStringVec || f.kind == Kind::OptNetworkBackend ||
-                        f.kind == Kind::OptIpv4;
+                        f.kind == Kind::OptIpv4 || f.kind == Kind::OptAny;
   if (optional && v.is_null()) return json(nullptr);
   switch (f.kind) {
     case Kind::Name: return string_value(v);
@@ -172,12 +183,12 @@ Check check_value(const Field& f, const json& v) {
       return unexpected(std::string("data did not match any variant of untagged enum StrOrU64"));
     case Kind::State: {
       if (!v.is_string()) return unexpected(invalid_type(v, "variant identifier"));
-      static const std::set<std::string> states = {"created", "running", "stopped",
-                                                   "failed", "unreachable", "frozen"};
+      static const std::set<std::string> states = {"created", "running", "stopped", "paused",
+                                                   "pausing", "failed", "unreachable", "frozen"};
       if (states.count(v.get<std::string>()) == 0) {
         return unexpected("unknown variant `" + v.get<std::string>() +
-                          "`, expected one of `created`, `running`, `stopped`, `failed`, "
-                          "`unreachable`, `frozen`");
+                          "`, expected one of `created`, `running`, `stopped`, `paused`, `pausing`, "
+                          "`failed`, `unreachable`, `frozen`");
       }
       return v;
     }
@@ -189,10 +200,6 @@ Check check_value(const Field& f, const json& v) {
     case Kind::Bool: case Kind::OptBool: return bool_value(v);
     case Kind::OptString: return string_value(v);
     case Kind::StringVec: case Kind::OptStringVec: return string_vec(v);
-    case Kind::Mounts:
-      return tuple_vec(v, 3, [](std::size_t i, const json& e) { return i < 2 ? string_value(e) : bool_value(e); });
-    case Kind::Ports:
-      return tuple_vec(v, 2, [](std::size_t, const json& e) { return unsigned_in(e, 0xffff, "u16"); });
     case Kind::StringPairs:
       return tuple_vec(v, 2, [](std::size_t, const json& e) { return string_value(e); });
     case Kind::StringMap: return sorted_map(v, true);
@@ -207,6 +214,20 @@ Check check_value(const Field& f, const json& v) {
       }
       return v;
     }
+    case Kind::BlockIo: case Kind::DiskDurability: {
+      const bool io = f.kind == Kind::BlockIo;
+      const char* a = io ? "sync" : "full";
+      const char* b = io ? "async" : "deferred";
+      if (!v.is_string()) return unexpected(invalid_type(v, "variant identifier"));
+      const std::string s = v.get<std::string>();
+      if (s != a && s != b) return unexpected("unknown variant `" + s + "`, expected `" + a + "` or `" + b + "`");
+      return v;
+    }
+    case Kind::AnyVec:
+      // mounts/ports changed shape since 1.9.2 and the sim never makes any: any list is kept as is.
+      if (!v.is_array()) return unexpected(invalid_type(v, "a sequence"));
+      return v;
+    case Kind::OptAny: return v;
     case Kind::OptIpv4: {
       if (!v.is_string()) return unexpected(invalid_type(v, "IPv4 address"));
       in_addr a{};

@@ -25,6 +25,7 @@ VmFiles VmFiles::of(const smolvm::Paths& paths, const std::string& machine) {
   f.agent_config = f.dir + "/agent.config.json";
   f.agent_pid = f.dir + "/agent.pid";
   f.agent_sock = f.dir + "/agent.sock";
+  f.vmm_exit = f.dir + "/vmm-exit.json";
   f.vm_lock = f.dir + "/vm.lock";
   f.name_file = f.dir + "/name";
   return f;

@@ -16,6 +16,7 @@ struct VmFiles {
   std::string agent_config;  // the running config (agent.config.json)
   std::string agent_pid;     // "<pid>\n<starttime>"
   std::string agent_sock;
+  std::string vmm_exit;      // how the VM process ended, written when a start fails
   std::string vm_lock;       // per-VM flock held for a whole start
   std::string name_file;     // plaintext name, the hash-collision check
 

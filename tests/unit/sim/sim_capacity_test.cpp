@@ -54,7 +54,8 @@ pid_t spawn_vm(const std::string& config) {
   posix_spawn_file_actions_adddup2(&fa, ready[1], 3);
   std::string exe = bs::test::sim_binary(), mode = "_boot-vm", cfg = config, env_ready = "SMOLVM_SIM_READY_FD=3";
   char* argv[] = {exe.data(), mode.data(), cfg.data(), nullptr};
-  char* envp[] = {env_ready.data(), nullptr};
+  std::string env_boot = "SMOLVM_SIM_READY_MS=0";  // no simulated boot time: 200 of them
+  char* envp[] = {env_ready.data(), env_boot.data(), nullptr};
   pid_t pid = -1;
   int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp);
   posix_spawn_file_actions_destroy(&fa);
@@ -71,13 +72,14 @@ pid_t spawn_vm(const std::string& config) {
 
 TEST_CASE("200 VM stand-ins fit in 300 MiB of private memory", "[sim]") {
   SimHome home;
-  const std::string config = home.root() + "/boot-config.json";
-  { std::ofstream(config) << R"({"resources":{"allowed_cidrs":null}})"; }
-
   constexpr int kVms = 200;
   std::vector<pid_t> pids;
   for (int i = 0; i < kVms; ++i) {
+    // One config each: a stand-in deletes its config once it has parsed it, as smolvm's does.
+    const std::string config = home.root() + "/boot-config-" + std::to_string(i) + ".json";
+    { std::ofstream(config) << R"({"resources":{"allowed_cidrs":null}})"; }
     pid_t pid = spawn_vm(config);
+    CHECK_FALSE(bs::test::file_exists(config));
     auto st = bs::test::proc_start_time(pid);
     REQUIRE(st.has_value());
     home.track_vm(pid, *st);  // killed (after a start-time check) even if an assertion below fails

@@ -11,12 +11,13 @@ using bs::test::SimHome;
 
 namespace {
 
-// The reference record (smolvm-contract.md §1.5) for `create --name sb1 ... --allow-cidr
-// 127.0.0.5/32`, with created_at and the image-source tail filled in.
+// The record real smolvm 1.32.2 writes for `create --name sb1 ... --allow-cidr 127.0.0.5/32`
+// (read from its DB), with created_at and the image-source tail filled in.
 std::string reference_record(std::uint64_t created_at, const std::string& image, const std::string& tail) {
   return R"({"name":"sb1","created_at":)" + std::to_string(created_at) +
-         R"(,"state":"created","pid":null,"pid_start_time":null,"cpus":4,"mem":8192,"mounts":[],"ports":[],)"
-         R"("published_sockets":[],"network":true,"gpu":null,"gpu_vram_mib":null,"rosetta":null,)"
+         R"(,"state":"created","pid":null,"pid_start_time":null,"cpus":4,"mem":8192,"block_io":"sync",)"
+         R"("disk_durability":"full","mounts":[],"staged_mounts":[],"staged_mounts_detached_from":null,"ports":[],)"
+         R"("published_sockets":[],"network":true,"gpu":null,"nested_virt":null,"gpu_vram_mib":null,"rosetta":null,)"
          R"("restart":{"policy":"never","max_retries":0,"max_backoff_secs":0,"restart_count":0,"user_stopped":false},)"
          R"("last_exit_code":null,"init":[],"init_completed":false,"remote_volumes":[],"env":[],"workdir":null,)"
          R"("storage_gb":null,"overlay_gb":null,"allowed_cidrs":["127.0.0.5/32"],"image":")" + image +
@@ -65,8 +66,8 @@ TEST_CASE("create stores the reference record byte for byte as a BLOB", "[sim]")
   CHECK(created_at <= after);
   CHECK(*home.row_bytes("sb1") == reference_record(created_at, "alpine:3.20", ""));
   CHECK(home.sql_column("SELECT count(*) FROM vm_create_reservations") == std::vector<std::string>{"0"});
-  // The data dir exists with its name file (the hash-collision check).
-  CHECK(bs::test::read_text(home.vm_dir("sb1") + "/name") == "sb1");
+  // 1.32.2 makes no data dir at create (only --from does); the first start makes it.
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("sb1")));
 }
 
 TEST_CASE("create from a smolmachine file records it and the pre-1.8 knob drops the CIDRs", "[sim]") {

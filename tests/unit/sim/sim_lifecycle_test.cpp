@@ -31,8 +31,9 @@ pid_t start(const SimHome& home, const std::string& name, const std::map<std::st
   return pid;
 }
 
+// The policy the VMM got: agent.config.json (boot-config.json is deleted by the VM at boot).
 nlohmann::json booted_policy(const SimHome& home, const std::string& name) {
-  return nlohmann::json::parse(bs::test::read_text(home.vm_dir(name) + "/boot-config.json"))["resources"]["allowed_cidrs"];
+  return nlohmann::json::parse(bs::test::read_text(home.vm_dir(name) + "/agent.config.json"))["resources"]["allowed_cidrs"];
 }
 
 }  // namespace
@@ -59,9 +60,13 @@ TEST_CASE("start spawns a detached _boot-vm whose identity is in the row", "[sim
   CHECK(getsid(pid) == getsid(0));          // ...but not its own session
   CHECK(bs::test::read_text(dir + "/agent.pid") == std::to_string(pid) + "\n" + row["pid_start_time"].dump());
 
-  CHECK(booted_policy(home, "sb1") == nlohmann::json::parse(R"(["127.0.0.16/32"])"));
-  auto running = nlohmann::json::parse(bs::test::read_text(dir + "/agent.config.json"));
-  CHECK(running["resources"]["allowed_cidrs"] == booted_policy(home, "sb1"));
+  CHECK_FALSE(bs::test::file_exists(dir + "/boot-config.json"));  // the VM deleted it once parsed
+  // agent.config.json as real 1.32.2 writes it (RunningVmConfig, compact, this key order).
+  CHECK(bs::test::read_text(dir + "/agent.config.json") ==
+        R"({"version":1,"mounts":[],"ports":[],"resources":{"cpus":4,"memory_mib":8192,"network":true,"gpu":false,)"
+        R"("gpu_vram_mib":null,"cuda":false,"nested_virt":false,"rosetta":false,"storage_gib":null,"overlay_gib":null,)"
+        R"("block_io":"sync","disk_durability":"full","allowed_cidrs":["127.0.0.16/32"],"dns":null,"dns_options":[],)"
+        R"("shm_size":null},"forkable":false})");
   CHECK(home.row_type("sb1") == "blob");
 }
 
@@ -96,6 +101,7 @@ TEST_CASE("starting a running machine is a no-op that says so", "[sim]") {
 TEST_CASE("a start loses to another holder of vm.lock", "[sim]") {
   SimHome home;
   create(home, "locked");
+  REQUIRE(home.sim({"machine", "status", "--name", "locked"}).exit_code == 0);  // makes the data dir
   int fd = open((home.vm_dir("locked") + "/vm.lock").c_str(), O_WRONLY | O_CREAT | O_CLOEXEC, 0644);
   REQUIRE(fd >= 0);
   REQUIRE(flock(fd, LOCK_EX | LOCK_NB) == 0);
@@ -121,7 +127,7 @@ TEST_CASE("stop kills the VM and writes stopped and a second stop writes nothing
   CHECK(row["pid_start_time"].is_null());
   CHECK_FALSE(bs::test::file_exists(home.vm_dir("s") + "/agent.pid"));
   CHECK_FALSE(bs::test::file_exists(home.vm_dir("s") + "/agent.config.json"));
-  CHECK(bs::test::file_exists(home.vm_dir("s") + "/boot-config.json"));
+  CHECK_FALSE(bs::test::file_exists(home.vm_dir("s") + "/boot-config.json"));
 
   bool written = home.db_written_during([&] {
     auto again = home.sim({"machine", "stop", "--name", "s"});
@@ -234,19 +240,25 @@ TEST_CASE("ls and status --json have smolvm's object shape", "[sim]") {
   REQUIRE(ls.exit_code == 0);
   auto arr = nlohmann::json::parse(ls.out);
   REQUIRE(arr.size() == 2);
+  // 1.32.2's keys, sorted; allowed_cidrs only when the machine has a list.
   const std::vector<std::string> keys = {
-      "cmd", "cpus", "created_at", "cuda", "cuda_fork_pool_size", "cuda_vram_limit_mib", "entrypoint",
+      "block_io", "branchable", "branchpoint_held", "cmd", "cpus", "created_at", "cuda", "cuda_branch_pool_size",
+      "cuda_fork_pool_size", "cuda_vram_limit_mib", "detached", "disk_durability", "disks", "entrypoint",
       "ephemeral", "forkable", "forkpoint_held", "gpu", "gpu_vram_mib", "health_cmd", "health_interval_secs",
       "health_retries", "health_startup_grace_secs", "health_timeout_secs", "image", "labels", "memory_mib",
-      "mounts", "name", "network", "overlay_gb", "pid", "ports", "restart_count", "restart_max_retries",
-      "restart_policy", "state", "storage_gb"};
+      "mounts", "name", "network", "overlay_gb", "parent_machine", "pid", "ports", "restart_count",
+      "restart_max_retries", "restart_policy", "state", "state_reason", "storage_gb"};
   nlohmann::json b;
   for (const auto& o : arr) {
     std::vector<std::string> got;
-    for (auto it = o.begin(); it != o.end(); ++it) got.push_back(it.key());
+    for (auto it = o.begin(); it != o.end(); ++it) {
+      if (it.key() != "allowed_cidrs") got.push_back(it.key());
+    }
     CHECK(got == keys);
+    CHECK(o.contains("allowed_cidrs") == (o["name"] == "b"));
     if (o["name"] == "b") b = o;
   }
+  CHECK(arr[0]["name"] == "a");  // by name
   CHECK(b["state"] == "running");
   CHECK(b["pid"] == pid);
   CHECK(b["memory_mib"] == 1024);
@@ -254,7 +266,7 @@ TEST_CASE("ls and status --json have smolvm's object shape", "[sim]") {
   CHECK(b["labels"] == nlohmann::json::parse(R"({"owner":"bs"})"));
   CHECK(b["gpu"] == false);
   // Pretty-printed with two spaces, keys in order, like serde_json::to_string_pretty.
-  CHECK(ls.out.rfind("[\n  {\n    \"cmd\": [],\n    \"cpus\": ", 0) == 0);
+  CHECK(ls.out.rfind("[\n  {\n    \"block_io\": \"sync\",\n    \"branchable\": ", 0) == 0);
 
   auto status = home.sim({"machine", "status", "--name", "b", "--json"});
   REQUIRE(status.exit_code == 0);
@@ -268,9 +280,10 @@ TEST_CASE("ls and status --json have smolvm's object shape", "[sim]") {
   CHECK(missing.err == "Error: config operation failed: machine status: machine 'zz' not found\n");
 
   auto table = home.sim({"machine", "ls"});
-  CHECK(table.out.find("NAME                 STATE         CPUS     MEMORY  MOUNTS   PORTS  STORAGE  OVERLAY\n" +
-                       std::string(88, '-') + "\n") == 0);
-  CHECK(table.out.find("b                    running          2   1024 MiB       0       0   20 GiB   10 GiB\n") !=
+  // The NAME column is as wide as the longest name, at least 4.
+  CHECK(table.out.find("NAME STATE         CPUS     MEMORY  MOUNTS   PORTS  STORAGE  OVERLAY  BRANCHED FROM\n" +
+                       std::string(83, '-') + "\n") == 0);
+  CHECK(table.out.find("b    running          2   1024 MiB       0       0   20 GiB   10 GiB  -            \n") !=
         std::string::npos);
 
   auto dir = home.sim({"machine", "data-dir", "--name", "b"});

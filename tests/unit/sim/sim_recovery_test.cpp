@@ -2,6 +2,8 @@
 // row no longer knows about. Plus the opt-in /dev/kvm check.
 #include <catch2/catch.hpp>
 
+#include <filesystem>
+
 #include <fcntl.h>
 #include <unistd.h>
 
@@ -17,6 +19,7 @@ TEST_CASE("every machine subcommand sweeps ephemeral records whose VM is gone", 
   auto rec = home.row("eph");
   rec["ephemeral"] = true;  // as `machine run` records are
   home.put_row_blob("eph", rec.dump());
+  std::filesystem::create_directories(home.vm_dir("eph"));  // as its first start would have
   REQUIRE(bs::test::file_exists(home.vm_dir("eph")));
 
   auto ls = home.sim({"machine", "ls", "--json"});
