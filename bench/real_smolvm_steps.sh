@@ -85,7 +85,7 @@ start_ms=$(($(now_ms) - t0))
 if [ "$rc" -ne 0 ]; then
   echo "machine start (fails here)                 $start_ms ms to fail (exit $rc)"
   echo "not measured: start, stop, spec -> verified: VMs cannot boot here:"
-  grep -v '^note: no packed' "$h/start.err" | tail -n 2 | sed 's/^/  /'
+  grep -v '^note: no packed' "$h/start.err" | sed 's/\x1b\[[0-9;]*m//g' | tail -n 2 | sed 's/^/  /'
   exit 0
 fi
 declare -a start=("$start_ms") stop=()
