@@ -10,6 +10,12 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
 scripts/install-smolvm.sh
+# Where install-smolvm.sh put it: ~/.local/bin (a non-root install) is not always on PATH.
+if [ -z "${BS_REAL_SMOLVM:-}" ]; then
+  smolvm_bin_dir=$HOME/.local/bin
+  if [ "$(id -u)" -eq 0 ]; then smolvm_bin_dir=/usr/local/bin; fi
+  export BS_REAL_SMOLVM=${BS_SMOLVM_BIN_DIR:-$smolvm_bin_dir}/smolvm
+fi
 
 jobs=$(nproc)
 gcc_dir=${BS_TEST_BUILD:-build}
