@@ -75,6 +75,8 @@ TEST_CASE("real: a stopped bottle becomes a real machine confined to its /32", "
   CHECK(st.doc["supervisor"]["smolvm_db"] == h.db_path());
   CHECK(count_events(h, "lease-acquired", "b1") == 1);
   CHECK(count_events(h, "created", "b1") == 1);
+  // The row was checked after the create: the audit log must say so (verified, or patched when
+  // smolvm dropped the flag).
   CHECK(count_events(h, "verified", "b1") + count_events(h, "patched", "b1") >= 1);
   CHECK(count_events(h, "started", "b1") == 0);
   CHECK(count_events(h, "error", "b1") == 0);
