@@ -144,8 +144,10 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
     scan.files.push_back(std::move(f));
   }
   if (cache != nullptr) {
-    scan.unchanged = all_hits && cache->entries.empty();  // what is left there is gone
+    // What is left in the cache is gone; so is anything the last scan listed beyond its entries.
+    scan.unchanged = all_hits && cache->entries.empty() && scan.files.size() == cache->last_count;
     cache->entries = std::move(still);
+    cache->last_count = scan.files.size();
   }
   std::sort(scan.files.begin(), scan.files.end(),
             [](const SpecFile& a, const SpecFile& b) { return a.file_name < b.file_name; });

@@ -38,6 +38,9 @@ struct SpecReadCache {
     SpecFile file;
   };
   std::map<std::string, Entry> entries;
+  // How many spec files the last scan listed, cached or not: a file too fresh to be cached that
+  // has since gone leaves no entry behind, and only this count tells that the folder changed.
+  std::size_t last_count = 0;
   // A file changed more recently than this may change again within the same timestamp tick
   // (they are coarser than writes), so it is read again rather than trusted.
   std::int64_t settle_ns = 2'000'000'000;

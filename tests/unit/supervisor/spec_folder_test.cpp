@@ -73,6 +73,14 @@ TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads ch
     CHECK(cache.entries.size() == 1);
     CHECK(scan_spec_folder(dir.path(), &cache).unchanged);
   }
+  SECTION("removing a file that was too fresh to be cached makes the scan a changed one") {
+    cache.entries.erase(dir / "b.toml");  // as if b.toml had changed within the settle time
+    REQUIRE(::unlink((dir / "b.toml").c_str()) == 0);
+    auto again = scan_spec_folder(dir.path(), &cache);  // a.toml is a cache hit, b.toml is gone
+    CHECK(text_of(again, "b.toml") == "missing");
+    CHECK_FALSE(again.unchanged);
+    CHECK(scan_spec_folder(dir.path(), &cache).unchanged);
+  }
   SECTION("a file changed within the settle time is not cached") {
     SpecReadCache wary;  // files changed within the last hour count as still changing
     wary.settle_ns = 3600LL * 1'000'000'000;
