@@ -19,12 +19,17 @@ EventRecorder::~EventRecorder() {
 }
 
 void EventRecorder::record(store::Event e) {
-  if (!pending_.empty()) {  // behind the others, in order; the timer is already armed
+  if (!pending_.empty()) {
+    // Behind the others, in order. New work is a chance to find the store writable again
+    // sooner than the backoff timer would (space freed): tried at most once per kFirstRetry,
+    // so a busy daemon on a full disk does not fail a write per event.
     queue(std::move(e), "earlier events are still waiting");
+    if (LogThrottle::Clock::now() - last_try_ >= kFirstRetry) retry();
     return;
   }
   if (auto err = store_.append_event(e)) {
     queue(std::move(e), err->message);
+    last_try_ = LogThrottle::Clock::now();
     next_delay_ = kFirstRetry;
     retry_timer_.start(next_delay_, [this] { retry(); });
   }
@@ -40,6 +45,7 @@ void EventRecorder::queue(store::Event e, const std::string& why) {
 }
 
 void EventRecorder::retry() {
+  last_try_ = LogThrottle::Clock::now();
   const std::size_t before = pending_.size();
   if (auto err = pending_.flush(store_)) {
     next_delay_ = std::min(next_delay_ * 2, kMaxRetry);
@@ -50,6 +56,7 @@ void EventRecorder::retry() {
     retry_timer_.start(next_delay_, [this] { retry(); });
     return;
   }
+  retry_timer_.stop();
   spdlog::warn("wrote {} queued audit event(s) to {}{}", before, store_.path(),
                pending_.dropped() != 0 ? " (" + std::to_string(pending_.dropped()) + " were dropped, the queue was full)"
                                        : std::string());

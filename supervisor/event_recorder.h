@@ -40,6 +40,7 @@ class EventRecorder {
   store::PendingEvents pending_;
   Timer retry_timer_;
   std::chrono::milliseconds next_delay_ = kFirstRetry;
+  LogThrottle::Clock::time_point last_try_{};
   LogThrottle queued_log_{std::chrono::seconds(10)};
 };
 
