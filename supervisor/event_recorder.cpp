@@ -12,6 +12,7 @@ EventRecorder::EventRecorder(uv_loop_t* loop, store::StateStore& store) : store_
 }
 
 EventRecorder::~EventRecorder() {
+  if (!pending_.empty()) (void)pending_.flush(store_);  // a last try: the store may take them now
   if (!pending_.empty() || pending_.dropped() != 0) {
     spdlog::error("stopping with {} audit event(s) not written to {} ({} dropped beyond the queue of {})",
                   pending_.size(), store_.path(), pending_.dropped(), store::PendingEvents::kCapacity);
