@@ -48,20 +48,32 @@ int flock_retrying(int fd, int op) {
   return rc;
 }
 
-// The pid a holder wrote into its lock file, or nullopt while it has not written it yet.
-std::optional<long long> read_holder_pid(const std::string& path) {
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+struct Holder {
+  long long pid = 0;
+  std::string note;  // the second line, if any
+};
+
+// What a holder wrote into its lock file ("<pid>\n<note>\n"), or nullopt while it has not
+// written it yet.
+std::optional<Holder> read_holder(const std::string& path) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NONBLOCK);
   if (fd < 0) return std::nullopt;
-  char buf[32];
-  ssize_t n = ::read(fd, buf, sizeof buf - 1);
+  char buf[4096];
+  ssize_t n = ::read(fd, buf, sizeof buf);
   ::close(fd);
   if (n <= 0) return std::nullopt;
   std::string_view text(buf, static_cast<std::size_t>(n));
-  while (!text.empty() && (text.back() == '\n' || text.back() == ' ')) text.remove_suffix(1);
-  long long pid = 0;
-  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), pid);
-  if (ec != std::errc() || end != text.data() + text.size() || pid <= 0) return std::nullopt;
-  return pid;
+  const auto nl = text.find('\n');
+  std::string_view first = text.substr(0, nl);
+  while (!first.empty() && first.back() == ' ') first.remove_suffix(1);
+  Holder h;
+  auto [end, ec] = std::from_chars(first.data(), first.data() + first.size(), h.pid);
+  if (ec != std::errc() || end != first.data() + first.size() || h.pid <= 0) return std::nullopt;
+  if (nl != std::string_view::npos) {
+    std::string_view rest = text.substr(nl + 1);
+    h.note = std::string(rest.substr(0, rest.find('\n')));
+  }
+  return h;
 }
 
 }  // namespace
@@ -110,19 +122,22 @@ FileLock& FileLock::operator=(FileLock&& other) noexcept {
   return *this;
 }
 
-bs::Expected<InstanceLock, std::string> InstanceLock::acquire(const std::string& path) {
+bs::Expected<InstanceLock, std::string> InstanceLock::acquire(const std::string& path, const std::string& note) {
   auto lock = FileLock::try_acquire(path);
   if (!lock) return bs::unexpected(lock.error());
   if (!*lock) {
     // The holder writes its pid just after locking; give it a moment if we came in between.
     for (int attempt = 0; attempt < 50; ++attempt) {
-      if (auto pid = read_holder_pid(path)) return bs::unexpected("already running (pid " + std::to_string(*pid) + ")");
+      if (auto holder = read_holder(path)) {
+        return bs::unexpected("already running (pid " + std::to_string(holder->pid) +
+                              (holder->note.empty() ? "" : ", " + holder->note) + ")");
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(10));
     }
     return bs::unexpected(std::string("already running (pid unknown, see ") + path + ")");
   }
   FileLock held = std::move(**lock);
-  const std::string pid = std::to_string(::getpid()) + "\n";
+  const std::string pid = std::to_string(::getpid()) + "\n" + (note.empty() ? "" : note + "\n");
   if (::ftruncate(held.fd(), 0) != 0 ||
       ::pwrite(held.fd(), pid.data(), pid.size(), 0) != static_cast<ssize_t>(pid.size())) {
     return bs::unexpected(os_error("cannot write the pid into " + path, errno));

@@ -36,8 +36,9 @@ class FileLock {
 // One daemon per state dir: <state_dir>/supervisor.lock, locked and holding the holder's pid.
 class InstanceLock {
  public:
-  // Error "already running (pid N)" when another process holds it, N read from the file.
-  static bs::Expected<InstanceLock, std::string> acquire(const std::string& path);
+  // Error "already running (pid N)" when another process holds it, N read from the file; with a
+  // `note` (one line, e.g. "state dir /x") written after the pid, the error ends "(pid N, <note>)".
+  static bs::Expected<InstanceLock, std::string> acquire(const std::string& path, const std::string& note = {});
   const std::string& path() const { return lock_.path(); }
 
  private:

@@ -8,6 +8,7 @@
 
 #include "reconcile/duration.h"
 #include "reconcile/quote.h"
+#include "reconcile/toml_nesting.h"
 #include "reconcile/toml_node.h"
 
 namespace bs {
@@ -212,13 +213,17 @@ class ConfigReader {
 
 Expected<Config, std::string> parse_config(const std::string& path, std::string_view text) {
   ConfigReader reader;
-  try {
-    const toml::table root = toml::parse(text, std::string_view(path));
-    reader.read(root);
-  } catch (const toml::parse_error& e) {
-    reader.add(position_of(e.source()), toml_node::syntax_error_message(e));
-  } catch (const std::exception& e) {
-    reader.add({}, std::string("cannot read the config: ") + e.what());
+  if (auto deep = find_excess_toml_nesting(text)) {
+    reader.add({deep->line, deep->column}, deep->message);  // never handed to toml++
+  } else {
+    try {
+      const toml::table root = toml::parse(text, std::string_view(path));
+      reader.read(root);
+    } catch (const toml::parse_error& e) {
+      reader.add(position_of(e.source()), toml_node::syntax_error_message(e));
+    } catch (const std::exception& e) {
+      reader.add({}, std::string("cannot read the config: ") + e.what());
+    }
   }
   const std::vector<Problem> problems = reader.take_sorted();
   if (problems.empty()) return reader.config;

@@ -8,6 +8,7 @@
 #include <tuple>
 
 #include "reconcile/quote.h"
+#include "reconcile/toml_nesting.h"
 #include "reconcile/toml_node.h"
 
 namespace bs {
@@ -266,6 +267,10 @@ Expected<BottleSpec, std::vector<SpecDiag>> parse_bottle_spec(const std::string&
     reader.add_whole_file("bottle name " + single_quoted(spec.name) + " (from the file name) must match " +
                           std::string(kNamePattern) + " and be at most " + std::to_string(kMaxBottleNameLength) +
                           " characters");
+  }
+  if (auto deep = find_excess_toml_nesting(text)) {
+    reader.add({deep->line, deep->column}, deep->message);
+    return unexpected(reader.take_sorted());
   }
   try {
     const toml::table root = toml::parse(text, std::string_view(path));

@@ -68,10 +68,10 @@ std::string Statement::text(int column) const {
 
 // --- Connection --------------------------------------------------------------------------------
 
-bs::Expected<std::unique_ptr<Connection>, StoreError> Connection::open(const std::string& path) {
+bs::Expected<std::unique_ptr<Connection>, StoreError> Connection::open(const std::string& path, Access access) {
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db,
-                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX, nullptr);
+  const int flags = access == Access::ReadOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE;
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags | SQLITE_OPEN_NOMUTEX, nullptr);
   // Built before any early return so the handle (allocated even on failure) is always closed.
   std::unique_ptr<Connection> conn(new Connection(db, path));
   if (rc != SQLITE_OK) {

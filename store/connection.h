@@ -52,8 +52,11 @@ class Statement {
 
 class Connection {
  public:
-  // Opens (creating when missing) the database at `path`; errors name `path`.
-  static bs::Expected<std::unique_ptr<Connection>, StoreError> open(const std::string& path);
+  enum class Access { ReadWrite, ReadOnly };
+  // Opens the database at `path` (ReadWrite creates it when missing; ReadOnly never creates or
+  // writes it); errors name `path`.
+  static bs::Expected<std::unique_ptr<Connection>, StoreError> open(const std::string& path,
+                                                                   Access access = Access::ReadWrite);
   ~Connection();
   Connection(const Connection&) = delete;
   Connection& operator=(const Connection&) = delete;

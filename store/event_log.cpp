@@ -6,7 +6,7 @@
 namespace bs::store {
 
 std::optional<StoreError> StateStore::append_event(const Event& e) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   std::int64_t id = 0;
   {

@@ -16,7 +16,7 @@ bs::Expected<std::vector<SavedSpec>, StoreError> StateStore::saved_specs() {
 }
 
 std::optional<StoreError> StateStore::save_spec(const SavedSpec& s) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   auto stmt = conn_->prepare(
       "INSERT INTO last_valid_specs (bottle, path, text, saved_ms) VALUES (?1, ?2, ?3, ?4) "
@@ -28,7 +28,7 @@ std::optional<StoreError> StateStore::save_spec(const SavedSpec& s) {
 }
 
 std::optional<StoreError> StateStore::forget_spec(const std::string& bottle) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   auto stmt = conn_->prepare("DELETE FROM last_valid_specs WHERE bottle = ?1");
   if (!stmt) return stmt.error();

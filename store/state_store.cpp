@@ -87,7 +87,10 @@ bs::Expected<StateStore, StoreError> StateStore::open(const std::string& state_d
   std::string dir = state_dir;
   while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
   if (auto err = make_private_dirs(dir)) return bs::unexpected(*err);
-  const std::string path = dir + "/state.db";
+  return open_file(dir + "/state.db");
+}
+
+bs::Expected<StateStore, StoreError> StateStore::open_file(const std::string& path) {
   if (auto err = create_private_file(path)) return bs::unexpected(*err);
   auto conn = Connection::open(path);
   if (!conn) return bs::unexpected(conn.error());
@@ -95,6 +98,45 @@ bs::Expected<StateStore, StoreError> StateStore::open(const std::string& state_d
   if (auto err = migrate(**conn)) return bs::unexpected(*err);
   return StateStore(std::move(*conn));
 }
+
+bs::Expected<StateStore, StoreError> StateStore::open_read_only(const std::string& state_dir) {
+  std::string dir = state_dir;
+  while (dir.size() > 1 && dir.back() == '/') dir.pop_back();
+  struct stat st {};
+  if (::stat(dir.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR) {
+      return bs::unexpected(StoreError{StoreError::Kind::Missing, "the state directory " + dir + " does not exist"});
+    }
+    return bs::unexpected(os_error(errno, "cannot use the state directory " + dir));
+  }
+  if (!S_ISDIR(st.st_mode)) {
+    return bs::unexpected(StoreError{StoreError::Kind::Other, "the state directory " + dir + " is not a directory"});
+  }
+  const std::string path = dir + "/state.db";
+  if (::stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT) {
+      return bs::unexpected(StoreError{StoreError::Kind::Missing,
+                                       path + " does not exist (the daemon creates it when it first runs)"});
+    }
+    return bs::unexpected(os_error(errno, "cannot use " + path));
+  }
+  auto conn = Connection::open(path, Connection::Access::ReadOnly);
+  if (!conn) return bs::unexpected(conn.error());
+  if (auto err = (*conn)->exec("PRAGMA busy_timeout = 100", "setting the busy timeout")) return bs::unexpected(*err);
+  auto version = (*conn)->query_int("PRAGMA user_version", "reading the schema version");
+  if (!version) return bs::unexpected(version.error());
+  const auto& migrations = schema_migrations();
+  if (*version == 0 || migrations.empty() || *version > migrations.back().version) {
+    return bs::unexpected(StoreError{StoreError::Kind::Other,
+                                     path + " has schema version " + std::to_string(*version) + ", this build reads 1.." +
+                                         std::to_string(migrations.empty() ? 0 : migrations.back().version)});
+  }
+  StateStore store(std::move(*conn));
+  store.file_known_ = false;  // a reader never rewrites a deleted state.db
+  return store;
+}
+
+StateStore::StateStore(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) { remember_file_identity(); }
 
 // --- leases ------------------------------------------------------------------------------------
 
@@ -111,7 +153,7 @@ bs::Expected<std::vector<Lease>, StoreError> StateStore::leases() {
 }
 
 std::optional<StoreError> StateStore::put_lease(const Lease& l) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   {
     auto holder = conn_->prepare("SELECT bottle FROM leases WHERE address = ?1 AND bottle <> ?2");
@@ -134,7 +176,7 @@ std::optional<StoreError> StateStore::put_lease(const Lease& l) {
 }
 
 std::optional<StoreError> StateStore::release_lease(const std::string& bottle) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   auto stmt = conn_->prepare("DELETE FROM leases WHERE bottle = ?1");
   if (!stmt) return stmt.error();
@@ -167,7 +209,7 @@ std::optional<StoreError> StateStore::put_machine(const ManagedMachine& m) {
   if (m.on_remove != "delete" && m.on_remove != "keep") {
     return StoreError{StoreError::Kind::Other, "machine " + m.machine + ": on_remove must be \"delete\" or \"keep\", not \"" + m.on_remove + "\""};
   }
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   // An upsert, not INSERT OR REPLACE: a REPLACE deletes the row first, which would cascade to
   // the machine's verified VM.
@@ -183,7 +225,7 @@ std::optional<StoreError> StateStore::put_machine(const ManagedMachine& m) {
 }
 
 std::optional<StoreError> StateStore::forget_machine(const std::string& machine) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   // Explicit rather than left to ON DELETE CASCADE, which only acts while foreign_keys is on.
   for (const char* sql : {"DELETE FROM verified_vms WHERE machine = ?1", "DELETE FROM machines WHERE machine = ?1"}) {
@@ -217,7 +259,7 @@ std::optional<StoreError> StateStore::put_verified_vm(const VerifiedVm& v) {
       return StoreError{StoreError::Kind::Other, "machine " + v.machine + ": invalid allowlist entry \"" + cidr + "\""};
     }
   }
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   {
     auto managed = conn_->prepare("SELECT 1 FROM machines WHERE machine = ?1");
@@ -243,7 +285,7 @@ std::optional<StoreError> StateStore::put_verified_vm(const VerifiedVm& v) {
 }
 
 std::optional<StoreError> StateStore::clear_verified_vm(const std::string& machine) {
-  auto txn = WriteTxn::begin(*conn_);
+  auto txn = begin_write();
   if (!txn) return txn.error();
   auto stmt = conn_->prepare("DELETE FROM verified_vms WHERE machine = ?1");
   if (!stmt) return stmt.error();

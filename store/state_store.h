@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -58,6 +59,9 @@ class StateStore {
 
   // Creates <state_dir> (0700, parents too) and state.db (0600) when missing, and migrates it.
   static bs::Expected<StateStore, StoreError> open(const std::string& state_dir);
+  // For readers (`events`): never creates, migrates or writes anything; a missing state dir or
+  // state.db is a Missing error naming it. Only the read methods may be used.
+  static bs::Expected<StateStore, StoreError> open_read_only(const std::string& state_dir);
 
   const std::string& path() const { return conn_->path(); }
 
@@ -100,16 +104,37 @@ class StateStore {
   // inside keep their own all-or-nothing behaviour (each is a savepoint).
   template <class F>
   [[nodiscard]] std::optional<StoreError> transaction(F&& body) {
-    auto txn = WriteTxn::begin(*conn_);
+    auto txn = begin_write();
     if (!txn) return txn.error();
     if (std::optional<StoreError> err = std::forward<F>(body)()) return err;  // ~WriteTxn rolls back
     return txn->commit();
   }
 
+  // state.db deleted or replaced under the running daemon (store/state_file.cpp). Before every
+  // write the path is compared (device and inode) with the file opened; when the file is gone,
+  // a fresh state.db is written from the still-open (unlinked) copy with VACUUM INTO and the
+  // store switches to it, so nothing written before or after is lost. A path that now holds
+  // another file is never overwritten: the store keeps writing to its own copy and says so.
+  // `problem()`: the last such incident, for status; the callback is told each one (to log it).
+  const std::optional<std::string>& file_problem() const { return file_problem_; }
+  void on_file_problem(std::function<void(const std::string&)> report) { report_ = std::move(report); }
+  // Checks now (the writes check by themselves); for status and tests.
+  void check_file();
+
  private:
-  explicit StateStore(std::unique_ptr<Connection> conn) : conn_(std::move(conn)) {}
+  explicit StateStore(std::unique_ptr<Connection> conn);
+  static bs::Expected<StateStore, StoreError> open_file(const std::string& path);
+  bs::Expected<WriteTxn, StoreError> begin_write();
+  void remember_file_identity();
+  std::optional<std::string> restore_file();  // error text, nullopt when restored
+  void set_file_problem(std::string message);
 
   std::unique_ptr<Connection> conn_;
+  std::uint64_t file_device_ = 0, file_inode_ = 0;  // of state.db as opened
+  bool file_known_ = false;
+  std::optional<std::string> file_problem_;
+  std::string last_reported_;
+  std::function<void(const std::string&)> report_;
 };
 
 // "2026-11-29T12:00:00Z": UTC, whole seconds (the fraction is dropped, rounding towards the past),

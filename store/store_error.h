@@ -12,7 +12,8 @@ struct StoreError {
     Full,      // the filesystem holding state.db is full
     ReadOnly,  // state.db or its directory cannot be written
     Corrupt,   // state.db is not a valid database any more
-    Conflict,  // the write would break an invariant another record holds (an address already leased)
+    Conflict,
+    Missing,   // the state dir or state.db does not exist (a reader never creates them)  // the write would break an invariant another record holds (an address already leased)
     Other,
   };
   Kind kind = Kind::Other;

@@ -65,7 +65,7 @@ void Supervisor::event(const std::string& bottle_name, const std::string& machin
   e.machine = machine;
   e.kind = kind;
   e.detail = detail;
-  if (auto err = store_.append_event(e)) spdlog::error("cannot record event {}: {}", kind, err->message);
+  events_.record(e);  // now, or queued and retried while the store cannot take it
   if (auto it = bottles_.find(bottle_name); it != bottles_.end()) {
     it->second.last_event = kind;
     it->second.last_event_ms = e.ts_ms;

@@ -133,15 +133,16 @@ class Parser {
       return bs::unexpected(UsageError{"no command given", help_hint(nullptr)});
     }
     const std::string& first = args_[0];
-    if (first == "--help" || first == "-h") {
-      inv.action = Invocation::Action::Help;
-      return inv;
-    }
+    // "-h status" means "help status"; "--version" stands alone.
+    if (first == "help" || first == "--help" || first == "-h") return parse_help_command();
     if (first == "--version") {
+      if (args_.size() > 1) {
+        return bs::unexpected(UsageError{"'--version' takes no arguments (got '" + args_[1] + "')",
+                                         help_hint(nullptr)});
+      }
       inv.action = Invocation::Action::Version;
       return inv;
     }
-    if (first == "help") return parse_help_command();
     if (!first.empty() && first[0] == '-') {
       return bs::unexpected(UsageError{"unknown option '" + first + "' (a command comes first)",
                                        help_hint(nullptr)});
@@ -164,7 +165,7 @@ class Parser {
     Invocation inv;
     inv.action = Invocation::Action::Help;
     if (args_.size() > 2) {
-      return bs::unexpected(UsageError{"'help' takes at most one command", help_hint(nullptr)});
+      return bs::unexpected(UsageError{"'" + args_[0] + "' takes at most one command", help_hint(nullptr)});
     }
     if (args_.size() == 2) {
       const CommandInfo* c = find_command(args_[1]);
@@ -246,7 +247,8 @@ class Parser {
       std::string value;
       if (inline_value) {
         value = *inline_value;
-      } else if (i + 1 < args_.size() && !looks_like_option(args_[i + 1])) {
+      } else if (i + 1 < args_.size() &&
+                 (!looks_like_option(args_[i + 1]) || (v.needs == kSince && is_negative_number(args_[i + 1])))) {
         value = args_[++i];
       } else {
         return UsageError{"option '" + std::string(flag) + "' needs a value (" + v.metavar + ")",
@@ -265,6 +267,9 @@ class Parser {
   // "--specs --json" is a forgotten value, not a directory named "--json"; "--specs=-x" still
   // works for the rare path that starts with a dash.
   static bool looks_like_option(const std::string& s) { return s.size() > 1 && s[0] == '-'; }
+  static bool is_negative_number(const std::string& s) {
+    return s.size() > 1 && s[0] == '-' && s[1] >= '0' && s[1] <= '9';
+  }
 
   static std::optional<UsageError> store_value(const CommandInfo& c, std::string_view flag,
                                                std::string value, Invocation& inv) {
@@ -277,6 +282,9 @@ class Parser {
     else if (flag == "--smolvm-data-dir") f.smolvm_data_dir = std::move(value);
     else if (flag == "--bottle") inv.bottle = std::move(value);
     else if (flag == "--since") {
+      // "--since -5s" reads naturally as "since five seconds ago": the same as "--since 5s"
+      // (--since only ever looks back).
+      if (is_negative_number(value)) value.erase(0, 1);
       auto d = parse_duration(value);
       if (!d) return UsageError{"option '--since': " + d.error(), help_hint(&c)};
       inv.since = *d;

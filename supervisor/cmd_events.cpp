@@ -115,7 +115,7 @@ class EventTable {
 bs::Expected<store::StateStore, store::StoreError> open_store(const std::string& state_dir) {
   auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
   while (true) {
-    auto db = store::StateStore::open(state_dir);
+    auto db = store::StateStore::open_read_only(state_dir);
     if (db || db.error().kind != store::StoreError::Kind::Busy || std::chrono::steady_clock::now() >= give_up) {
       return db;
     }
@@ -145,14 +145,17 @@ int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
   std::optional<FollowSignals> signals;
   if (inv.follow) signals.emplace();
   const std::string db_path = settings.state_dir + "/state.db";
-  // No DB yet: nothing has happened. Opening would create it, which is the daemon's job.
-  while (!exists(db_path)) {
-    if (!inv.follow || g_stop) return kExitOk;
-    sleep_a_poll();
-  }
+  // --follow may start before the daemon's first run has created the DB (in an existing state
+  // dir); anything else missing is an error naming it, not an empty log: a mistyped --state-dir
+  // must not look like "nothing happened". Creating it is the daemon's job, never ours.
+  while (inv.follow && !g_stop && exists(settings.state_dir) && !exists(db_path)) sleep_a_poll();
+  if (g_stop) return kExitOk;
   auto db = open_store(settings.state_dir);
   if (!db) {
-    print_error(io.err, "cannot read the audit log in " + db_path + ": " + db.error().message);
+    print_error(io.err, "cannot read the audit log: " + db.error().message,
+                db.error().kind == store::StoreError::Kind::Missing
+                    ? "is --state-dir (or the config's state_dir) the daemon's? (state dir: " + settings.state_dir + ")"
+                    : std::string());
     return kExitFailed;
   }
   const std::string bottle = inv.bottle.value_or("");

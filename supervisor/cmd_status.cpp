@@ -53,6 +53,10 @@ int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io
       case ClientError::Kind::Timeout:
         print_error(io.err, line.error().message, "see its log: journalctl --user -u bottle-supervisor");
         return kExitFailed;
+      case ClientError::Kind::Untrusted:
+        print_error(io.err, line.error().message,
+                    "another user's process holds the socket path; stop it or point --socket elsewhere");
+        return kExitFailed;
       default:
         print_error(io.err, line.error().message);
         return kExitFailed;

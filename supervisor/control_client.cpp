@@ -10,6 +10,7 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/peer_credentials.h"
 #include "platform/unique_fd.h"
 #include "supervisor/control_socket_path.h"
 
@@ -63,6 +64,16 @@ bs::Expected<std::string, ClientError> control_exchange(const std::string& socke
                                                      " is not accepting connections (its queue is full)"));
     }
     return bs::unexpected(error(Kind::Other, "cannot connect to " + socket_path + ": " + std::strerror(err)));
+  }
+  // Whoever bound the path answers: only a daemon of our own uid may see the request or be
+  // believed. (The daemon checks us the same way.)
+  const auto peer = platform::peer_credentials(fd.get());
+  if (!peer || peer->uid != static_cast<long long>(::geteuid())) {
+    return bs::unexpected(error(Kind::Untrusted,
+                                "refusing to talk to " + socket_path + ": it is served by uid " +
+                                    (peer ? std::to_string(peer->uid) : std::string("(unknown)")) +
+                                    (peer && peer->pid > 0 ? " (pid " + std::to_string(peer->pid) + ")" : "") +
+                                    ", not by you (uid " + std::to_string(::geteuid()) + ")"));
   }
 
   const std::string line = request_json + "\n";

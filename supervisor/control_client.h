@@ -16,6 +16,7 @@ struct ClientError {
     NotRunning,  // no socket file, or nobody listening on it
     Timeout,     // no complete reply before the deadline
     Protocol,    // the daemon hung up early or sent something that is not a JSON object
+    Untrusted,   // the socket is served by another uid: nothing was sent
     Other,       // anything else (permission denied, path too long, ...)
   };
   Kind kind = Kind::Other;

@@ -11,6 +11,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "platform/peer_credentials.h"
 #include "supervisor/control_socket_path.h"
 
 namespace bs::supervisor {
@@ -20,33 +21,6 @@ using nlohmann::json;
 
 std::string error_line(const std::string& message) {
   return json{{"ok", false}, {"error", message}}.dump() + "\n";
-}
-
-struct Peer {
-  bool known = false;
-  long long uid = -1;
-  long long pid = -1;
-};
-
-Peer peer_of(int fd) {
-  Peer p;
-#if defined(SO_PEERCRED)
-  ucred cred{};
-  socklen_t len = sizeof(cred);
-  if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == 0) {
-    p.known = true;
-    p.uid = cred.uid;
-    p.pid = cred.pid;
-  }
-#else
-  uid_t uid = 0;
-  gid_t gid = 0;
-  if (getpeereid(fd, &uid, &gid) == 0) {
-    p.known = true;
-    p.uid = uid;
-  }
-#endif
-  return p;
 }
 
 }  // namespace
@@ -59,7 +33,7 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   enum class Phase { Reading, Handling, Writing };
 
   Connection(ControlServer* server, uv_loop_t* loop)
-      : server_(server), limits_(server->limits_), read_buf_(16 * 1024) {
+      : server_(server), limits_(server->limits_) {
     uv_pipe_init(loop, &pipe_, 0);
     uv_timer_init(loop, &timer_);
     pipe_.data = this;
@@ -197,11 +171,12 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
 
   static void on_alloc(uv_handle_t* h, std::size_t /*suggested*/, uv_buf_t* buf) {
     auto* self = static_cast<Connection*>(h->data);
-    if (self == nullptr) {
-      *buf = uv_buf_init(nullptr, 0);
+    if (self == nullptr || self->server_ == nullptr) {
+      *buf = uv_buf_init(nullptr, 0);  // UV_ENOBUFS: the read callback closes us
       return;
     }
-    *buf = uv_buf_init(self->read_buf_.data(), static_cast<unsigned>(self->read_buf_.size()));
+    std::vector<char>& shared = self->server_->read_buf_;
+    *buf = uv_buf_init(shared.data(), static_cast<unsigned>(shared.size()));
   }
 
   static void on_read(uv_stream_t* s, ssize_t nread, const uv_buf_t* buf) {
@@ -250,7 +225,6 @@ class ControlServer::Connection : public std::enable_shared_from_this<Connection
   uv_pipe_t pipe_{};
   uv_timer_t timer_{};
   std::shared_ptr<Connection> self_;
-  std::vector<char> read_buf_;
   std::string line_;
   Phase phase_ = Phase::Reading;
   bool closing_ = false;
@@ -309,7 +283,9 @@ void ControlServer::on_connection(uv_stream_t* listener, int status) {
   auto* self = static_cast<ControlServer*>(listener->data);
   if (self == nullptr) return;
   if (status < 0) {
-    spdlog::warn("control socket: accept failed: {}", uv_strerror(status));
+    if (auto n = self->accept_log_.admit(LogThrottle::Clock::now())) {
+      spdlog::warn("control socket: accept failed: {}{}", uv_strerror(status), suppressed_note(*n));
+    }
     return;
   }
   try {
@@ -325,16 +301,22 @@ void ControlServer::accept_one() {
     conn->close();
     return;
   }
-  Peer peer = peer_of(conn->fd());
-  if (!peer.known || peer.uid != static_cast<long long>(geteuid())) {
+  const auto known = platform::peer_credentials(conn->fd());
+  const platform::PeerCredentials peer = known.value_or(platform::PeerCredentials{});
+  if (!known || peer.uid != static_cast<long long>(geteuid())) {
     // Closed unread: another user must not learn anything, not even an error message.
-    spdlog::warn("control socket: refused a connection from uid {} (pid {}): only uid {} may use {}",
-                 peer.uid, peer.pid, geteuid(), path_);
+    if (auto n = refused_log_.admit(LogThrottle::Clock::now())) {
+      spdlog::warn("control socket: refused a connection from uid {} (pid {}): only uid {} may use {}{}",
+                   peer.uid, peer.pid, geteuid(), path_, suppressed_note(*n));
+    }
     conn->close();
     return;
   }
   if (open_.size() >= limits_.max_connections) {
-    spdlog::warn("control socket: {} connections already open, refusing another", open_.size());
+    if (auto n = busy_log_.admit(LogThrottle::Clock::now())) {
+      spdlog::warn("control socket: {} connections already open, refusing another{}", open_.size(),
+                   suppressed_note(*n));
+    }
     conn->refuse("too many connections, try again");
     return;
   }

@@ -21,6 +21,7 @@
 
 #include "reconcile/expected.h"
 #include "supervisor/control_request.h"
+#include "supervisor/log_throttle.h"
 #include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {
@@ -66,6 +67,11 @@ class ControlServer {
   ControlLimits limits_;
   UvHandle<uv_pipe_t> listener_;
   std::set<Connection*> open_;  // each keeps itself alive until its handles are closed
+  // One read buffer for all connections: libuv reads one stream at a time and each read is
+  // copied out before the next, so a flood of connections costs no buffer memory each.
+  std::vector<char> read_buf_ = std::vector<char>(16 * 1024);
+  // Refusals a local peer can provoke in a loop are logged at most once a second.
+  LogThrottle refused_log_, busy_log_, accept_log_;
   unsigned long long socket_inode_ = 0;
 };
 

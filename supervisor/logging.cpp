@@ -7,7 +7,6 @@
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
 #include <spdlog/sinks/base_sink.h>
-#include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
 namespace bs::supervisor {
@@ -32,46 +31,64 @@ int syslog_priority(spdlog::level::level_enum level) {
   }
 }
 
-// journald reads the priority per line, so every line of a multi-line message gets the prefix
-// (an unprefixed continuation line would be filed as info).
-class JournalStreamSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
+// The one sink: every message's text has its control characters escaped before it is formatted,
+// so a file name, spec value or smolvm output holding ESC, BEL or a newline can neither drive the
+// terminal nor forge a log line. Under systemd each line starts with its priority "<N>".
+class StderrSink final : public spdlog::sinks::base_sink<spdlog::details::null_mutex> {
  public:
-  JournalStreamSink() { set_pattern_("%v"); }
+  explicit StderrSink(bool journal) : journal_(journal) {}
 
  protected:
   void sink_it_(const spdlog::details::log_msg& msg) override {
+    const std::string escaped = escape_control_characters(std::string_view(msg.payload.data(), msg.payload.size()));
+    spdlog::details::log_msg safe = msg;
+    safe.payload = escaped;
     spdlog::memory_buf_t formatted;
-    formatter_->format(msg, formatted);
-    std::string_view text(formatted.data(), formatted.size());
-    while (!text.empty() && (text.back() == '\n' || text.back() == '\r')) text.remove_suffix(1);
+    formatter_->format(safe, formatted);
     std::string out;
-    const std::string prefix = "<" + std::to_string(syslog_priority(msg.level)) + ">";
-    std::size_t start = 0;
-    while (true) {
-      std::size_t nl = text.find('\n', start);
-      out += prefix;
-      out.append(text.substr(start, nl == std::string_view::npos ? std::string_view::npos : nl - start));
-      out += '\n';
-      if (nl == std::string_view::npos) break;
-      start = nl + 1;
-    }
+    if (journal_) out = "<" + std::to_string(syslog_priority(msg.level)) + ">";
+    out.append(formatted.data(), formatted.size());
     std::fwrite(out.data(), 1, out.size(), stderr);
-    std::fflush(stderr);
   }
   void flush_() override { std::fflush(stderr); }
+
+ private:
+  bool journal_;
 };
 
 }  // namespace
 
-void init_logging(const std::string& level, const platform::EnvLookup& env) {
-  std::shared_ptr<spdlog::sinks::sink> sink;
-  if (auto stream = env("JOURNAL_STREAM"); stream && !stream->empty()) {
-    sink = std::make_shared<JournalStreamSink>();
-  } else {
-    sink = std::make_shared<spdlog::sinks::stderr_sink_st>();
-    sink->set_formatter(std::make_unique<spdlog::pattern_formatter>(
-        "%Y-%m-%dT%H:%M:%S.%eZ %l %v", spdlog::pattern_time_type::utc));
+std::string escape_control_characters(std::string_view text) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out;
+  out.reserve(text.size());
+  for (char ch : text) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c >= 0x20 && c != 0x7f) {
+      out += ch;
+      continue;
+    }
+    switch (c) {
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\x";
+        out += kHex[c >> 4];
+        out += kHex[c & 0xf];
+    }
   }
+  return out;
+}
+
+void init_logging(const std::string& level, const platform::EnvLookup& env) {
+  const auto stream = env("JOURNAL_STREAM");
+  const bool journal = stream && !stream->empty();
+  auto sink = std::make_shared<StderrSink>(journal);
+  // journald adds the time itself.
+  sink->set_formatter(journal ? std::make_unique<spdlog::pattern_formatter>("%v")
+                              : std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%eZ %l %v",
+                                                                            spdlog::pattern_time_type::utc));
   auto logger = std::make_shared<spdlog::logger>("bottle-supervisor", std::move(sink));
   logger->set_level(level_of(level));
   // Errors are rare and matter: make sure they reach the journal even if we crash next.

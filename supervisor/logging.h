@@ -4,6 +4,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 
 #include "platform/env.h"
 
@@ -11,6 +12,10 @@ namespace bs::supervisor {
 
 // level: trace|debug|info|warn|error (anything else means info). Replaces the default logger.
 void init_logging(const std::string& level, const platform::EnvLookup& env);
+
+// Every byte below 0x20 and DEL as "\n", "\r", "\t" or "\xHH"; everything else as is. The sink
+// applies it to every message, so nothing from the file system reaches the log raw.
+std::string escape_control_characters(std::string_view text);
 
 // For SIGHUP reloads: changes the level of the default logger only.
 void set_log_level(const std::string& level);

@@ -1,7 +1,5 @@
 #include "supervisor/settings.h"
 
-#include <fcntl.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -9,6 +7,7 @@
 #include <cstring>
 #include <filesystem>
 
+#include "platform/file_text.h"
 #include "platform/xdg.h"
 #include "supervisor/preflight_checks.h"
 
@@ -61,36 +60,21 @@ void add_vm_argv0(smolvm::Paths& paths, const std::string& bin, const platform::
   }
 }
 
+// As a spec's bound (spec_folder.cpp): a config is a few hundred bytes, and reading a huge file
+// blocks the loop on SIGHUP.
+constexpr std::size_t kMaxConfigBytes = 1 << 20;
+
 enum class ReadResult { Ok, Missing, Failed };
 
 ReadResult read_text(const std::string& path, std::string& text, std::string& error) {
-  int fd = open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    if (errno == ENOENT || errno == ENOTDIR) return ReadResult::Missing;
-    error = "cannot read the config file " + path + ": " + std::strerror(errno);
-    return ReadResult::Failed;
+  auto read = platform::read_regular_file(path, kMaxConfigBytes);
+  if (read) {
+    text = std::move(read->text);
+    return ReadResult::Ok;
   }
-  struct stat st{};
-  if (fstat(fd, &st) == 0 && !S_ISREG(st.st_mode)) {
-    close(fd);
-    error = "the config file " + path + " is not a regular file";
-    return ReadResult::Failed;
-  }
-  char buf[8192];
-  while (true) {
-    ssize_t n = read(fd, buf, sizeof(buf));
-    if (n > 0) {
-      text.append(buf, static_cast<std::size_t>(n));
-      continue;
-    }
-    if (n == 0) break;
-    if (errno == EINTR) continue;
-    error = "cannot read the config file " + path + ": " + std::strerror(errno);
-    close(fd);
-    return ReadResult::Failed;
-  }
-  close(fd);
-  return ReadResult::Ok;
+  if (read.error().error == ENOENT || read.error().error == ENOTDIR) return ReadResult::Missing;
+  error = "the config file " + read.error().message;
+  return ReadResult::Failed;
 }
 
 bs::Expected<Settings, std::string> resolve(const CommonFlags& flags, const platform::EnvLookup& env,

@@ -40,6 +40,12 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};
   sup["wakeups"] = {{"loop", wakeups_.loop}, {"resync", wakeups_.resync}, {"watchdog", wakeups_.watchdog}};
+  // Audit events the store could not take yet (disk full...), and those lost beyond the queue.
+  sup["events_pending"] = events_.pending();
+  sup["events_dropped"] = events_.dropped();
+  store_.check_file();  // state.db deleted or replaced: noticed (and restored) now, not at the next write
+  sup["state_db"] = store_.path();
+  sup["state_db_problem"] = store_.file_problem() ? nlohmann::json(*store_.file_problem()) : nlohmann::json(nullptr);
 
   nlohmann::json bottles = nlohmann::json::array();
   std::vector<std::string> selected;

@@ -14,6 +14,7 @@
 #include "supervisor/control_server.h"
 #include "supervisor/logging.h"
 #include "supervisor/notify.h"
+#include "supervisor/smolvm_db_lock.h"
 
 namespace bs::supervisor {
 namespace {
@@ -592,6 +593,13 @@ int run_daemon(const Settings& settings, const CommonFlags& flags, RunMode mode)
   if (!lock) {
     std::fprintf(stderr, "error: %s\n", lock.error().c_str());
     std::fprintf(stderr, "hint: only one supervisor may run per state dir (%s)\n", settings.state_dir.c_str());
+    return 1;
+  }
+  // And one per smolvm DB: two daemons with different state dirs on one DB fight over its rows.
+  auto db_lock = lock_smolvm_db(settings.smolvm.db, settings.state_dir, settings.env);
+  if (!db_lock) {
+    std::fprintf(stderr, "error: %s\n", db_lock.error().c_str());
+    std::fprintf(stderr, "hint: only one supervisor may manage a smolvm DB; stop the other one or use its state dir\n");
     return 1;
   }
   auto store = store::StateStore::open(settings.state_dir);

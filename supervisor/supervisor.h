@@ -24,6 +24,7 @@
 #include "supervisor/bottle.h"
 #include "supervisor/child_process.h"
 #include "supervisor/daemon.h"
+#include "supervisor/event_recorder.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
 #include "supervisor/settings.h"
@@ -132,6 +133,7 @@ class Supervisor {
   CommonFlags flags_;
   RunMode mode_;
   store::StateStore store_;
+  EventRecorder events_{loop_, store_};  // the audit log's writer, with its retry queue
   std::optional<smolvm::VmTable> vms_;
   std::uint64_t data_version_ = 0;
   std::optional<std::uint64_t> snapshot_checked_at_;  // loop iteration (wakeups_.loop) it was last current in

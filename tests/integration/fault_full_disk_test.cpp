@@ -97,6 +97,14 @@ TEST_CASE("fault: the state dir's filesystem full: a clear error, a sound store,
     return (b.is_object() && b["error"].is_string() && says_disk_full(b["error"])) || says_disk_full(d.log());
   }, Ms(20000));
   INFO("disk-b while full: " << b.dump());
+  // The events that could not be written wait in the daemon (before: written to stderr only).
+  h.wait_until("status to count audit events waiting for the store", [&] {
+    Status s = h.status();
+    return s.doc.is_object() && s.doc["supervisor"]["events_pending"].is_number() &&
+           s.doc["supervisor"]["events_pending"].get<int>() > 0;
+  }, Ms(20000));
+  // The edit of disk-a drift-kills its VM (booted with the old policy) while the disk is full.
+  h.wait_until("disk-a's old VM to be drift-killed", [&] { return contains(d.log(), "drift-killed"); }, Ms(20000));
   CHECK(contains(d.log(), "no space left"));  // and what to do about it
   CHECK(contains(d.log(), "free some space"));
   // Failing closed: a bottle whose lease cannot be stored gets nothing the store cannot account for.
@@ -118,12 +126,20 @@ TEST_CASE("fault: the state dir's filesystem full: a clear error, a sound store,
   CHECK(h.booted_policy(a["pid"]) == a["allowlist"]);
   CHECK(h.booted_policy(ok["pid"]) == Json::array({ok["address"].get<std::string>() + "/32"}));
 
-  // Events are recorded again, the leases add up, and the store is sound.
+  // Events are recorded again, those that happened while the disk was full too (queued, then
+  // written by the retry), the leases add up, and the store is sound.
+  h.wait_until("the queued events to be written", [&] {
+    Status s = h.status();
+    return s.doc.is_object() && s.doc["supervisor"]["events_pending"] == 0;
+  }, Ms(40000));
+  print_metric("events_written_after_space_ms", elapsed_ms(freed));
   StateSnapshot state = read_state(h);
   CHECK(state.events.size() > events_before);
   bool b_lease_event = false;
   for (const auto& e : state.events) b_lease_event = b_lease_event || (e.kind == "lease-acquired" && e.bottle == "disk-b");
   CHECK(b_lease_event);
+  CHECK(h.status().doc["supervisor"]["events_dropped"] == 0);
+  CHECK_FALSE(h.events("drift-killed", "disk-a").empty());
   CHECK(state.leases.size() == 2);
   CHECK(integrity_check(state_db_path(h)) == "ok");
   CHECK(h.status().exit_code == 0);

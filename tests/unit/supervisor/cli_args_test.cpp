@@ -53,6 +53,9 @@ TEST_CASE("cli: commands and their options", "[supervisor]") {
     CHECK(inv.follow);
     CHECK(inv.bottle == "web");
     CHECK(inv.since == std::chrono::milliseconds(10min));
+    // A minus sign reads as "ago": the same look back, with or without '='.
+    CHECK(ok({"events", "--since", "-5s"}).since == std::chrono::milliseconds(5s));
+    CHECK(ok({"events", "--since=-5s"}).since == std::chrono::milliseconds(5s));
   }
   {
     auto inv = ok({"validate", "a.toml", "b.toml"});
@@ -93,6 +96,8 @@ TEST_CASE("cli: help and version", "[supervisor]") {
     REQUIRE(inv.command.has_value());
     CHECK(ok({command, "-h"}).action == Action::Help);
     CHECK(ok({"help", command}).command == inv.command);
+    CHECK(ok({"-h", command}).command == inv.command);  // the command's help, not the top-level one
+    CHECK(ok({"--help", command}).command == inv.command);
     CHECK(ok({command, "--version"}).action == Action::Version);
   }
   // --help wins over an otherwise incomplete command line.
@@ -128,6 +133,9 @@ TEST_CASE("cli: usage errors say what is wrong and where to look", "[supervisor]
       {{"reconcile", "--once", "--json"}, "'--json' cannot be combined with '--once'",
        "see 'bottle-supervisor reconcile --help'"},
       {{"help", "nope"}, "unknown command 'nope'", "see 'bottle-supervisor --help'"},
+      {{"--version", "extra"}, "'--version' takes no arguments (got 'extra')", "see 'bottle-supervisor --help'"},
+      {{"-h", "status", "x"}, "'-h' takes at most one command", "see 'bottle-supervisor --help'"},
+      {{"events", "--since", "-ten"}, "option '--since' needs a value (DUR)", "see 'bottle-supervisor events --help'"},
   };
   for (const auto& c : cases) {
     INFO("args: " << Catch::Detail::stringify(c.args));

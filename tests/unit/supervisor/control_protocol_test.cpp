@@ -193,6 +193,41 @@ TEST_CASE("control: connections beyond the cap are closed at once", "[supervisor
   CHECK(server->open_connections() == 2);
 }
 
+TEST_CASE("control: a flood of refused connections is logged once a second, not once each", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  bs::cli_test::TestLoop loop;
+  bs::cli_test::LogCapture log;
+  const std::string path = tmp / "bottle-supervisor/control.sock";
+  ControlLimits limits;
+  limits.max_connections = 1;
+  auto server = serve(loop, path, sync_handler(), limits);
+  RawClient held(path);
+  REQUIRE(loop.run_until([&] { return server->open_connections() == 1; }));
+
+  const auto started = std::chrono::steady_clock::now();
+  constexpr int kFlood = 200;
+  int refused = 0;
+  for (int i = 0; i < kFlood; ++i) {
+    RawClient c(path);
+    REQUIRE(c.connected());
+    auto text = std::async(std::launch::async, [&c] { return c.read_to_eof(5s); });
+    REQUIRE(loop.run_until([&] { return ready(text); }));
+    if (auto t = text.get(); t && t->find("too many connections") != std::string::npos) ++refused;
+  }
+  const auto seconds = std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now() - started);
+  CHECK(refused == kFlood);
+  const std::string text = log.text();
+  std::size_t lines = 0;
+  for (std::size_t at = text.find("connections already open"); at != std::string::npos;
+       at = text.find("connections already open", at + 1)) {
+    ++lines;
+  }
+  INFO(text);
+  CHECK(lines >= 1);
+  CHECK(lines <= static_cast<std::size_t>(seconds.count()) + 1);
+  if (lines > 1) CHECK_THAT(text, Catch::Contains("more like it not logged"));
+}
+
 
 TEST_CASE("control: a request ended by a half-close instead of a newline still counts", "[supervisor]") {
   bs::cli_test::TempDir tmp;

@@ -120,6 +120,48 @@ TEST_CASE("control: a peer with another uid is refused unread", "[supervisor]") 
   CHECK(reply.get().has_value());
 }
 
+TEST_CASE("control client: a socket served by another uid is refused before sending", "[supervisor]") {
+  if (geteuid() != 0) {
+    WARN("needs root to serve a socket as nobody; skipped");
+    return;
+  }
+  bs::cli_test::TempDir tmp;
+  REQUIRE(chmod(tmp.path().c_str(), 0777) == 0);  // so that nobody can bind in it
+  const std::string path = tmp / "control.sock";
+  int ready[2];
+  REQUIRE(pipe(ready) == 0);
+  pid_t child = fork();
+  REQUIRE(child >= 0);
+  if (child == 0) {
+    // Exit codes: 0 = the client hung up without sending a byte, 1 = it sent a request.
+    if (setgid(65534) != 0 || setuid(65534) != 0) _exit(2);
+    int fd = socket(AF_UNIX, SOCK_STREAM, 0);
+    sockaddr_un addr{};
+    addr.sun_family = AF_UNIX;
+    std::strncpy(addr.sun_path, path.c_str(), sizeof(addr.sun_path) - 1);
+    if (bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 || listen(fd, 4) != 0) _exit(3);
+    (void)!write(ready[1], "r", 1);
+    int conn = accept(fd, nullptr, nullptr);
+    char buf[64];
+    ssize_t n = recv(conn, buf, sizeof(buf), 0);
+    if (n > 0) (void)!send(conn, "{\"ok\":true}\n", 12, MSG_NOSIGNAL);
+    _exit(n > 0 ? 1 : 0);
+  }
+  close(ready[1]);
+  char c = 0;
+  REQUIRE(read(ready[0], &c, 1) == 1);
+  close(ready[0]);
+  auto r = control_request(path, json{{"cmd", "status"}}, 2s);
+  int status = 0;
+  REQUIRE(waitpid(child, &status, 0) == child);  // it exits once we hang up
+  REQUIRE_FALSE(r.has_value());
+  CHECK(r.error().kind == ClientError::Kind::Untrusted);
+  CHECK_THAT(r.error().message, Catch::StartsWith("refusing to talk to " + path + ": it is served by uid 65534"));
+  CHECK_THAT(r.error().message, Catch::EndsWith("not by you (uid 0)"));
+  REQUIRE(WIFEXITED(status));
+  CHECK(WEXITSTATUS(status) == 0);  // the request was never sent
+}
+
 TEST_CASE("control client: no daemon means NotRunning, naming the socket", "[supervisor]") {
   bs::cli_test::TempDir tmp;
   const std::string path = tmp / "nothing/control.sock";

@@ -116,15 +116,40 @@ TEST_CASE("events: the human table", "[supervisor]") {
   for (std::size_t i = 0; i < 3; ++i) CHECK(bs::supervisor::display_width(lines[i]) <= 100);
 }
 
-TEST_CASE("events: no state DB yet prints nothing and creates nothing", "[supervisor]") {
+TEST_CASE("events: a missing state dir or state.db is an error naming it, and nothing is created", "[supervisor]") {
   bs::cli_test::TempDir tmp;
   Settings settings;
   settings.state_dir = tmp / "never-ran";
+  auto r = events(settings, Invocation{});  // before: nothing printed, exit 0 (a typo looked like an empty log)
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::StartsWith("error: cannot read the audit log: the state directory " + tmp / "never-ran" +
+                                      " does not exist\n"));
+  CHECK_FALSE(std::filesystem::exists(settings.state_dir));
+
+  std::filesystem::create_directories(settings.state_dir);
+  r = events(settings, Invocation{});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::StartsWith("error: cannot read the audit log: " + tmp / "never-ran/state.db" +
+                                      " does not exist"));
+  CHECK_FALSE(std::filesystem::exists(tmp / "never-ran/state.db"));
+}
+
+TEST_CASE("events: the store is opened read-only and never migrated", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  seed(settings.state_dir);
+  auto ro = bs::store::StateStore::open_read_only(settings.state_dir);
+  REQUIRE(ro.has_value());
+  CHECK(ro->events("", 0, 0, 0).has_value());
+  bs::store::Event e;
+  e.kind = "created";
+  auto err = ro->append_event(e);
+  REQUIRE(err.has_value());  // a read-only connection cannot write
+  CHECK(err->kind == bs::store::StoreError::Kind::ReadOnly);
   auto r = events(settings, Invocation{});
   CHECK(r.code == 0);
-  CHECK(r.out.empty());
-  CHECK(r.err.empty());
-  CHECK_FALSE(std::filesystem::exists(settings.state_dir));
 }
 
 namespace {

@@ -145,7 +145,30 @@ TEST_CASE("logging: journald priority prefixes when JOURNAL_STREAM is set", "[su
   bs::supervisor::set_log_level("debug");
   spdlog::debug("shown at debug");
   std::string text = capture.finish();
-  CHECK(text == "<4>careful: 1\n<6>hello\n<3>first line\n<3>second line\n<7>shown at debug\n");
+  // A newline inside a message is escaped: one message, one journal entry, no forged lines.
+  CHECK(text == "<4>careful: 1\n<6>hello\n<3>first line\\nsecond line\n<7>shown at debug\n");
+}
+
+TEST_CASE("logging: control characters from file names are escaped, in both formats", "[supervisor]") {
+  CHECK(bs::supervisor::escape_control_characters("a\x1b[31mb\x07" "c\td\re\x7f\xc3\xa9") ==
+        "a\\x1b[31mb\\x07c\\td\\re\\x7f\xc3\xa9");
+  bs::cli_test::TempDir tmp;
+  KeepDefaultLogger keep;
+  {
+    StderrCapture capture(tmp / "journal");
+    bs::supervisor::init_logging("info", bs::platform::map_env({{"JOURNAL_STREAM", "8:12345"}}));
+    spdlog::warn("spec {}: bad", "/s/\x1b]0;owned\x07x.toml");
+    CHECK(capture.finish() == "<4>spec /s/\\x1b]0;owned\\x07x.toml: bad\n");
+  }
+  {
+    StderrCapture capture(tmp / "by-hand");
+    bs::supervisor::init_logging("info", bs::platform::map_env({}));
+    spdlog::warn("spec {}: bad", "/s/\x1b[2Jx\nFAKE error line.toml");
+    std::string text = capture.finish();
+    INFO(text);
+    CHECK(text.find('\x1b') == std::string::npos);
+    CHECK(std::regex_match(text, std::regex(R"(\S+ warning spec /s/\\x1b\[2Jx\\nFAKE error line\.toml: bad\n)")));
+  }
 }
 
 TEST_CASE("logging: a UTC timestamp and the level when run by hand", "[supervisor]") {

@@ -1,4 +1,5 @@
 // Settings from an environment map, the config file and flags (CONTRACT §2, §4).
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "cli_test_support.h"
@@ -157,7 +158,20 @@ TEST_CASE("settings: config file errors", "[supervisor]") {
     REQUIRE(std::filesystem::create_directories(tmp / ".config/bottle-supervisor/config.toml"));
     auto s = resolve_settings({}, map_env(env));
     REQUIRE_FALSE(s.has_value());
-    CHECK_THAT(s.error(), Catch::Contains("is not a regular file"));
+    CHECK(s.error() == "the config file " + tmp / ".config/bottle-supervisor/config.toml" + ": not a regular file");
+  }
+  SECTION("a FIFO is refused at once, never waited on for a writer") {
+    REQUIRE(std::filesystem::create_directories(tmp / ".config/bottle-supervisor"));
+    REQUIRE(mkfifo((tmp / ".config/bottle-supervisor/config.toml").c_str(), 0600) == 0);
+    auto s = resolve_settings({}, map_env(env));  // before: blocked in open() forever
+    REQUIRE_FALSE(s.has_value());
+    CHECK(s.error() == "the config file " + tmp / ".config/bottle-supervisor/config.toml" + ": not a regular file");
+  }
+  SECTION("a config over 1 MiB is refused unread") {
+    bs::cli_test::write_file(tmp / ".config/bottle-supervisor/config.toml", std::string((1 << 20) + 1, '#'));
+    auto s = resolve_settings({}, map_env(env));
+    REQUIRE_FALSE(s.has_value());
+    CHECK(s.error() == "the config file " + tmp / ".config/bottle-supervisor/config.toml" + ": larger than 1 MiB");
   }
 }
 
