@@ -20,7 +20,7 @@ TEST_CASE("fault: after a stray VM is killed its bottle converges at once, with 
   h.write_spec("lone", spec_toml());
   const std::int64_t vm = h.wait_verified("lone")["pid"];
 
-  ChildProcess stray({kSimBin, "_boot-vm", h.smolvm_paths().boot_config("bottle-lone")}, h.env());
+  ChildProcess stray({kSimBin, "_boot-vm", h.write_rogue_boot_config("bottle-lone")}, h.env());
   h.wait_until("the stray to show its _boot-vm command line", [&] {
     auto cmdline = bs::platform::read_cmdline(stray.pid());
     return cmdline && contains(*cmdline, "_boot-vm");

@@ -49,8 +49,9 @@ TEST_CASE("a row pid that belongs to an unrelated process is never signalled", "
 }
 
 TEST_CASE("a stray _boot-vm of a managed machine is killed once its boot pending window has passed", "[integration]") {
+  // No resync: the VM's reading of its boot-config.json (the data-dir watch) is what finds it.
   ConfigOptions cfg;
-  cfg.resync_interval = "1s";
+  cfg.resync_interval = "1h";
   TempHome h(cfg);
   Daemon d(h);
   d.wait_answering();
@@ -58,7 +59,7 @@ TEST_CASE("a stray _boot-vm of a managed machine is killed once its boot pending
   const std::int64_t vm = h.wait_verified("strayed")["pid"];
 
   // Started by us, so we know its pid: it names the machine's boot config, the row does not name it.
-  ChildProcess stray({kSimBin, "_boot-vm", h.smolvm_paths().boot_config("bottle-strayed")}, h.env());
+  ChildProcess stray({kSimBin, "_boot-vm", h.write_rogue_boot_config("bottle-strayed")}, h.env());
   const auto started = Clock::now();
   h.wait_until("the stray _boot-vm (pid " + std::to_string(stray.pid()) + ") to be killed",
                [&] { return stray.poll_exit().has_value(); }, Ms(15000));

@@ -233,6 +233,13 @@ std::vector<Json> TempHome::events(const std::string& kind, const std::string& b
 
 std::optional<StoredRow> TempHome::row(const std::string& machine) const { return read_row(db_path(), machine); }
 
+std::string TempHome::write_rogue_boot_config(const std::string& machine) const {
+  const std::string path = smolvm_paths().boot_config(machine);
+  fs::create_directories(fs::path(path).parent_path());
+  write_text(path, R"({"resources":{"allowed_cidrs":null}})", 0600);
+  return path;
+}
+
 std::optional<Json> TempHome::booted_policy(std::int64_t pid) const {
   // As smolvm records it: agent.config.json of the VM's data dir, while agent.pid names the VM
   // (boot-config.json is deleted by the VM once read).

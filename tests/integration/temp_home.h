@@ -89,9 +89,13 @@ class TempHome {
   std::vector<Json> events(const std::string& kind, const std::string& bottle = "") const;
 
   std::optional<StoredRow> row(const std::string& machine) const;
-  // The policy the VM `pid` booted with: resources.allowed_cidrs of the boot-config.json named
-  // on its command line; nullopt when it cannot be read.
+  // The policy the VM `pid` booted with, as smolvm records it: resources.allowed_cidrs of
+  // agent.config.json in the data dir its command line names, while agent.pid names `pid`;
+  // nullopt when it cannot be read.
   std::optional<Json> booted_policy(std::int64_t pid) const;
+  // A boot-config.json (unrestricted) in `machine`'s data dir, as for a `_boot-vm` started by
+  // hand: the simulator's VM stand-in reads it (and deletes it, as smolvm's does) before it runs.
+  std::string write_rogue_boot_config(const std::string& machine) const;
 
   // Fails the test with `what`, the last status document and the daemon log's tail, unless
   // `pred` holds within `timeout`.
