@@ -77,6 +77,11 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
   if (row.record.pid && *row.record.pid > 0) {
     observe_vm(obs, procs, boot_config, *row.record.pid, row.record.pid_start_time);
   }
+  if (verified && (!obs.vm || obs.vm->pid != verified->pid)) {
+    MachineObservation old;
+    observe_vm(old, procs, boot_config, verified->pid, verified->start_time);
+    if (old.vm) obs.superseded = StrayVm{old.vm->pid, old.vm->start_time};
+  }
   return obs;
 }
 
