@@ -153,7 +153,7 @@ class Supervisor {
   // when its slot frees, and the first command of that fresh plan takes the slot.
   std::deque<std::string> waiting_for_slot_;
   std::optional<std::string> slot_reserved_for_;
-  std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
+  std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
   Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_;
   std::chrono::milliseconds db_recheck_delay_{1};

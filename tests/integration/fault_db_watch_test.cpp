@@ -208,3 +208,22 @@ TEST_CASE("fault: the row names another pid while the verified VM still runs: a 
   for (const Json& e : h.events("exited", "p")) CHECK_FALSE(mentions_pid(e.value("detail", ""), vm));
   CHECK(h.wait_verified("p", Ms(20000))["pid"] != vm);
 }
+
+TEST_CASE("fault: a start that hangs shows as in flight, confinement pending, not converged",
+          "[integration][fault][db-watch]") {
+  ConfigOptions cfg = hour_resync();
+  cfg.command_timeout = "6s";  // bounds the stop at the end: the hung start is killed by then
+  TempHome h(cfg);
+  install_smolvm_wrapper(h, "bottle-hung", {{"SMOLVM_SIM_HANG_SECS", "30"}, {"SMOLVM_SIM_HANG_COMMANDS", "start"}});
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("hung", spec_toml());
+  Json b;
+  h.wait_until("the hung start reported in flight", [&] {
+    b = h.status().bottle("hung");
+    return b.is_object() && b.value("in_flight", Json()) == "start";
+  }, Ms(10000));
+  CHECK(b["actual"] == "stopped");
+  CHECK(b["confinement"] == "pending");
+  CHECK(b["converged"] == false);
+}
