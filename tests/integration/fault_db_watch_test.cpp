@@ -23,7 +23,7 @@ ConfigOptions hour_resync() {
   return cfg;
 }
 
-Json own_allowlist(const Json& bottle) { return Json::array({bottle["address"].get<std::string>() + "/32"}); }
+Json bottle_allowlist(const Json& bottle) { return Json::array({bottle["address"].get<std::string>() + "/32"}); }
 
 // An out-of-band write that leaves the machine unrestricted; the daemon must patch it back.
 void expect_repatched(const TempHome& h, const std::string& bottle, const Json& allowlist) {
@@ -99,8 +99,8 @@ TEST_CASE("fault: smolvm's server folder deleted or renamed, then recreated: the
   INFO(created.describe());
   REQUIRE(created.exit_code == 0);
   // And keeps seeing it: an out-of-band change is patched back in seconds, not at the next resync.
-  expect_repatched(h, "w", own_allowlist(b));
-  expect_repatched(h, "w", own_allowlist(b));
+  expect_repatched(h, "w", bottle_allowlist(b));
+  expect_repatched(h, "w", bottle_allowlist(b));
 }
 
 TEST_CASE("fault: smolvm.db replaced by a file with no vms table while the old -wal/-shm remain: bounded, cannot verify",
@@ -153,7 +153,7 @@ TEST_CASE("fault: smolvm.db-wal and -shm deleted under the daemon: it reopens an
   fs::remove(db + "-wal");
   fs::remove(db + "-shm");
 
-  expect_repatched(h, "s", own_allowlist(b));
+  expect_repatched(h, "s", bottle_allowlist(b));
   CHECK(h.wait_verified("s")["pid"] == b["pid"]);
   RunResult ls = h.sim({"machine", "ls"});
   INFO(ls.describe());
