@@ -267,7 +267,14 @@ Plan plan_full(const BottleInput& in) {
       a.allowlist = desired;
       out.push_back(a);
     }
-  } else if (in.verified.count(name) != 0) {
+  }
+  if (obs->superseded) {
+    // The row moved on to another pid (or none) while the VM we verified still runs.
+    const StrayVm& old = *obs->superseded;
+    out.push_back(kill_action(name, old.pid, old.start_time, KillReason::Stray,
+                              "pid " + std::to_string(old.pid) + " is the VM of " + name +
+                                  " verified earlier, which the row no longer references"));
+  } else if (!obs->vm && in.verified.count(name) != 0) {
     Action a = make(K::RecordExit, name);
     a.pid = in.verified.at(name).pid;
     out.push_back(a);
@@ -278,6 +285,7 @@ Plan plan_full(const BottleInput& in) {
   if (auto s = in.strays.find(name); s != in.strays.end()) {
     for (const StrayVm& st : s->second) {
       if (obs->vm && obs->vm->pid == st.pid) continue;
+      if (obs->superseded && obs->superseded->pid == st.pid) continue;  // killed above
       out.push_back(kill_action(name, st.pid, st.start_time, KillReason::Stray,
                                 "pid " + std::to_string(st.pid) + " is a _boot-vm for " + name +
                                     " that the row does not reference"));

@@ -37,6 +37,12 @@ struct RunningVm {
   std::int64_t pending_ms = 0;   // booted is Pending: how long until the pending window closes
 };
 
+// A _boot-vm process naming a managed machine's data dir that the row does not reference.
+struct StrayVm {
+  std::int64_t pid = 0;
+  std::uint64_t start_time = 0;
+};
+
 struct MachineObservation {
   enum class Row { DbUnavailable, Missing, Unreadable, Ok };
   Row row = Row::Missing;
@@ -47,12 +53,9 @@ struct MachineObservation {
   std::optional<RunningVm> vm;
   // A pid the row names that is not this machine's VM (reused, zombie, gone): never signalled.
   std::optional<std::string> pid_note;
-};
-
-// A _boot-vm process naming a managed machine's data dir that the row does not reference.
-struct StrayVm {
-  std::int64_t pid = 0;
-  std::uint64_t start_time = 0;
+  // The VM verified earlier, still alive (same start time), that the row no longer names: not an
+  // exit but a stray of this machine.
+  std::optional<StrayVm> superseded;
 };
 
 }  // namespace bs

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <string_view>
 #include <unordered_set>
@@ -31,6 +32,27 @@ const char* type_name(int type) {
     case SQLITE_BLOB: return "BLOB";
     default: return "NULL";
   }
+}
+
+FileId file_id(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) return {};
+  return {true, st.st_dev, st.st_ino};
+}
+
+// smolvm runs as the file's owner: a mode that denies the owner reading or writing stops smolvm
+// even where we (root) could still read. Otherwise ask the kernel for our own access.
+std::optional<DbError> access_problem_of(const std::string& path, const struct stat& st) {
+  if ((st.st_mode & (S_IRUSR | S_IWUSR)) != (S_IRUSR | S_IWUSR)) {
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return DbError{DbError::Kind::Other, "smolvm DB " + path + " is not readable and writable by its owner (mode " +
+                                             mode + "): smolvm cannot use it"};
+  }
+  if (::access(path.c_str(), R_OK | W_OK) != 0) {
+    return DbError{DbError::Kind::Other, "smolvm DB " + path + ": " + std::strerror(errno)};
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -121,6 +143,7 @@ bs::Expected<VmTable, DbError> VmTable::open(const std::string& db_path) {
   if (!S_ISREG(before.st_mode)) {
     return bs::unexpected(DbError{DbError::Kind::Other, "smolvm DB " + db_path + " is not a regular file"});
   }
+  if (auto problem = access_problem_of(db_path, before)) return bs::unexpected(*problem);
 
   // No SQLITE_OPEN_CREATE: creating smolvm's DB is smolvm's job (CONTRACT §6).
   int rc = sqlite3_open_v2(db_path.c_str(), &c->db, SQLITE_OPEN_READWRITE, nullptr);
@@ -165,6 +188,9 @@ bs::Expected<VmTable, DbError> VmTable::open(const std::string& db_path) {
   }
   c->dev = before.st_dev;
   c->ino = before.st_ino;
+  // The schema read above opened (or created) the -wal and -shm this connection now uses.
+  c->wal = file_id(db_path + "-wal");
+  c->shm = file_id(db_path + "-shm");
   return VmTable(std::move(c));
 }
 
@@ -174,12 +200,19 @@ bool VmTable::replaced() const {
   struct stat now {};
   if (::stat(c_->path.c_str(), &now) != 0) return true;
   if (now.st_dev != c_->dev || now.st_ino != c_->ino) return true;
+  if (!(file_id(c_->path + "-wal") == c_->wal) || !(file_id(c_->path + "-shm") == c_->shm)) return true;
   // Also ask SQLite about the descriptor it actually holds (unlinked or renamed underneath it).
   int moved = 0;
   if (sqlite3_file_control(c_->db, "main", SQLITE_FCNTL_HAS_MOVED, &moved) == SQLITE_OK && moved != 0) {
     return true;
   }
   return false;
+}
+
+std::optional<DbError> VmTable::access_problem() const {
+  struct stat now {};
+  if (::stat(c_->path.c_str(), &now) != 0) return std::nullopt;  // gone: replaced() reports it
+  return access_problem_of(c_->path, now);
 }
 
 bs::Expected<std::uint64_t, DbError> VmTable::data_version() {

@@ -52,7 +52,8 @@ struct PatchResult {
 };
 
 // How long a statement waits for another process's lock before giving up with Busy. Short on
-// purpose: the caller runs on the event loop and retries later (smolvm itself waits 15 s).
+// purpose: the caller runs on the event loop and retries later (smolvm itself waits 15 s). It also
+// bounds open(): its schema read runs under it.
 inline constexpr int kVmTableBusyTimeoutMs = 100;
 
 // Guarded patch attempts: the first, plus this many retries after a concurrent change.
@@ -73,9 +74,14 @@ class VmTable {
   // PRAGMA data_version on this connection: changes only when ANOTHER connection committed.
   bs::Expected<std::uint64_t, DbError> data_version();
 
-  // True when the file at path() is no longer the one opened (inode/dev changed, or deleted):
-  // the caller should reopen. Reads and patches refuse with Replaced meanwhile.
+  // True when the file at path() is no longer the one opened (inode/dev changed, or deleted), or
+  // its -wal or -shm file was deleted or replaced: the caller should reopen. Reads and patches
+  // refuse with Replaced meanwhile.
   bool replaced() const;
+
+  // Why smolvm itself could not use the DB file as it is now although this (already open)
+  // connection still can, e.g. after `chmod 000` (root reads it anyway); nullopt when usable.
+  std::optional<DbError> access_problem() const;
 
   // All rows in one query (one short read transaction). Rows smolvm could not read (data TEXT
   // typed, not a record, name mismatch) are reported with Problem set, never guessed at.

@@ -13,6 +13,14 @@
 
 namespace bs::smolvm {
 
+// Which file a path names, if any.
+struct FileId {
+  bool present = false;
+  dev_t dev = 0;
+  ino_t ino = 0;
+  bool operator==(const FileId&) const = default;
+};
+
 struct VmTable::Connection {
   Connection() = default;
   Connection(const Connection&) = delete;
@@ -29,6 +37,9 @@ struct VmTable::Connection {
   std::string path;
   dev_t dev = 0;
   ino_t ino = 0;
+  // The -wal and -shm files as of the open: another process deleting them leaves this connection
+  // on files nobody else sees (smolvm then starts new ones, or fails with "disk I/O error").
+  FileId wal, shm;
   SqliteStatement select_all, select_one, update, version;
   std::function<void()> before_write;
 

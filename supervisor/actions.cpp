@@ -358,7 +358,7 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
     case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
     default: return;
   }
-  in_flight_machines_.insert(a.machine);
+  in_flight_machines_[a.machine] = a.kind;
   spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
   commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
                 [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); },

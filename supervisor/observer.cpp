@@ -102,8 +102,16 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
     first = verified->pid;
     first_start = verified->start_time;
   }
-  if (first > 0 && observe_vm(obs, procs, rule, first, first_start, from_row)) return obs;
-  observe_agent_pid_vm(obs, procs, paths, machine, first);
+  if (!(first > 0 && observe_vm(obs, procs, rule, first, first_start, from_row))) {
+    observe_agent_pid_vm(obs, procs, paths, machine, first);
+  }
+  // The VM we verified, still alive while the row (or agent.pid) names another one or none: it
+  // is not this machine's VM any more as smolvm sees it, so it is a stray, not an exit.
+  if (verified && (!obs.vm || obs.vm->pid != verified->pid)) {
+    MachineObservation old;
+    observe_vm(old, procs, rule, verified->pid, verified->start_time, false);
+    if (old.vm) obs.superseded = StrayVm{old.vm->pid, old.vm->start_time};
+  }
   return obs;
 }
 

@@ -18,6 +18,17 @@ std::string kvm_word() {
   return "n/a";
 }
 
+// The smolvm command running for a machine, as status names it.
+nlohmann::json command_word(Action::Kind kind) {
+  switch (kind) {
+    case Action::Kind::Create: return "create";
+    case Action::Kind::Start: return "start";
+    case Action::Kind::Stop: return "stop";
+    case Action::Kind::Delete: return "delete";
+    default: return nullptr;
+  }
+}
+
 nlohmann::json time_or_null(std::int64_t ms) {
   if (ms <= 0) return nullptr;
   return store::format_rfc3339(ms);
@@ -65,7 +76,15 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     // A bottle never valid is listed as observed, with confinement n/a (CONTRACT §8).
     if (!b.spec) as.confinement = Confinement::NotApplicable;
 
-    bool busy = queue_.processing(name);
+    // A command in flight (e.g. a start that hangs) is work in hand: the VM it may bring up is
+    // not verified yet.
+    auto in_flight = in_flight_machines_.find(machine);
+    if (in_flight != in_flight_machines_.end() && as.confinement == Confinement::Verified &&
+        (in_flight->second == Action::Kind::Create || in_flight->second == Action::Kind::Start)) {
+      as.confinement = Confinement::Pending;
+    }
+
+    bool busy = queue_.processing(name) || in_flight != in_flight_machines_.end();
     std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
     if (b.spec_error) error = b.spec_error;
     bool is_converged = !busy && !error && plan.actions.empty() &&
@@ -83,6 +102,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["actual"] = to_string(as.actual);
     j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
+    j["in_flight"] = in_flight == in_flight_machines_.end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = is_converged;
     j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
     j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);

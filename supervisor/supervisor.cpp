@@ -4,6 +4,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 
@@ -68,6 +69,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       watchdog_(loop),
       db_rearm_(loop),
       db_recheck_(loop),
+      db_reopen_(loop),
       booted_scan_(loop) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
@@ -274,23 +276,79 @@ void Supervisor::mark_absent(const std::string& name, Bottle& b, TimePoint now) 
 
 // ---- smolvm's DB ----------------------------------------------------------------------------
 
-void Supervisor::arm_db_watch() {
-  db_watch_.reset();
+namespace {
+
+// A watch on `dir` in `out`; empty (and false) when the folder cannot be watched.
+bool start_fs_watch(uv_loop_t* loop, void* data, const std::string& dir, uv_fs_event_cb cb,
+                    UvHandle<uv_fs_event_t>& out) {
   auto* h = new uv_fs_event_t;
-  uv_fs_event_init(loop_, h);
-  h->data = this;
-  int rc = uv_fs_event_start(h, [](uv_fs_event_t* e, const char* file, int, int) {
-    if (e->data == nullptr) return;
-    // Only the DB and its WAL matter; the shm file changes on every read.
-    std::string f = file != nullptr ? file : "";
-    if (f.empty() || f == "smolvm.db" || f == "smolvm.db-wal") static_cast<Supervisor*>(e->data)->on_db_event();
-  }, settings_.smolvm.server_dir.c_str(), 0);
-  db_watch_ = UvHandle<uv_fs_event_t>(h);
-  if (rc != 0) {
-    // smolvm has not run yet: look again later (the resync also re-reads the DB).
-    db_watch_.reset();
+  uv_fs_event_init(loop, h);
+  h->data = data;
+  int rc = uv_fs_event_start(h, cb, dir.c_str(), 0);
+  out = UvHandle<uv_fs_event_t>(h);
+  if (rc != 0) out.reset();
+  return rc == 0;
+}
+
+std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
+std::string parent_of(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
+
+}  // namespace
+
+// Two watches: server/ for the DB's own files, and its parent, because a watch dies with the
+// folder it watches (a user "resetting" smolvm deletes server/; the next smolvm command makes a
+// new one). Either one seeing server/ deleted, renamed or created re-arms both, off a timer: a
+// watch is not closed inside its own callback.
+void Supervisor::arm_db_watch() {
+  db_rearm_.stop();
+  db_watch_.reset();
+  db_root_watch_.reset();
+  db_dir_inode_ = db_dir_device_ = 0;
+  const std::string& server = settings_.smolvm.server_dir;
+  bool root_ok = start_fs_watch(loop_, this, parent_of(server), [](uv_fs_event_t* e, const char* file, int, int) {
+    auto* self = static_cast<Supervisor*>(e->data);
+    if (self == nullptr) return;
+    const std::string f = file != nullptr ? file : "";
+    const std::string& dir = self->settings_.smolvm.server_dir;
+    if (f.empty() || f == base_name(dir) || f == base_name(parent_of(dir))) {
+      if (!self->db_watch_ || self->db_watch_stale()) self->rearm_db_watch_soon();
+    }
+  }, db_root_watch_);
+  struct stat st {};
+  const bool server_exists = ::stat(server.c_str(), &st) == 0;
+  if (server_exists &&
+      start_fs_watch(loop_, this, server, [](uv_fs_event_t* e, const char* file, int, int) {
+        auto* self = static_cast<Supervisor*>(e->data);
+        if (self == nullptr) return;
+        // Only the DB and its WAL matter; the shm file changes on every read.
+        const std::string f = file != nullptr ? file : "";
+        if (f.empty() || f == "smolvm.db" || f == "smolvm.db-wal") {
+          self->on_db_event();
+        } else if (f == base_name(self->settings_.smolvm.server_dir)) {
+          self->rearm_db_watch_soon();  // the folder itself was deleted or moved away
+        }
+      }, db_watch_)) {
+    db_dir_inode_ = st.st_ino;
+    db_dir_device_ = st.st_dev;
+  }
+  if (!root_ok || (server_exists && !db_watch_)) {
+    // Not even smolvm's folder exists (smolvm has not run yet), or the watch failed: look again
+    // later (the resync also re-reads the DB).
     db_rearm_.start(std::chrono::milliseconds(2000), [this] { arm_db_watch(); on_db_event(); });
   }
+}
+
+void Supervisor::rearm_db_watch_soon() {
+  if (stopping_) return;
+  if (db_rearm_.active() && db_rearm_.due_in() == 0) return;
+  db_rearm_.start(std::chrono::milliseconds(0), [this] { arm_db_watch(); on_db_event(); });
+}
+
+bool Supervisor::db_watch_stale() const {
+  if (!db_watch_) return false;  // not watching: the parent's watch or the retry timer arms it
+  struct stat st {};
+  if (::stat(settings_.smolvm.server_dir.c_str(), &st) != 0) return true;
+  return st.st_ino != db_dir_inode_ || st.st_dev != db_dir_device_;
 }
 
 void Supervisor::on_db_event() {
@@ -311,6 +369,12 @@ void Supervisor::arm_db_recheck() {
     db_recheck_delay_ *= 2;
     if (db_recheck_delay_ <= kDbRecheckLast) arm_db_recheck();
   });
+}
+
+void Supervisor::arm_db_reopen() {
+  if (stopping_ || db_reopen_.active()) return;
+  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(db_reopen_not_before_ - std::chrono::steady_clock::now());
+  db_reopen_.start(std::max(wait, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1), [this] { check_db_rows(); });
 }
 
 void Supervisor::check_db_rows() {
@@ -340,19 +404,40 @@ std::set<std::string> Supervisor::refresh_rows(bool force) {
     for (const auto& [m, _] : rows_.rows) changed.insert(m);
     rows_.rows.clear();
   };
+  if (db_watch_stale()) rearm_db_watch_soon();
   if (vms_ && vms_->replaced()) {
-    spdlog::warn("smolvm DB {} was replaced; reopening", settings_.smolvm.db);
+    spdlog::warn("smolvm DB {} (or its -wal/-shm) was replaced or deleted; reopening", settings_.smolvm.db);
     vms_.reset();
   }
+  // A failure that went through SQLite: no rows, "cannot verify" (the VMs we verified stay
+  // checked through their pids), and the next open only after a backoff.
+  auto unavailable = [&](const std::string& problem) {
+    if (rows_.available || rows_.problem != problem) spdlog::warn("{}", problem);
+    drop_all();
+    rows_.available = false;
+    rows_.problem = problem;
+    vms_.reset();
+    db_reopen_delay_ = std::clamp(db_reopen_delay_ * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
+    db_reopen_not_before_ = std::chrono::steady_clock::now() + db_reopen_delay_;
+    arm_db_reopen();
+    return changed;
+  };
+  if (vms_) {
+    if (auto problem = vms_->access_problem()) return unavailable(problem->message);
+  }
   if (!vms_) {
+    if (std::chrono::steady_clock::now() < db_reopen_not_before_) {
+      arm_db_reopen();
+      return changed;  // still backing off: the last attempt's problem stands
+    }
     auto opened = smolvm::VmTable::open(settings_.smolvm.db);
     if (!opened) {
+      // No DB yet: smolvm has no machines, and its first `machine create` creates the DB. Any
+      // other failure (a file with no usable vms table included) means we cannot see the rows.
+      if (opened.error().kind != smolvm::DbError::Kind::Missing) return unavailable(opened.error().message);
       drop_all();
       rows_.problem = opened.error().message;
-      // No DB (or no vms table) yet: smolvm has no machines, and its first `machine create`
-      // creates the DB. Any other failure means we cannot see the rows at all.
-      auto kind = opened.error().kind;
-      rows_.available = kind == smolvm::DbError::Kind::Missing || kind == smolvm::DbError::Kind::NoVmsTable;
+      rows_.available = true;
       return changed;
     }
     vms_ = std::move(*opened);
@@ -360,23 +445,17 @@ std::set<std::string> Supervisor::refresh_rows(bool force) {
   }
   auto version = vms_->data_version();
   if (!version) {
-    if (version.error().kind != smolvm::DbError::Kind::Busy) {
-      rows_.available = false;
-      rows_.problem = version.error().message;
-      vms_.reset();
-    }
+    if (version.error().kind != smolvm::DbError::Kind::Busy) return unavailable(version.error().message);
     return changed;  // busy: keep the last snapshot, a later event or the resync catches up
   }
   if (!force && *version == data_version_ && rows_.available) return changed;
   auto diff = vms_->read_changes(rows_.rows);
   if (!diff) {
     if (diff.error().kind == smolvm::DbError::Kind::Busy) return changed;
-    rows_.available = false;
-    rows_.problem = diff.error().message;
-    drop_all();
-    vms_.reset();
-    return changed;
+    return unavailable(diff.error().message);
   }
+  db_reopen_delay_ = std::chrono::milliseconds(0);
+  db_reopen_not_before_ = {};
   data_version_ = *version;
   snapshot_checked_at_ = wakeups_.loop;
   rows_.available = true;
@@ -505,8 +584,10 @@ void Supervisor::begin_shutdown() {
   db_watch_.reset();
   spec_debounce_.stop();
   spec_rearm_.stop();
+  db_root_watch_.reset();
   db_rearm_.stop();
   db_recheck_.stop();
+  db_reopen_.stop();
   booted_scan_.stop();
   vm_dirs_.stop();
   resync_.stop();

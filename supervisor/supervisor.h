@@ -73,6 +73,10 @@ class Supervisor {
   void check_db_rows();
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
   void arm_db_recheck();
+  // The watched server/ folder is gone or is another folder now (deleted, renamed, recreated).
+  bool db_watch_stale() const;
+  void rearm_db_watch_soon();
+  void arm_db_reopen();  // retries the DB's open when its backoff ends
   void schedule_resync();
   void full_resync();
   void rescan_specs();
@@ -162,13 +166,19 @@ class Supervisor {
   // when its slot frees, and the first command of that fresh plan takes the slot.
   std::deque<std::string> waiting_for_slot_;
   std::optional<std::string> slot_reserved_for_;
-  std::set<std::string> in_flight_machines_;                 // a smolvm command is running for it
+  std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
-  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, booted_scan_;
+  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_, booted_scan_;
   std::chrono::milliseconds db_recheck_delay_{1};
+  // After a failed open of smolvm's DB, the next attempt waits (doubling): opening runs SQLite on
+  // the loop, and a broken DB must not be reopened on every event it causes.
+  std::chrono::milliseconds db_reopen_delay_{0};
+  std::chrono::steady_clock::time_point db_reopen_not_before_{};
   std::chrono::milliseconds spec_rearm_delay_{1000};
   std::chrono::milliseconds watchdog_every_{0};
-  UvHandle<uv_fs_event_t> spec_watch_, db_watch_;
+  // db_watch_: smolvm's server/ folder; db_root_watch_: its parent, which sees a new server/.
+  UvHandle<uv_fs_event_t> spec_watch_, db_watch_, db_root_watch_;
+  std::uint64_t db_dir_inode_ = 0, db_dir_device_ = 0;  // the server/ folder db_watch_ watches
   std::uint64_t spec_dir_inode_ = 0, spec_dir_device_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;

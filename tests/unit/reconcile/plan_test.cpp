@@ -507,3 +507,28 @@ TEST_CASE("planner: the row of a managed machine deleted under its running VM", 
   CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=unverifiable",
                                R"(create machine=bottle-a allowlist=["127.0.0.16/32"])"});
 }
+
+TEST_CASE("planner: the row names another pid while the VM we verified still runs -> a stray, not an exit",
+          "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  MachineObservation o = row(Policy::of(kOwn));
+  o.superseded = StrayVm{42, 1042};
+
+  SECTION("the row's new pid is not a VM of this machine") {
+    o.pid_note = "pid 77 belongs to another process";
+    in.observed["bottle-a"] = o;
+    in.strays["bottle-a"] = {StrayVm{42, 1042}};  // the resync's scan names it too: killed once
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 2);
+    CHECK(to_string(p.actions[0]) == "kill machine=bottle-a pid=42 reason=stray");
+    CHECK(p.actions[0].start_time == 1042);
+    CHECK(to_string(p.actions[1]) == "start machine=bottle-a");
+  }
+  SECTION("the row's new pid is another confined VM of this machine") {
+    o.vm = vm(43, Policy::of(kOwn));
+    in.observed["bottle-a"] = o;
+    CHECK(plan_of(in) == Strings{R"(record-verified machine=bottle-a allowlist=["127.0.0.16/32"] pid=43)",
+                                 "kill machine=bottle-a pid=42 reason=stray"});
+  }
+}

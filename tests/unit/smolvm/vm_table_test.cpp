@@ -285,6 +285,54 @@ TEST_CASE("VmTable notices the DB file being deleted or replaced", "[smolvm]") {
   CHECK(fresh_rows->front().name == "sb2");
 }
 
+TEST_CASE("VmTable notices its -wal and -shm being deleted or replaced under it", "[smolvm]") {
+  bs::test::TempDir dir;
+  const std::string path = db_path(dir);
+  bs::test::FixtureDb other(path);  // stays open, as smolvm's server would: the -wal stays
+  other.put("sb1", bs::test::smolvm_record_bytes("sb1"));
+  VmTable table = open_table(path);
+  REQUIRE(table.read_all().has_value());
+  REQUIRE(exists(path + "-wal"));
+  REQUIRE(exists(path + "-shm"));
+  CHECK_FALSE(table.replaced());
+
+  SECTION("-wal deleted") { std::filesystem::remove(path + "-wal"); }
+  SECTION("-shm deleted") { std::filesystem::remove(path + "-shm"); }
+  SECTION("-wal replaced by another file") {
+    std::filesystem::copy_file(path + "-wal", path + "-wal.new");
+    std::filesystem::rename(path + "-wal.new", path + "-wal");
+  }
+  CHECK(table.replaced());
+  auto rows = table.read_all();
+  REQUIRE_FALSE(rows.has_value());
+  CHECK(rows.error().kind == DbError::Kind::Replaced);
+}
+
+TEST_CASE("VmTable reports a DB its owner cannot read or write (chmod 000), even to root", "[smolvm]") {
+  bs::test::TempDir dir;
+  const std::string path = db_path(dir);
+  {
+    bs::test::FixtureDb other(path);
+    other.put("sb1", bs::test::smolvm_record_bytes("sb1"));
+  }
+  VmTable table = open_table(path);
+  CHECK_FALSE(table.access_problem());
+
+  REQUIRE(::chmod(path.c_str(), 0) == 0);
+  auto problem = table.access_problem();
+  REQUIRE(problem);
+  CHECK_THAT(problem->message, Catch::Matchers::Contains(path));
+  CHECK_THAT(problem->message, Catch::Matchers::Contains("mode 0000"));
+  auto reopened = VmTable::open(path);
+  REQUIRE_FALSE(reopened.has_value());
+  CHECK(reopened.error().kind == DbError::Kind::Other);
+  CHECK_THAT(reopened.error().message, Catch::Matchers::Contains("mode 0000"));
+
+  REQUIRE(::chmod(path.c_str(), 0600) == 0);
+  CHECK_FALSE(table.access_problem());
+  CHECK(VmTable::open(path).has_value());
+}
+
 TEST_CASE("VmTable is movable and keeps its connection", "[smolvm]") {
   bs::test::TempDir dir;
   bs::test::FixtureDb other(db_path(dir));

@@ -1,0 +1,229 @@
+// The watch on smolvm's DB under attack: its server/ folder deleted or renamed, smolvm.db replaced
+// by a file with no usable `vms` table while the old -wal/-shm remain, the -wal/-shm deleted, the
+// DB made unreadable. The resync interval is 1 h throughout: only the watch can notice in time.
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <catch2/catch.hpp>
+#include <filesystem>
+#include <fstream>
+#include <thread>
+
+#include "fault_support.h"
+
+using namespace bs::integ;
+namespace fs = std::filesystem;
+
+namespace {
+
+ConfigOptions hour_resync() {
+  ConfigOptions cfg;
+  cfg.resync_interval = "1h";
+  return cfg;
+}
+
+Json bottle_allowlist(const Json& bottle) { return Json::array({bottle["address"].get<std::string>() + "/32"}); }
+
+// An out-of-band write that leaves the machine unrestricted; the daemon must patch it back.
+void expect_repatched(const TempHome& h, const std::string& bottle, const Json& allowlist) {
+  // Not a wait for a condition: after each DB event the daemon re-reads the DB for 255 ms (its
+  // recheck series), which would catch this write even with a dead watch. The scenario is a write
+  // that comes later, when only the watch can see it.
+  std::this_thread::sleep_for(Ms(600));
+  set_allowed_cidrs(h.db_path(), "bottle-" + bottle, nullptr);
+  h.wait_until("bottle " + bottle + "'s unrestricted row patched back within seconds", [&] {
+    auto row = h.row("bottle-" + bottle);
+    return row && row->json()["allowed_cidrs"] == allowlist;
+  }, Ms(5000));
+}
+
+// CPU time (user + system) of `pid` in clock ticks.
+long cpu_ticks(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream rest(text.substr(close + 2));
+  std::string field;
+  long utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && rest >> field; ++i) {
+    if (i == 14) utime = std::stol(field);
+    if (i == 15) stime = std::stol(field);
+  }
+  return utime + stime;
+}
+
+void exec_sql(const std::string& db_path, const std::string& sql) {
+  sqlite3* db = nullptr;
+  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
+  std::string message = err != nullptr ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(db);
+  INFO(sql << ": " << message);
+  REQUIRE(rc == SQLITE_OK);
+}
+
+}  // namespace
+
+TEST_CASE("fault: smolvm's server folder deleted or renamed, then recreated: the DB watch keeps working",
+          "[integration][fault][db-watch]") {
+  TempHome h(hour_resync());
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("w", spec_toml());
+
+  const std::int64_t vm = h.wait_verified("w")["pid"];
+  const std::string server = h.smolvm_paths().server_dir;
+
+  SECTION("deleted") { fs::remove_all(server); }
+  SECTION("renamed") { fs::rename(server, server + ".old"); }
+  // The daemon sees the DB gone: the VM no row vouches for is killed, and the next smolvm command
+  // (its own `machine create`) makes a new folder and DB, as a user "resetting" smolvm would see.
+  h.wait_until("a new server folder with the machine's row", [&] {
+    try {
+      return h.row("bottle-w").has_value();
+    } catch (const std::exception&) {
+      return false;  // caught while smolvm was creating the DB: no vms table yet
+    }
+  }, Ms(20000));
+  Json b;
+  h.wait_until("the machine running again, confined", [&] {
+    b = h.status().bottle("w");
+    return verified_running(b) && b["pid"] != vm;
+  }, Ms(20000));
+  // An unrelated smolvm command on the new DB, as the user's next command would be.
+  RunResult created = h.sim({"machine", "create", "--name", "stranger", "--image", "alpine:3.20", "--net"});
+  INFO(created.describe());
+  REQUIRE(created.exit_code == 0);
+  // And keeps seeing it: an out-of-band change is patched back in seconds, not at the next resync.
+  expect_repatched(h, "w", bottle_allowlist(b));
+  expect_repatched(h, "w", bottle_allowlist(b));
+}
+
+TEST_CASE("fault: smolvm.db replaced by a file with no vms table while the old -wal/-shm remain: bounded, cannot verify",
+          "[integration][fault][db-watch]") {
+  TempHome h(hour_resync());
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("r", spec_toml());
+  const std::int64_t vm = h.wait_verified("r")["pid"];
+  const std::string db = h.db_path();
+  REQUIRE(fs::exists(db + "-wal"));
+  REQUIRE(fs::exists(db + "-shm"));
+
+  const std::string foreign = h.dir() + "/foreign.db";
+  exec_sql(foreign, "CREATE TABLE other(x); INSERT INTO other VALUES (1);");
+  fs::rename(foreign, db);  // the daemon's connection keeps the old -wal/-shm alive
+
+  // The loop stays responsive and idle: status answers, and the daemon does not burn a CPU.
+  h.wait_until("the bottle reported as unverifiable, naming the DB", [&] {
+    Json bj = h.status().bottle("r");
+    return bj.is_object() && bj["confinement"] == "unverifiable" && bj["error"].is_string() &&
+           contains(bj["error"], db);
+  }, Ms(10000));
+  const long before = cpu_ticks(d.pid());
+  const auto t0 = std::chrono::steady_clock::now();
+  for (int i = 0; i < 10; ++i) {  // status requests while the DB stays broken
+    Status st = h.status();
+    REQUIRE(st.exit_code != 3);
+    std::this_thread::sleep_for(Ms(200));  // measurement window, not a wait for a condition
+  }
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const double cpu = static_cast<double>(cpu_ticks(d.pid()) - before) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+  INFO("daemon CPU " << cpu << " s in " << secs << " s");
+  CHECK(cpu < 0.25 * secs);
+  // The VM it verified keeps running: its confinement is enforced through the verified pid.
+  CHECK(pid_alive(vm));
+  CHECK(h.status().bottle("r")["pid"] == vm);
+}
+
+TEST_CASE("fault: smolvm.db-wal and -shm deleted under the daemon: it reopens and keeps enforcing",
+          "[integration][fault][db-watch]") {
+  TempHome h(hour_resync());
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("s", spec_toml());
+  Json b = h.wait_verified("s");
+  const std::string db = h.db_path();
+  // Fold the WAL into the DB first, so deleting it loses no commit (a careless cleanup would).
+  exec_sql(db, "PRAGMA wal_checkpoint(TRUNCATE);");
+  fs::remove(db + "-wal");
+  fs::remove(db + "-shm");
+
+  expect_repatched(h, "s", bottle_allowlist(b));
+  CHECK(h.wait_verified("s")["pid"] == b["pid"]);
+  RunResult ls = h.sim({"machine", "ls"});
+  INFO(ls.describe());
+  CHECK(ls.exit_code == 0);
+}
+
+TEST_CASE("fault: smolvm.db made unreadable (chmod 000): status says so, the verified VM keeps running",
+          "[integration][fault][db-watch]") {
+  TempHome h(hour_resync());
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("u", spec_toml());
+  const std::int64_t vm = h.wait_verified("u")["pid"];
+  const std::string db = h.db_path();
+
+  struct stat st {};
+  REQUIRE(::stat(db.c_str(), &st) == 0);
+  REQUIRE(::chmod(db.c_str(), 0) == 0);
+  h.wait_until("the bottle reported as unverifiable, naming the DB", [&] {
+    Json bj = h.status().bottle("u");
+    return bj.is_object() && bj["confinement"] == "unverifiable" && bj["error"].is_string() &&
+           contains(bj["error"], db);
+  }, Ms(5000));
+  CHECK(pid_alive(vm));
+
+  REQUIRE(::chmod(db.c_str(), st.st_mode & 07777) == 0);
+  CHECK(h.wait_verified("u", Ms(5000))["pid"] == vm);
+}
+
+TEST_CASE("fault: the row names another pid while the verified VM still runs: a stray killed, not an exit",
+          "[integration][fault][db-watch]") {
+  TempHome h(hour_resync());
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("p", spec_toml());
+  const std::int64_t vm = h.wait_verified("p")["pid"];
+  // A pid no process has (above any pid_max in use here), as a confused smolvm might record.
+  const std::int64_t bogus = 4194000;
+  REQUIRE_FALSE(pid_alive(bogus));
+  update_row(h.db_path(), "bottle-p", [&](nlohmann::ordered_json& r) {
+    r["pid"] = bogus;
+    r["pid_start_time"] = 12345;
+  });
+
+  h.wait_until("the old VM " + std::to_string(vm) + " killed as a stray", [&] { return !pid_alive(vm); }, Ms(5000));
+  h.wait_until("its stray-killed event", [&] {
+    for (const Json& e : h.events("stray-killed", "p")) {
+      if (mentions_pid(e.value("detail", ""), vm)) return true;
+    }
+    return false;
+  }, Ms(5000));
+  for (const Json& e : h.events("exited", "p")) CHECK_FALSE(mentions_pid(e.value("detail", ""), vm));
+  CHECK(h.wait_verified("p", Ms(20000))["pid"] != vm);
+}
+
+TEST_CASE("fault: a start that hangs shows as in flight, confinement pending, not converged",
+          "[integration][fault][db-watch]") {
+  ConfigOptions cfg = hour_resync();
+  cfg.command_timeout = "6s";  // bounds the stop at the end: the hung start is killed by then
+  TempHome h(cfg);
+  install_smolvm_wrapper(h, "bottle-hung", {{"SMOLVM_SIM_HANG_SECS", "30"}, {"SMOLVM_SIM_HANG_COMMANDS", "start"}});
+  Daemon d(h);
+  d.wait_answering();
+  h.write_spec("hung", spec_toml());
+  Json b;
+  h.wait_until("the hung start reported in flight", [&] {
+    b = h.status().bottle("hung");
+    return b.is_object() && b.value("in_flight", Json()) == "start";
+  }, Ms(10000));
+  CHECK(b["actual"] == "stopped");
+  CHECK(b["confinement"] == "pending");
+  CHECK(b["converged"] == false);
+}

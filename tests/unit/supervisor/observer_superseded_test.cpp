@@ -1,0 +1,81 @@
+// observe_machine when the row's pid moves away from the VM the supervisor verified while that VM
+// still runs: the old VM is reported as superseded (a stray of the machine), not as gone.
+#include <catch2/catch.hpp>
+
+#include "smolvm/paths.h"
+#include "supervisor/observer.h"
+#include "supervisor/vm_processes.h"
+#include "unit/platform/child.h"
+#include "unit/supervisor/cli_test_support.h"
+
+using bs::platform::test::Child;
+using bs::platform::test::eventually;
+using bs::supervisor::observe_machine;
+using bs::supervisor::RowSnapshot;
+using bs::supervisor::VmProcesses;
+
+namespace {
+
+bs::smolvm::Paths superseded_paths(const std::string& dir) {
+  bs::smolvm::Paths p;
+  p.data_root = dir;
+  p.server_dir = dir + "/smolvm/server";
+  p.db = p.server_dir + "/smolvm.db";
+  p.vms_dir = dir + "/smolvm/vms";
+  return p;
+}
+
+// A readable row of `machine` naming `pid` (nullopt: no pid).
+RowSnapshot snapshot_with_pid(const std::string& machine, std::optional<std::int64_t> pid) {
+  bs::smolvm::MachineRow row;
+  row.name = machine;
+  row.record.name = machine;
+  row.record.pid = pid;
+  RowSnapshot snap;
+  snap.available = true;
+  snap.rows[machine] = row;
+  return snap;
+}
+
+}  // namespace
+
+TEST_CASE("observe_machine: the verified VM still runs but the row names another pid -> superseded",
+          "[supervisor][observer]") {
+  bs::cli_test::TempDir dir;
+  const auto paths = superseded_paths(dir.path());
+  const std::string config = paths.boot_config("m1");
+  bs::cli_test::write_file(config, R"({"resources":{"allowed_cidrs":["127.0.0.2/32"]}})");
+  Child old_vm = Child::exec({"/bin/sh", "-c", "read x", "_boot-vm", config});
+  REQUIRE(eventually([&] {
+    auto c = bs::platform::read_cmdline(old_vm.pid());
+    return c && c->find("_boot-vm") != std::string::npos;
+  }));
+  VmProcesses procs;
+  auto seen = procs.see(old_vm.pid(), false);
+  REQUIRE(seen.stat);
+  const bs::Verified verified{old_vm.pid(), seen.stat->start_time, {}};
+
+  SECTION("the row's pid is not a VM") {
+    auto obs = observe_machine("m1", snapshot_with_pid("m1", 1), paths, verified, procs);
+    CHECK_FALSE(obs.vm);
+    REQUIRE(obs.superseded);
+    CHECK(obs.superseded->pid == old_vm.pid());
+    CHECK(obs.superseded->start_time == seen.stat->start_time);
+  }
+  SECTION("the row names no pid") {
+    auto obs = observe_machine("m1", snapshot_with_pid("m1", std::nullopt), paths, verified, procs);
+    REQUIRE(obs.superseded);
+    CHECK(obs.superseded->pid == old_vm.pid());
+  }
+  SECTION("the row still names the verified VM: nothing superseded") {
+    auto obs = observe_machine("m1", snapshot_with_pid("m1", old_vm.pid()), paths, verified, procs);
+    REQUIRE(obs.vm);
+    CHECK_FALSE(obs.superseded);
+  }
+  SECTION("the verified VM is gone: an exit, nothing superseded") {
+    old_vm.release();
+    old_vm.wait();
+    auto obs = observe_machine("m1", snapshot_with_pid("m1", 1), paths, verified, procs);
+    CHECK_FALSE(obs.superseded);
+  }
+}
