@@ -42,6 +42,10 @@ const char* to_string(CliOutcome outcome) {
   return "unknown";
 }
 
+bool version_supported(std::string_view version) {
+  return version_at_least(version, 1, 32, 0) && !version_at_least(version, 1, 33, 0);
+}
+
 bool withheld_from_smolvm(std::string_view v) {
   if (v.substr(0, 7) != "SMOLVM_") return false;
   if (v.substr(0, 11) == "SMOLVM_SIM_") return false;

@@ -61,6 +61,11 @@ std::optional<std::string> parse_version(std::string_view out);
 // anything unparseable is "not at least" (callers use this to refuse known-bad versions).
 bool version_at_least(std::string_view version, int major, int minor, int patch = 0);
 
+// The smolvm versions whose behaviour the supervisor's facts were checked against (README
+// "smolvm facts"): 1.32.x, checked on 1.32.2. Others may work; preflight warns about them.
+inline constexpr std::string_view kCheckedSmolvmVersion = "1.32.2";
+bool version_supported(std::string_view version);
+
 const char* to_string(CliOutcome outcome);
 
 }  // namespace bs::smolvm

@@ -134,6 +134,12 @@ Check check_smolvm_binary(const Settings& settings, std::chrono::milliseconds ti
     return warn("smolvm " + *version + " (" + found + ") is older than 1.8.0",
                 {"--allow-cidr is dropped with --from before 1.8.0; the supervisor patches the row anyway"});
   }
+  if (!smolvm::version_supported(*version)) {
+    return warn("smolvm " + *version + " (" + found + ") is not a version the supervisor was checked against",
+                {"checked against smolvm " + std::string(smolvm::kCheckedSmolvmVersion) +
+                 " (1.32.x supported): where a VM's booted policy is recorded, how a VM's command line "
+                 "looks and what the row says may differ; see the README's smolvm facts"});
+  }
   return ok("smolvm " + *version + " (" + found + ")");
 }
 

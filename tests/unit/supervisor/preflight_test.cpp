@@ -36,15 +36,28 @@ TEST_CASE("preflight: the smolvm binary and its version", "[supervisor]") {
     CHECK(c.level == Level::Fail);
     CHECK(c.message == "smolvm ('smolvm') is not on PATH");
   }
-  SECTION("a current version, found on PATH, run with SMOLVM_DATA_DIR") {
-    fake_smolvm(tmp, "echo \"smolvm 1.9.2\"; echo \"$SMOLVM_DATA_DIR\" > \"$(dirname \"$0\")/data-dir\"");
+  SECTION("a checked version, found on PATH, run with SMOLVM_DATA_DIR") {
+    fake_smolvm(tmp, "echo \"smolvm 1.32.2\"; echo \"$SMOLVM_DATA_DIR\" > \"$(dirname \"$0\")/data-dir\"");
     auto c = bs::supervisor::check_smolvm_binary(s);
     CHECK(c.level == Level::Ok);
-    CHECK(c.message == "smolvm 1.9.2 (" + tmp / "bin/smolvm" + ")");
+    CHECK(c.message == "smolvm 1.32.2 (" + tmp / "bin/smolvm" + ")");
     std::ifstream seen(tmp / "bin/data-dir");
     std::string data_dir;
     std::getline(seen, data_dir);
     CHECK(data_dir == tmp / "smolvm-root");
+  }
+  SECTION("a version outside the checked 1.32.x: a warning naming the checked one") {
+    for (const char* v : {"1.9.2", "1.31.9", "1.33.0", "2.0.0"}) {
+      fake_smolvm(tmp, std::string("echo smolvm ") + v);
+      auto c = bs::supervisor::check_smolvm_binary(s);
+      INFO(v);
+      CHECK(c.level == Level::Warn);
+      CHECK_THAT(c.message, Catch::Contains("not a version the supervisor was checked against"));
+      REQUIRE(c.hints.size() == 1);
+      CHECK_THAT(c.hints[0], Catch::Contains("checked against smolvm 1.32.2"));
+    }
+    fake_smolvm(tmp, "echo smolvm 1.32.0");
+    CHECK(bs::supervisor::check_smolvm_binary(s).level == Level::Ok);
   }
   SECTION("before 1.8.0: a warning saying why it matters") {
     fake_smolvm(tmp, "echo smolvm 1.7.3");
@@ -68,7 +81,7 @@ TEST_CASE("preflight: the smolvm binary and its version", "[supervisor]") {
     CHECK_THAT(c.message, Catch::EndsWith("--version failed (exit 4): Error: broken"));
   }
   SECTION("an explicit path") {
-    fake_smolvm(tmp, "echo smolvm 1.8.0");
+    fake_smolvm(tmp, "echo smolvm 1.32.1");
     s.smolvm_bin = tmp / "bin/smolvm";
     s.env = bs::platform::map_env({{"PATH", "/nonexistent"}});
     CHECK(bs::supervisor::check_smolvm_binary(s).level == Level::Ok);
