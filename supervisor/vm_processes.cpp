@@ -16,6 +16,11 @@ bool is_alive(const std::optional<platform::ProcStat>& stat) {
   return stat && stat->state != 'Z' && stat->state != 'X' && stat->state != 'x';
 }
 
+bool looks_like_vm(const std::string& cmdline) {
+  const auto argv = platform::split_cmdline(cmdline);
+  return argv.size() >= 3 && argv[1] == "_boot-vm";
+}
+
 VmProcess read_process(std::int64_t pid) {
   VmProcess p;
   p.stat = platform::read_proc_stat(pid);
@@ -79,7 +84,10 @@ VmProcess VmProcesses::see(std::int64_t pid, bool remember) {
   // done, they were of that process (its pid cannot be reused before it exits).
   auto pidfd = platform::PidFd::open(pid);
   VmProcess p = read_process(pid);
-  if (pidfd && is_alive(p.stat) && p.cmdline && !pidfd->exited()) {
+  // Only a VM's readings are kept: a VM never execs again, but any other process may (a child
+  // forked by `machine start` that has not exec'd `_boot-vm` yet still shows its parent's
+  // command line, and remembering that would hide the VM it becomes for as long as it lives).
+  if (pidfd && is_alive(p.stat) && p.cmdline && looks_like_vm(*p.cmdline) && !pidfd->exited()) {
     known_.insert_or_assign(pid, Known{std::move(*pidfd), p, std::nullopt, tick_});
   }
   return p;

@@ -104,6 +104,16 @@ int boot_vm_main(int argc, char** argv) {
 Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_path) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return unexpected(std::string("create ready pipe: ") + std::strerror(errno));
+  // Like Rust's Command::spawn (which smolvm uses): return only once the child has exec'd, told
+  // by a close-on-exec pipe reaching EOF. Before that the child still shows our command line, and
+  // agent.pid must not name it yet.
+  int exec_report[2];
+  if (pipe2(exec_report, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(ready[0]);
+    close(ready[1]);
+    return unexpected(std::string("create exec pipe: ") + std::strerror(err));
+  }
 
   // Everything the child needs is built before fork: no allocation happens after it.
   std::vector<std::string> env_store;
@@ -123,6 +133,8 @@ Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_pa
     int err = errno;
     close(ready[0]);
     close(ready[1]);
+    close(exec_report[0]);
+    close(exec_report[1]);
     return unexpected(std::string("spawn boot subprocess: ") + std::strerror(err));
   }
   if (pid == 0) {
@@ -138,15 +150,32 @@ Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_pa
     } else if (dup2(ready[1], kReadyFd) < 0) {
       _exit(127);
     }
-    close_range(kReadyFd + 1, ~0U, 0);  // no DB handle or lock file leaks into the VM
+    if (exec_report[1] <= kReadyFd) _exit(127);
+    // No DB handle or lock file leaks into the VM; the exec report pipe closes on exec.
+    close_range(kReadyFd + 1, static_cast<unsigned>(exec_report[1]) - 1, 0);
+    close_range(static_cast<unsigned>(exec_report[1]) + 1, ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execve(argv[0], argv, envp.data());
+    int err = errno;
+    (void)!write(exec_report[1], &err, sizeof err);
     _exit(127);
   }
   setpgid(pid, pid);  // also from the parent, so the group exists before we return
   close(ready[1]);
+  close(exec_report[1]);
+  int exec_errno = 0;
+  ssize_t n;
+  do {
+    n = read(exec_report[0], &exec_errno, sizeof exec_errno);
+  } while (n < 0 && errno == EINTR);
+  close(exec_report[0]);
+  if (n > 0) {
+    close(ready[0]);
+    waitpid(pid, nullptr, 0);
+    return unexpected(std::string("spawn boot subprocess: exec: ") + std::strerror(exec_errno));
+  }
   return BootingVm{pid, ready[0]};
 }
 

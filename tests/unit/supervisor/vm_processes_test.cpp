@@ -233,3 +233,14 @@ TEST_CASE("find_strays reports VMs naming a managed machine's dir but not refere
     CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
   }
 }
+
+TEST_CASE("VmProcesses remembers only VMs: any other process may still exec into one", "[supervisor][vm_processes]") {
+  // A child forked by `machine start` that has not exec'd `_boot-vm` yet shows its parent's
+  // command line; were that remembered, the VM it becomes would go unrecognised while it lives.
+  Child not_yet = Child::blocked();
+  VmProcesses procs;
+  auto seen = procs.see(not_yet.pid());
+  REQUIRE(seen.stat);
+  CHECK(procs.size() == 0);
+  CHECK(procs.remembered(not_yet.pid()) == nullptr);
+}
