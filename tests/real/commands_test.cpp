@@ -40,3 +40,17 @@ TEST_CASE("real: preflight reports real smolvm's version", "[real]") {
   // /dev/kvm aside (a host matter preflight reports on its own), nothing about smolvm blocks.
   if (r.exit_code != 0) CHECK(contains(r.out + r.err, "kvm"));
 }
+
+// The supervisor derives a machine's VM data dir (where agent.pid and agent.config.json are, and
+// what a VM's command line names) as smolvm 1.32.2 does: the real binary is the judge.
+TEST_CASE("real: the supervisor's data dir of a machine is the one smolvm reports", "[real]") {
+  require_real_smolvm();
+  RealHome h;
+  for (const std::string m : {"bottle-a", "x", "bottle-some-long-name-0123456789"}) {
+    RunResult created = h.smolvm({"machine", "create", "--name", m, "--cpus", "1", "--mem", "256"});
+    INFO(created.describe());
+    REQUIRE(created.exit_code == 0);
+    CHECK(h.data_dir(m) == h.smolvm_paths().vm_data_dir(m));
+    CHECK(h.smolvm_paths().boot_config(m) == h.data_dir(m) + "/boot-config.json");
+  }
+}
