@@ -5,6 +5,7 @@ set -euo pipefail
 
 packages=(
   build-essential cmake ninja-build pkg-config clang
+  libclang-rt-dev  # the sanitizers' runtime: clang only recommends it, and we install no recommends
   libuv1-dev libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
   catch2 nlohmann-json3-dev libsystemd-dev
   sqlite3 systemd valgrind file
