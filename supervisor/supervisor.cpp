@@ -96,7 +96,11 @@ std::optional<std::string> Supervisor::start() {
     }
   }
 
-  if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
+  // A first start makes the folder. Once bottles exist, a missing folder is "cannot tell" (an
+  // unmounted filesystem, a rename): making it empty would say "every spec removed".
+  if (bottles_.empty()) {
+    if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
+  }
 
   if (mode_ == RunMode::Daemon) {
     for (int signum : {SIGTERM, SIGINT, SIGHUP}) {

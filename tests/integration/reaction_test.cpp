@@ -203,10 +203,10 @@ TEST_CASE("reaction: an edit made while the create runs ends with the new shape"
                kBound);
   h.write_spec("slow", spec_toml("cpus = 3\nmemory = 768"));
   reaction(h, "edit_during_create", [&] {
-    auto row = h.row("bottle-slow");
     Json b = h.status().bottle("slow");
-    return row && row->json()["cpus"] == 3 && row->json()["mem"] == 768 && verified_running(b) &&
-           b["converged"] == true;
+    if (!verified_running(b) || b["converged"] != true) return false;  // the row is there from now
+    auto row = h.row("bottle-slow");
+    return row && row->json()["cpus"] == 3 && row->json()["mem"] == 768;
   });
   auto cmds = machine_commands(log, "bottle-slow");
   CHECK(count_of(cmds, "create") == 2);
@@ -422,4 +422,62 @@ TEST_CASE("spec folder: missing or untrusted holds every bottle; nothing is dele
     });
     CHECK_FALSE(h.row("bottle-evil"));
   }
+}
+
+TEST_CASE("reaction: specs deleted while the daemon was down, and a folder missing at start-up",
+          "[integration][reaction]") {
+  TempHome h;  // removal grace 300 ms
+  auto d = std::make_unique<Daemon>(h);
+  d->wait_answering();
+  h.write_spec("a", spec_toml());
+  h.write_spec("b", spec_toml());
+  Json a = h.wait_verified("a");
+  h.wait_verified("b");
+  REQUIRE(d->stop() == 0);
+
+  SECTION("a spec removed meanwhile is removed after the grace from start-up") {
+    h.remove_spec("b");
+    d = std::make_unique<Daemon>(h);
+    reaction(h, "deleted_while_down", [&] { return !h.row("bottle-b") && h.status().bottle("b").is_null(); });
+    CHECK(h.status().bottle("a")["pid"] == a["pid"]);
+  }
+  SECTION("the folder missing at start-up is not made empty: every bottle held") {
+    const std::string dir = h.bottles_dir();
+    std::filesystem::rename(dir, dir + ".away");
+    d = std::make_unique<Daemon>(h);
+    d->wait_answering();
+    h.wait_until("the missing folder reported", [&] {
+      Status st = h.status();
+      return st.doc.is_object() && st.doc["supervisor"]["spec_folder_problem"].is_string();
+    }, kBound);
+    observe_for(Ms(1000));  // three graces
+    CHECK_FALSE(std::filesystem::exists(dir));
+    CHECK(h.row("bottle-a"));
+    CHECK(h.row("bottle-b"));
+    CHECK(h.status().bottle("a")["pid"] == a["pid"]);
+    std::filesystem::rename(dir + ".away", dir);
+    reaction(h, "folder_back_after_start", [&] {
+      return converged_now(h, "a") && converged_now(h, "b") &&
+             h.status().doc["supervisor"]["spec_folder_problem"].is_null();
+    });
+    CHECK(h.status().bottle("a")["pid"] == a["pid"]);
+  }
+}
+
+TEST_CASE("reaction: an edit made while the start runs ends with the new allowlist", "[integration][reaction]") {
+  TempHome h;
+  Daemon d(h);
+  d.wait_answering();
+  const std::string log = install_logging_wrapper(
+      h, "bottle-slow", {{"SMOLVM_SIM_HANG_SECS", "2"}, {"SMOLVM_SIM_HANG_COMMANDS", "start"}});
+  h.write_spec("slow", spec_toml());
+  h.wait_until("the first start running", [&] { return count_of(machine_commands(log, "bottle-slow"), "start") == 1; },
+               kBound);
+  h.write_spec("slow", spec_toml("[egress]\nallow = [\"10.0.0.0/8\"]"));
+  const Json want = Json::array({"10.0.0.0/8", "127.0.0.16/32"});
+  reaction(h, "edit_during_start", [&] {
+    Json b = h.status().bottle("slow");
+    return verified_running(b) && b["converged"] == true && b["allowlist"] == want &&
+           h.booted_policy(b["pid"].get<std::int64_t>()) == want;
+  });
 }
