@@ -260,7 +260,7 @@ Plan plan_full(const BottleInput& in) {
   RestartHistory history = in.restarts;
   if (auto kill = drift_kill(name, *obs, desired)) {
     out.push_back(*kill);
-    history.record_kill();
+    history.record_kill(in.now);
     running = false;
   } else if (running) {
     auto v = in.verified.find(name);

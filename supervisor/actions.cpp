@@ -240,7 +240,7 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       wait_gone(a.pid);
       bool stray = a.reason == KillReason::Stray;
       if (!stray) ++counters_.drift_kills;
-      b.restarts.record_kill();
+      b.restarts.record_kill(Clock::now());
       event(b.name, a.machine, stray ? "stray-killed" : "drift-killed",
             (a.reason == KillReason::Unverifiable ? "unverifiable: " : "") + a.detail);
       if (auto v = verified_.find(a.machine); v != verified_.end() && v->second.pid == a.pid) {
@@ -276,6 +276,7 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
   verified_[a.machine] = v;
   if (new_vm) {
     if (!b.restarts.last_start) b.restarts.record_start(Clock::now());
+    b.restarts.record_verified();
     event(b.name, a.machine, "verified",
           "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));
   }

@@ -160,8 +160,8 @@ void Supervisor::run_actions(Bottle& b) {
     const Action a = b.plan[b.next_action++];
     if (a.kind == Action::Kind::WaitUntil) {
       auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(a.not_before - Clock::now());
-      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits)", b.name, a.machine,
-                   delay.count(), b.restarts.exits);
+      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits, {} unconfined starts)", b.name,
+                   a.machine, delay.count(), b.restarts.exits, b.restarts.unconfined_starts);
       queue_.done(b.name);
       queue_.add_after(b.name, delay);
       update_notify_status();

@@ -74,9 +74,13 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     };
     for (const Action& a : plan.actions) {
       if (a.kind != Action::Kind::WaitUntil) continue;
-      std::string reason = "the VM exited " + std::to_string(b.restarts.exits) +
-                           " time(s) within 10 minutes of its start; restart backoff";
-      retry = {{"reason", reason}, {"count", b.restarts.exits},
+      const bool unconfined = b.restarts.unconfined_starts >= 2;
+      const int count = unconfined ? b.restarts.unconfined_starts : b.restarts.exits;
+      std::string reason =
+          unconfined ? std::to_string(count) + " VMs started in a row booted with another policy than the "
+                                               "verified row's and were killed; restart backoff"
+                     : "the VM exited " + std::to_string(count) + " time(s) within 10 minutes of its start; restart backoff";
+      retry = {{"reason", reason}, {"count", count},
                {"next_at", time_or_null(wall_of(a.not_before))}};
       if (!error) error = reason + ", next start at " + store::format_rfc3339(wall_of(a.not_before));
     }

@@ -332,6 +332,9 @@ TEST_CASE("hot-loop guard: a failing or exiting bottle runs no more commands tha
       {"failing start", {{"SMOLVM_SIM_FAIL_START", "boom"}}, "start", 7},
       // Restart backoff: at once, then 0.2, 0.4, 0.8, 1.6, 3.2 s after each exit (+ run time).
       {"exiting VM", {{"SMOLVM_SIM_VM_EXIT_AFTER_MS", "100"}}, "start", 8},
+      // Every start boots unconfined: each is drift-killed and restarted at once (a drift kill is
+      // not an exit), until the step gives up as "not converging" and retries with backoff.
+      {"drifting VM", {{"SMOLVM_SIM_FORCE_POLICY", "null"}}, "start", 9},
   };
   for (const Case& c : cases) {
     CAPTURE(c.name);
@@ -346,7 +349,7 @@ TEST_CASE("hot-loop guard: a failing or exiting bottle runs no more commands tha
                  static_cast<long long>(n));
     CHECK(n <= c.max);
     CHECK(n >= 3);  // and it does keep trying
-    if (c.verb == "create" || c.knobs.count("SMOLVM_SIM_FAIL_START") != 0) {
+    if (c.verb == "create" || c.knobs.count("SMOLVM_SIM_FAIL_START") != 0 || c.knobs.count("SMOLVM_SIM_FORCE_POLICY") != 0) {
       Json b = h.status().bottle("hot");
       CHECK(b["converged"] == false);
       CHECK(b["error"].is_string());  // status says why

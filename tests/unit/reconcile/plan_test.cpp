@@ -466,7 +466,7 @@ TEST_CASE("planner: a drift kill is not an exit: the confined restart is never d
   CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=43 reason=drift", "start machine=bottle-a"});
 
   // And after the kill was carried out (the supervisor records it), the next round starts too.
-  in.restarts.record_kill();
+  in.restarts.record_kill(kNow);
   in.observed["bottle-a"] = row(Policy::of(kOwn));
   in.verified.clear();
   CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
@@ -635,4 +635,42 @@ TEST_CASE("planner: a spec folder that cannot be read or trusted holds the bottl
     CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=drift",
                                  R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])"});
   }
+}
+
+TEST_CASE("planner: VMs we start that boot unconfined again and again are restarted with backoff",
+          "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.backoff_initial = 1000ms;
+  in.backoff_max = 8000ms;
+  // Our start's VM booted unrestricted although the row was verified: killed, restarted at once
+  // (the desired allowlist may have changed while the start ran).
+  in.restarts.record_start(kNow - 1s);
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(43, Policy::unrestricted()));
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=43 reason=drift", "start machine=bottle-a"});
+  in.restarts.record_kill(kNow);
+  CHECK(in.restarts.unconfined_starts == 1);
+
+  // The restarted VM is unconfined too: the next start waits `initial`, then twice that.
+  in.restarts.record_start(kNow);
+  Plan p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 2);
+  CHECK(to_string(p.actions[0]) == "kill machine=bottle-a pid=43 reason=drift");
+  CHECK(p.actions[1].kind == Action::Kind::WaitUntil);
+  CHECK(p.actions[1].not_before == kNow + 1000ms);
+  in.restarts.record_kill(kNow);
+  in.restarts.record_start(kNow + 1s);
+  in.restarts.record_kill(kNow + 1s);
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+  in.now = kNow + 1s;
+  p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].not_before == kNow + 1s + 2000ms);
+
+  // A verified VM ends the run: the next drift kill restarts at once again.
+  in.restarts.record_start(kNow + 4s);
+  in.restarts.record_verified();
+  CHECK(in.restarts.unconfined_starts == 0);
+  in.now = kNow + 5s;
+  in.restarts.record_kill(kNow + 5s);
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
 }
