@@ -210,7 +210,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
 bool Supervisor::converged(const Bottle& b) const {
   // Cached by the last step: cheap enough to ask for every bottle after every step.
   return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
-         !(b.absent_since && !b.file_present);
+         !(b.absent_since && !b.file_present) && !spec_folder_problem_;
 }
 
 }  // namespace bs::supervisor

@@ -150,7 +150,7 @@ std::optional<std::string> Supervisor::start() {
   } else {
     ready_ = true;
     pass_waiters_.push_back([this] {
-      bool all_converged = true;
+      bool all_converged = !spec_folder_problem_;  // a folder we cannot read: nothing is known
       for (auto& [_, b] : bottles_) all_converged = converged(b) && all_converged;
       exit_code_ = all_converged ? 0 : 1;
       begin_shutdown();
@@ -306,7 +306,7 @@ void Supervisor::mark_absent(const std::string& name, Bottle& b, TimePoint now) 
 // The removal grace is a timer of its own: when it runs out the bottle is planned again at once,
 // whatever started it. (A delayed queue entry would be superseded by any other add meanwhile.)
 void Supervisor::arm_removal(const std::string& name, Bottle& b) {
-  if (!b.absent_since || b.file_present) return;
+  if (!b.absent_since || b.file_present || spec_folder_problem_) return;  // held: no grace runs
   if (!b.removal_timer) b.removal_timer = std::make_unique<Timer>(loop_);
   auto left = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.config.removal_grace -
                                                                      (Clock::now() - *b.absent_since));
@@ -589,7 +589,8 @@ void Supervisor::publish_notify_status() {
     if (converged(b)) ++ok;
     if (b.spec_error || b.exec_error || b.plan_error) ++errors;
   }
-  notify::status(std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
+  notify::status((spec_folder_problem_ ? "spec folder cannot be read or trusted, every bottle held; " : "") +
+                 std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
                   std::to_string(errors) + " with errors; drift kills " +
                   std::to_string(counters_.drift_kills));
 }
