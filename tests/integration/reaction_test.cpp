@@ -484,3 +484,24 @@ TEST_CASE("reaction: an edit made while the start runs ends with the new allowli
            h.booted_policy(b["pid"].get<std::int64_t>()) == want;
   });
 }
+
+TEST_CASE("reaction: an edit made while the stop runs ends with the new state", "[integration][reaction]") {
+  TempHome h;
+  Daemon d(h);
+  d.wait_answering();
+  const std::string log = install_logging_wrapper(
+      h, "bottle-slow", {{"SMOLVM_SIM_HANG_SECS", "2"}, {"SMOLVM_SIM_HANG_COMMANDS", "stop"}});
+  h.write_spec("slow", spec_toml());
+  Json before = h.wait_verified("slow");
+  h.write_spec("slow", spec_toml("state = \"stopped\""));
+  h.wait_until("the stop running", [&] { return count_of(machine_commands(log, "bottle-slow"), "stop") == 1; },
+               kBound);
+  h.write_spec("slow", spec_toml("state = \"running\""));
+  reaction(h, "edit_during_stop", [&] {
+    Json b = h.status().bottle("slow");
+    return verified_running(b) && b["converged"] == true && b["desired"] == "running";
+  });
+  auto cmds = machine_commands(log, "bottle-slow");
+  observe_for(Ms(2000));
+  CHECK(machine_commands(log, "bottle-slow").size() == cmds.size());  // and then it rests
+}
