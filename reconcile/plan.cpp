@@ -82,11 +82,15 @@ std::string Policy::str() const {
   return "?";
 }
 
-std::string machine_fingerprint(const BottleSpec& s) {
+MachineShape shape_of(const BottleSpec& s) { return MachineShape{s.image, s.from, s.cpus, s.memory_mib}; }
+
+std::string machine_fingerprint(const MachineShape& s) {
   std::string f = s.image ? "image=" + *s.image : "from=" + s.from.value_or("");
   f += " cpus=" + std::to_string(s.cpus) + " memory=" + std::to_string(s.memory_mib);
   return f;
 }
+
+std::string machine_fingerprint(const BottleSpec& s) { return machine_fingerprint(shape_of(s)); }
 
 std::string describe_fingerprint_change(const std::string& before, const std::string& after) {
   auto fields = [](const std::string& f) {
@@ -221,6 +225,8 @@ Plan plan_full(const BottleInput& in) {
     }
     Action a = make(K::Create, name);
     a.allowlist = desired;
+    a.shape = shape_of(spec);
+    a.on_remove = spec.on_remove;
     out.push_back(a);
     return p;
   }
@@ -229,9 +235,15 @@ Plan plan_full(const BottleInput& in) {
       p.error = "machine '" + name + "' is managed by another bottle";
       return p;
     }
-    out.push_back(make(K::Adopt, name));
+    // Its shape is not known: what the spec says is recorded, so only a later edit recreates it.
+    Action a = make(K::Adopt, name);
+    a.shape = shape_of(spec);
+    a.on_remove = spec.on_remove;
+    out.push_back(a);
   } else if (managed->on_remove != spec.on_remove) {
-    out.push_back(make(K::Remember, name));
+    Action a = make(K::Remember, name);
+    a.on_remove = spec.on_remove;
+    out.push_back(a);
   }
 
   // A new image/from/cpus/memory recreates the machine, unless its disk is to be kept.
@@ -253,7 +265,7 @@ Plan plan_full(const BottleInput& in) {
   RestartHistory history = in.restarts;
   if (auto kill = drift_kill(name, *obs, desired)) {
     out.push_back(*kill);
-    history.record_kill();
+    history.record_kill(in.now);
     running = false;
   } else if (running && obs->vm->booted.kind == Policy::Kind::Pending) {
     p.pending = "pid " + std::to_string(obs->vm->pid) + ": booted policy " + obs->vm->booted.str();
@@ -324,7 +336,7 @@ Plan plan_full(const BottleInput& in) {
 
 Plan plan_bottle(const BottleInput& in) {
   Plan p = plan_full(in);
-  if (in.absent && !in.removed) {
+  if (in.held || (in.absent && !in.removed)) {
     std::erase_if(p.actions, [](const Action& a) { return !allowed_while_absent(a.kind); });
   }
   return p;

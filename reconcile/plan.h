@@ -16,7 +16,15 @@
 
 namespace bs {
 
-// What the image/from/cpus/memory of a machine were when it was created; a change recreates it.
+// What a machine is created with (image/from, cpus, memory); a change recreates it.
+struct MachineShape {
+  std::optional<std::string> image, from;
+  int cpus = 1;
+  int memory_mib = 512;
+  bool operator==(const MachineShape&) const = default;
+};
+MachineShape shape_of(const BottleSpec& s);
+std::string machine_fingerprint(const MachineShape& s);  // as recorded in the store
 std::string machine_fingerprint(const BottleSpec& s);
 std::string describe_fingerprint_change(const std::string& before, const std::string& after);
 
@@ -41,6 +49,9 @@ struct BottleInput {
   std::optional<std::string> spec_error;  // the spec's current error, if any
   bool removed = false;                   // spec file absent for longer than the removal grace
   bool absent = false;                    // spec file absent, still within the removal grace
+  // The spec folder cannot be read or is not trusted: nobody can tell what is desired, so the
+  // bottle is held as inside the removal grace (confinement kept, nothing begun or removed).
+  bool held = false;
   std::optional<Ipv4> lease;
   std::vector<Managed> managed;           // machines this bottle manages (two during a rename)
   std::map<std::string, Verified> verified;            // by machine
@@ -59,9 +70,9 @@ struct Action {
   enum class Kind {
     AcquireLease,    // address: the fixed loopback, or unset for "lowest free"
     ReleaseLease,
-    Create,          // machine, with spec + allowlist
-    Adopt,           // record machine as managed (it existed already)
-    Remember,        // update the managed record (on_remove changed)
+    Create,          // machine, with shape + allowlist; recorded as created with shape + on_remove
+    Adopt,           // record machine as managed (it existed already), with shape + on_remove
+    Remember,        // update the managed record's on_remove (its shape stays what it was)
     Patch,           // row allowed_cidrs := allowlist, then verify (failure stops the plan)
     Quarantine,      // row network := false, allowed_cidrs := [], then verify
     Kill,            // pid + start_time, reason, detail
@@ -82,6 +93,10 @@ struct Action {
   KillReason reason = KillReason::Drift;
   std::string detail;
   TimePoint not_before{};
+  // What the action was planned from: the executor records these, never the bottle's spec as it
+  // is when the action completes (the spec may have changed meanwhile; the next round sees that).
+  MachineShape shape;                      // Create, Adopt
+  OnRemove on_remove = OnRemove::Delete;   // Create, Adopt, Remember
 
   bool operator==(const Action&) const = default;
 };

@@ -13,6 +13,7 @@ void RestartHistory::record_exit(TimePoint now) {
 void RestartHistory::record_start(TimePoint now) {
   last_start = now;
   skip_backoff = false;
+  start_unverified = true;
 }
 
 Millis restart_delay(int exits, Millis initial, Millis max) {
@@ -23,10 +24,17 @@ Millis restart_delay(int exits, Millis initial, Millis max) {
 }
 
 std::optional<TimePoint> restart_not_before(const RestartHistory& h, Millis initial, Millis max) {
-  if (h.skip_backoff || !h.last_exit) return std::nullopt;
-  Millis d = restart_delay(h.exits, initial, max);
-  if (d.count() == 0) return std::nullopt;
-  return *h.last_exit + d;
+  std::optional<TimePoint> at;
+  if (!h.skip_backoff && h.last_exit) {
+    Millis d = restart_delay(h.exits, initial, max);
+    if (d.count() != 0) at = *h.last_exit + d;
+  }
+  // The second VM in a row that we started and had to kill waits `initial`, then twice that...
+  if (h.last_unconfined_kill) {
+    Millis d = restart_delay(h.unconfined_starts, initial, max);
+    if (d.count() != 0 && (!at || *at < *h.last_unconfined_kill + d)) at = *h.last_unconfined_kill + d;
+  }
+  return at;
 }
 
 }  // namespace bs

@@ -89,12 +89,8 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       leases_.erase(lease);
       break;
     }
-    case K::Adopt: err = remember_machine(b, a.machine, true); break;
-    case K::Remember: {
-      auto known = managed_.find(a.machine);
-      err = remember_machine(b, a.machine, known != managed_.end() && known->second.origin == "adopted");
-      break;
-    }
+    case K::Adopt: err = remember_machine(b, a, "adopted"); break;
+    case K::Remember: err = remember_machine(b, a, ""); break;
     case K::Patch: err = patch_row(b, a, false); break;
     case K::Quarantine: err = patch_row(b, a, true); break;
     case K::Kill: err = kill(b, a); break;
@@ -162,23 +158,32 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
   return std::nullopt;
 }
 
-std::optional<std::string> Supervisor::remember_machine(Bottle& b, const std::string& machine, bool adopted) {
-  if (!b.spec) return "no valid spec for machine " + machine;
+// Records what the action was planned from (never the spec as it is now: it may have changed
+// while a create ran). `origin` "created" or "adopted" writes a new record with the action's
+// shape; "" (Remember) changes only on_remove of the existing record, keeping its shape: an
+// on_remove change keeps the disk.
+std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action& a, const std::string& origin) {
   store::ManagedMachine m;
-  m.machine = machine;
+  m.machine = a.machine;
   m.bottle = b.name;
-  m.origin = adopted ? "adopted" : "created";
-  m.on_remove = on_remove_name(b.spec->on_remove);
-  m.fingerprint = machine_fingerprint(*b.spec);
+  m.origin = origin;
+  m.on_remove = on_remove_name(a.on_remove);
+  m.fingerprint = machine_fingerprint(a.shape);
   m.since_ms = now_ms();
-  if (auto it = managed_.find(machine); it != managed_.end() && it->second.bottle == b.name) {
-    m.since_ms = it->second.since_ms;
-    if (!adopted) m.fingerprint = it->second.fingerprint;  // an on_remove change keeps the disk
+  auto known = managed_.find(a.machine);
+  if (known != managed_.end() && known->second.bottle == b.name) {
+    m.since_ms = known->second.since_ms;
+    if (origin.empty()) {
+      m.origin = known->second.origin;
+      m.fingerprint = known->second.fingerprint;
+    }
+  } else if (origin.empty()) {
+    return "machine " + a.machine + " is not managed by this bottle";
   }
-  bool is_new = managed_.count(machine) == 0;
+  bool is_new = known == managed_.end();
   if (auto e = store_.put_machine(m)) return e->message;
   managed_.put(m);
-  if (is_new && adopted) event(b.name, machine, "adopted", "existing machine is now managed");
+  if (is_new && origin == "adopted") event(b.name, a.machine, "adopted", "existing machine is now managed");
   return std::nullopt;
 }
 
@@ -234,7 +239,7 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       wait_gone(a.pid);
       bool stray = a.reason == KillReason::Stray;
       if (!stray) ++counters_.drift_kills;
-      b.restarts.record_kill();
+      b.restarts.record_kill(Clock::now());
       event(b.name, a.machine, stray ? "stray-killed" : "drift-killed",
             (a.reason == KillReason::Unverifiable ? "unverifiable: " : "") + a.detail);
       if (auto v = verified_.find(a.machine); v != verified_.end() && v->second.pid == a.pid) {
@@ -270,6 +275,7 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
   verified_[a.machine] = v;
   if (new_vm) {
     if (!b.restarts.last_start) b.restarts.record_start(Clock::now());
+    b.restarts.record_verified();
     event(b.name, a.machine, "verified",
           "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));
   }
@@ -345,10 +351,10 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
     case Action::Kind::Create: {
       smolvm::CreateArgs c;
       c.name = a.machine;
-      c.image = b.spec->image;
-      c.from = b.spec->from;
-      c.cpus = b.spec->cpus;
-      c.mem_mib = b.spec->memory_mib;
+      c.image = a.shape.image;
+      c.from = a.shape.from;
+      c.cpus = a.shape.cpus;
+      c.mem_mib = a.shape.memory_mib;
       c.allow_cidrs = to_strings(a.allowlist);
       argv = smolvm::create_argv(bin, c);
       break;
@@ -391,13 +397,16 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
   switch (a.kind) {
     case Action::Kind::Create: {
       auto c = smolvm::parse_create(r.exit_code, r.out, r.err);
-      if (c.outcome == O::Ok || c.outcome == O::AlreadyExists) {
-        if ((err = remember_machine(b, a.machine, false))) break;
-        if (c.outcome == O::Ok) {
-          event(b.name, a.machine, "created",
-                (b.spec->image ? "image " + *b.spec->image : "from " + b.spec->from.value_or("")) +
-                    ", allow " + to_string(a.allowlist));
-        }
+      if (c.outcome == O::Ok) {
+        if ((err = remember_machine(b, a, "created"))) break;
+        event(b.name, a.machine, "created",
+              (a.shape.image ? "image " + *a.shape.image : "from " + a.shape.from.value_or("")) +
+                  " cpus " + std::to_string(a.shape.cpus) + " memory " + std::to_string(a.shape.memory_mib) +
+                  ", allow " + to_string(a.allowlist));
+      } else if (c.outcome == O::AlreadyExists) {
+        // Someone else created it meanwhile: not ours. Whether it is adopted is the planner's
+        // decision, in the next round, which sees its row.
+        spdlog::info("bottle {}: machine {} already exists; planning again", b.name, a.machine);
       } else {
         err = command_error("smolvm machine create", r, c);
       }
@@ -458,7 +467,8 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     finish(b, *err);
     return;
   }
-  if (a.kind == Action::Kind::Start || a.kind == Action::Kind::Stop || a.kind == Action::Kind::Delete) {
+  if (a.kind == Action::Kind::Create || a.kind == Action::Kind::Start || a.kind == Action::Kind::Stop ||
+      a.kind == Action::Kind::Delete) {
     // Step 4 right after a start, and the re-verify after a stop's stale-copy rewrite, happen
     // in the next round, which re-reads the row and the VM: the rest of this plan is stale.
     plan_round(b);

@@ -34,6 +34,7 @@ struct Bottle {
   std::optional<std::string> spec_error;  // the current spec's problem
   bool file_present = false;
   std::optional<TimePoint> absent_since;  // spec file missing since (removal grace)
+  std::unique_ptr<Timer> removal_timer;   // fires when the removal grace has passed
   RestartHistory restarts;
 
   // The reconcile step in hand.

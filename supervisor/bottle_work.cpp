@@ -51,8 +51,9 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.name = b.name;
   in.spec = b.spec;
   in.spec_error = b.spec_error;
+  in.held = spec_folder_problem_.has_value();
   in.absent = !b.file_present && b.absent_since.has_value();
-  in.removed = in.absent && Clock::now() - *b.absent_since >= settings_.config.removal_grace;
+  in.removed = !in.held && in.absent && Clock::now() - *b.absent_since >= settings_.config.removal_grace;
   if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
   for (const std::string& m : managed_.of_bottle(b.name)) {
     const store::ManagedMachine& mm = managed_.find(m)->second;
@@ -136,12 +137,10 @@ void Supervisor::plan_round(Bottle& b, bool count_round) {
     return;
   }
   BottleInput in = build_input(b);
-  if (!b.file_present && b.absent_since && !in.removed) {
-    // Still inside the removal grace (the loop's clock may run a little behind): look again
-    // when it has really passed.
-    auto left = settings_.config.removal_grace - (Clock::now() - *b.absent_since);
-    queue_.add_after(b.name, std::chrono::duration_cast<std::chrono::milliseconds>(left) +
-                                 std::chrono::milliseconds(1));
+  if (!in.held && in.absent && !in.removed && !(b.removal_timer && b.removal_timer->active())) {
+    // Still inside the removal grace (the loop's clock may run a little behind the timer that
+    // woke us): look again when it has really passed.
+    arm_removal(b.name, b);
   }
   Plan plan = plan_bottle(in);
   if (plan.pending) {
@@ -171,8 +170,8 @@ void Supervisor::run_actions(Bottle& b) {
     const Action a = b.plan[b.next_action++];
     if (a.kind == Action::Kind::WaitUntil) {
       auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(a.not_before - Clock::now());
-      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits)", b.name, a.machine,
-                   delay.count(), b.restarts.exits);
+      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits, {} unconfined starts)", b.name,
+                   a.machine, delay.count(), b.restarts.exits, b.restarts.unconfined_starts);
       queue_.done(b.name);
       queue_.add_after(b.name, delay);
       update_notify_status();
@@ -208,7 +207,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
   bool gone = !b.file_present && b.absent_since && !shown && leases_.count(b.name) == 0 &&
-              managed_.of_bottle(b.name).empty();
+              managed_.of_bottle(b.name).empty() && !(b.removal_timer && b.removal_timer->active());
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
     if (auto err = store_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, err->message);
@@ -222,7 +221,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
 bool Supervisor::converged(const Bottle& b) const {
   // Cached by the last step: cheap enough to ask for every bottle after every step.
   return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
-         !(b.absent_since && !b.file_present);
+         !(b.absent_since && !b.file_present) && !spec_folder_problem_;
 }
 
 }  // namespace bs::supervisor

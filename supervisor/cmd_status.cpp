@@ -92,6 +92,10 @@ int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io
   io.out.flush();
 
   bool converged = true;
+  // A spec folder that cannot be read or trusted: nothing in it is acted on.
+  if (auto sup = status->find("supervisor"); sup != status->end() && sup->is_object()) {
+    if (auto p = sup->find("spec_folder_problem"); p != sup->end() && p->is_string()) converged = false;
+  }
   std::set<std::string> shown;
   if (auto b = status->find("bottles"); b != status->end() && b->is_array()) {
     for (const auto& bottle : *b) {

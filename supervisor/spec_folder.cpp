@@ -114,6 +114,21 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
     return scan;
   }
   scan.readable = true;
+  // Anyone who can write the folder can add, replace or delete specs (a sticky bit stops only
+  // the deletes): such a folder says nothing about what the user wants.
+  if (dst.st_uid != ::geteuid()) {
+    scan.problem = "spec folder " + dir + " is owned by uid " + std::to_string(dst.st_uid) +
+                   ", not by the supervisor's user (uid " + std::to_string(::geteuid()) + "); nothing in it is acted on";
+    return scan;
+  }
+  if ((dst.st_mode & (S_IWGRP | S_IWOTH)) != 0) {
+    scan.problem = "spec folder " + dir + " is writable by group or others (mode " +
+                   std::to_string((dst.st_mode >> 9) & 7) + std::to_string((dst.st_mode >> 6) & 7) +
+                   std::to_string((dst.st_mode >> 3) & 7) + std::to_string(dst.st_mode & 7) +
+                   "); nothing in it is acted on; run: chmod go-w " + dir;
+    return scan;
+  }
+  scan.trusted = true;
   const std::int64_t now_ns = now_realtime_ns();
   std::map<std::string, SpecReadCache::Entry> still;  // the cache's entries for files still here
   bool all_hits = true;
@@ -125,7 +140,20 @@ SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache) {
     f.path = dir + "/" + name;
     struct stat st {};
     // Relative to the open folder: no walk of the whole path for each of 1,000 files.
-    if (::fstatat(::dirfd(d.get()), name.c_str(), &st, 0) != 0) continue;  // vanished, or a dangling symlink
+    if (::fstatat(::dirfd(d.get()), name.c_str(), &st, AT_SYMLINK_NOFOLLOW) != 0) continue;  // vanished
+    if (S_ISLNK(st.st_mode)) {
+      // Whoever owns the link chose its target: it must be the user (the target is checked as
+      // any spec file when read).
+      if (st.st_uid != ::geteuid()) {
+        all_hits = false;
+        f.access_error = f.path + ": a symlink owned by uid " + std::to_string(st.st_uid) +
+                         ", not by the supervisor's user (uid " + std::to_string(::geteuid()) +
+                         "); spec files and symlinks must be owned by you";
+        scan.files.push_back(std::move(f));
+        continue;
+      }
+      if (::fstatat(::dirfd(d.get()), name.c_str(), &st, 0) != 0) continue;  // a dangling symlink
+    }
     if (!S_ISREG(st.st_mode)) continue;  // a directory named x.toml is not a spec
     if (cache != nullptr) {
       auto hit = cache->entries.find(f.path);

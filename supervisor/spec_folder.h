@@ -12,7 +12,11 @@ namespace bs::supervisor {
 
 struct SpecFolderScan {
   bool readable = false;          // the folder exists and could be listed
-  std::string problem;            // why not
+  // The folder is owned by the supervisor's user and not writable by group or others (CONTRACT
+  // §3, as sshd's StrictModes). An untrusted folder is listed (for the watch) but its files are
+  // not read: nothing in it is acted on.
+  bool trusted = false;
+  std::string problem;            // why it is not readable or not trusted
   std::uint64_t inode = 0, device = 0;
   std::vector<SpecFile> files;    // spec-named regular files (symlinks followed), sorted by name
   // With a cache: every file was a cache hit and none of those cached is gone, so `files` is
@@ -48,7 +52,8 @@ struct SpecReadCache {
 
 // Only regular files named *.toml not starting with '.' are specs. A file not owned by the
 // effective uid or writable by group/others is reported with access_error (the folder is a
-// trust boundary), as is one that cannot be read or is larger than 1 MiB.
+// trust boundary), as is a symlink not itself owned by the effective uid, and one that cannot
+// be read or is larger than 1 MiB.
 // With `cache`, a file whose identity is unchanged since it was read is not read again; files
 // changed within the last cache->settle_ns are always read.
 SpecFolderScan scan_spec_folder(const std::string& dir, SpecReadCache* cache = nullptr);

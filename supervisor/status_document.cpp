@@ -44,6 +44,9 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   sup["specs"] = settings_.specs_dir;
   sup["smolvm_db"] = settings_.smolvm.db;
   sup["kvm"] = kvm_word();
+  // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
+  sup["spec_folder_problem"] =
+      spec_folder_problem_ ? nlohmann::json(*spec_folder_problem_) : nlohmann::json(nullptr);
   sup["last_resync"] = time_or_null(last_resync_ms_);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
   sup["smolvm_command_ms"] = static_cast<double>(command_time_.count()) / 1000.0;
@@ -87,8 +90,40 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     bool busy = queue_.processing(name) || in_flight != in_flight_machines_.end();
     std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
     if (b.spec_error) error = b.spec_error;
-    bool is_converged = !busy && !error && plan.actions.empty() &&
-                        !(b.absent_since && !b.file_present);
+    // Why it is waiting, when it is: a restart backoff after exits, or the retry backoff after
+    // a failed step (how many failures, and when the next try is).
+    nlohmann::json retry = nullptr;
+    const auto steady_now = Clock::now();
+    auto wall_of = [&](TimePoint t) {
+      return now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(t - steady_now).count();
+    };
+    for (const Action& a : plan.actions) {
+      if (a.kind != Action::Kind::WaitUntil) continue;
+      const bool unconfined = b.restarts.unconfined_starts >= 2;
+      const int count = unconfined ? b.restarts.unconfined_starts : b.restarts.exits;
+      std::string reason =
+          unconfined ? std::to_string(count) + " VMs started in a row booted with another policy than the "
+                                               "verified row's and were killed; restart backoff"
+                     : "the VM exited " + std::to_string(count) + " time(s) within 10 minutes of its start; restart backoff";
+      retry = {{"reason", reason}, {"count", count},
+               {"next_at", time_or_null(wall_of(a.not_before))}};
+      if (!error) error = reason + ", next start at " + store::format_rfc3339(wall_of(a.not_before));
+    }
+    if (retry.is_null() && error && queue_.failures(name) > 0) {
+      if (auto due = queue_.scheduled(name)) {
+        retry = {{"reason", *error}, {"count", queue_.failures(name)}, {"next_at", time_or_null(wall_of(*due))}};
+      }
+    }
+    if (spec_folder_problem_ && !error) error = "held: " + *spec_folder_problem_;
+    bool absent = b.absent_since && !b.file_present;
+    if (absent && !error && !spec_folder_problem_) {
+      // Inside the removal grace (or its removal in progress): say when it is acted on.
+      error = "spec file removed; the bottle is removed " +
+              std::string(b.removal_timer && b.removal_timer->active()
+                              ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(b.removal_timer->due_in()))
+                              : "now");
+    }
+    bool is_converged = !busy && !error && plan.actions.empty() && !absent && !spec_folder_problem_;
 
     nlohmann::json j;
     j["name"] = name;
@@ -105,6 +140,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["in_flight"] = in_flight == in_flight_machines_.end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = is_converged;
     j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
+    j["retry"] = retry;
     j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);
     j["last_event_at"] = time_or_null(b.last_event_ms);
     bottles.push_back(std::move(j));

@@ -78,7 +78,13 @@ std::string summary_line(const json& status, const TableStyle& style) {
   for (const auto& [key, label] : kCounters) {
     counts += std::string(counts.empty() ? "" : "  ") + label + " " + text_of(counters, key);
   }
-  return truncate(line, style.width) + "\n" + truncate(counts, style.width);
+  std::string out = truncate(line, style.width) + "\n" + truncate(counts, style.width);
+  // Not truncated: it says why nothing is being done.
+  if (sup.is_object() && sup.contains("spec_folder_problem") && sup["spec_folder_problem"].is_string()) {
+    out += "\nspec folder: " + terminal_safe(sup["spec_folder_problem"].get<std::string>()) +
+           " (every bottle held)";
+  }
+  return out;
 }
 
 const char* colour_of(const std::string& confinement) {

@@ -104,7 +104,11 @@ std::optional<std::string> Supervisor::start() {
     }
   }
 
-  if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
+  // A first start makes the folder. Once bottles exist, a missing folder is "cannot tell" (an
+  // unmounted filesystem, a rename): making it empty would say "every spec removed".
+  if (bottles_.empty()) {
+    if (auto err = ensure_spec_folder(settings_.specs_dir); !err.empty()) spdlog::warn("{}", err);
+  }
 
   if (mode_ == RunMode::Daemon) {
     for (int signum : {SIGTERM, SIGINT, SIGHUP}) {
@@ -155,7 +159,7 @@ std::optional<std::string> Supervisor::start() {
   } else {
     ready_ = true;
     pass_waiters_.push_back([this] {
-      bool all_converged = true;
+      bool all_converged = !spec_folder_problem_;  // a folder we cannot read: nothing is known
       for (auto& [_, b] : bottles_) all_converged = converged(b) && all_converged;
       exit_code_ = all_converged ? 0 : 1;
       begin_shutdown();
@@ -213,17 +217,36 @@ void Supervisor::rescan_specs() {
       if (!spec_rearm_.active()) arm_spec_watch();
     }
   }
-  if (!scan.readable && !scan.problem.empty()) spdlog::debug("{}", scan.problem);
-  // The same files as last time (all unchanged since read) under the same pool resolve to the
-  // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
-  // Only a bottle without a file that is not yet counted absent (one queued by name after it
-  // was forgotten, say) needs its removal grace started.
-  if (scan.readable && scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) {
+  if (!scan.readable || !scan.trusted) {
+    hold_all(scan.problem);
+    return;
+  }
+  if (spec_folder_problem_) {
+    spdlog::info("spec folder {} can be read and is trusted again", settings_.specs_dir);
+    spec_folder_problem_.reset();
+    // The time the folder could not be read does not count: a file that is still gone gets a
+    // whole removal grace from now.
     const TimePoint now = Clock::now();
     for (auto& [name, b] : bottles_) {
-      if (!b.file_present && !b.absent_since) mark_absent(name, b, now);
+      if (!b.file_present && b.absent_since) mark_absent(name, b, now);
+      queue_.add(name);
     }
-    return;
+  }
+  // The same files as last time (all unchanged since read) under the same pool resolve to the
+  // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
+  // The cache only vouches for the files it holds (it keeps a file only once it has settled), so
+  // a file deleted before it was cached is no "miss": the shortcut also needs the files present
+  // to be exactly those of the bottles that have one.
+  if (scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) {
+    std::size_t with_file = 0;
+    for (const auto& [_, b] : bottles_) with_file += b.file_present ? 1 : 0;
+    bool same_files = with_file == scan.files.size();
+    for (const auto& [_, b] : bottles_) same_files = same_files && (b.file_present || b.absent_since);
+    for (std::size_t i = 0; same_files && i < scan.files.size(); ++i) {
+      auto it = bottles_.find(bottle_name_of(scan.files[i].file_name));
+      same_files = it != bottles_.end() && it->second.file_present && it->second.spec_path == scan.files[i].path;
+    }
+    if (same_files) return;
   }
   resolved_pool_.reset();
 
@@ -238,6 +261,7 @@ void Supervisor::rescan_specs() {
     bool changed = !b.file_present || b.spec_path != e.path || b.spec_error != e.error;
     b.file_present = true;
     b.absent_since.reset();
+    if (b.removal_timer) b.removal_timer->stop();
     b.spec_path = e.path;
     if (e.spec) {
       bool spec_changed = !b.spec || !(*b.spec == *e.spec);
@@ -260,10 +284,23 @@ void Supervisor::rescan_specs() {
   for (const auto& [name, b] : bottles_) {
     if (b.spec) spec_machine_owners_[b.spec->machine].insert(name);
   }
-  if (scan.readable) resolved_pool_ = settings_.config.pool;
+  resolved_pool_ = settings_.config.pool;
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
     if (b.file_present || !b.absent_since) mark_absent(name, b, now);
+  }
+}
+
+void Supervisor::hold_all(const std::string& problem) {
+  if (spec_folder_problem_ == problem) return;
+  // "Cannot tell" is never "every spec removed": every bottle is held (confinement still
+  // enforced, nothing begun, stopped or deleted) until the folder can be read and trusted again.
+  spdlog::error("{}; holding every bottle (confinement enforced, nothing stopped or deleted)", problem);
+  spec_folder_problem_ = problem;
+  resolved_pool_.reset();
+  for (auto& [name, b] : bottles_) {
+    if (b.removal_timer) b.removal_timer->stop();
+    queue_.add(name);
   }
 }
 
@@ -271,7 +308,20 @@ void Supervisor::mark_absent(const std::string& name, Bottle& b, TimePoint now) 
   b.file_present = false;
   b.absent_since = now;
   b.spec_error.reset();  // a problem of a file that is gone
-  queue_.add_after(name, settings_.config.removal_grace);
+  arm_removal(name, b);
+  queue_.add(name);  // held at once: nothing new is begun for it during the grace
+}
+
+// The removal grace is a timer of its own: when it runs out the bottle is planned again at once,
+// whatever started it. (A delayed queue entry would be superseded by any other add meanwhile.)
+void Supervisor::arm_removal(const std::string& name, Bottle& b) {
+  if (!b.absent_since || b.file_present || spec_folder_problem_) return;  // held: no grace runs
+  if (!b.removal_timer) b.removal_timer = std::make_unique<Timer>(loop_);
+  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.config.removal_grace -
+                                                                     (Clock::now() - *b.absent_since));
+  // +1 ms: the loop's clock may run a little behind the steady clock the planner is given.
+  b.removal_timer->start(std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1),
+                         [this, name] { queue_.add(name); });
 }
 
 // ---- smolvm's DB ----------------------------------------------------------------------------
@@ -570,6 +620,8 @@ void Supervisor::reload() {
     queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
     spdlog::info("config reloaded from {}{}", settings_.config_path,
                  pool_changed ? " (the new pool applies to new leases)" : "");
+    // A new removal_grace applies to the graces already running.
+    for (auto& [name, b] : bottles_) arm_removal(name, b);
     schedule_resync();
     full_resync();
   }
@@ -600,7 +652,10 @@ void Supervisor::maybe_finish_shutdown() {
   if (!stopping_) return;
   // Finish the step in hand: commands already running complete (bounded by their timeout).
   if (commands_.running() != 0) return;
-  for (auto& [_, b] : bottles_) b.exit_watch.reset();
+  for (auto& [_, b] : bottles_) {
+    b.exit_watch.reset();
+    b.removal_timer.reset();
+  }
   wakeup_counter_.reset();
   control_.reset();
   signals_.clear();
@@ -620,7 +675,8 @@ void Supervisor::publish_notify_status() {
     if (converged(b)) ++ok;
     if (b.spec_error || b.exec_error || b.plan_error) ++errors;
   }
-  notify::status(std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
+  notify::status((spec_folder_problem_ ? "spec folder cannot be read or trusted, every bottle held; " : "") +
+                 std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
                   std::to_string(errors) + " with errors; drift kills " +
                   std::to_string(counters_.drift_kills));
 }

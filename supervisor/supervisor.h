@@ -81,6 +81,8 @@ class Supervisor {
   void full_resync();
   void rescan_specs();
   void mark_absent(const std::string& name, Bottle& b, TimePoint now);  // its spec file is gone
+  void arm_removal(const std::string& name, Bottle& b);  // (re)starts its removal grace timer
+  void hold_all(const std::string& problem);  // the spec folder cannot be read or trusted
   // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
@@ -125,7 +127,7 @@ class Supervisor {
   void launch_command(Bottle& b, const Action& a);
   void on_smolvm_done(const std::string& name, Action a, CommandResult r);
   void launch_pending_commands();
-  std::optional<std::string> remember_machine(Bottle& b, const std::string& machine, bool adopted);
+  std::optional<std::string> remember_machine(Bottle& b, const Action& a, const std::string& origin);
   std::optional<std::string> record_verified(Bottle& b, const Action& a);
   void watch_exit(Bottle& b, std::int64_t pid);
   void event(const std::string& bottle, const std::string& machine, const std::string& kind,
@@ -157,6 +159,8 @@ class Supervisor {
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
   std::set<std::string> booted_scan_due_;                    // machines a VM just booted for
   SpecReadCache spec_reads_;                                 // spec files as last read
+  // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
+  std::optional<std::string> spec_folder_problem_;
   SpecParseMemo spec_parses_;                                // and as last parsed
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
   WorkQueue queue_;

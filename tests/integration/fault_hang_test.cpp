@@ -17,9 +17,8 @@ TEST_CASE("fault: a hanging smolvm command is killed at the timeout and retried 
   cfg.command_timeout = "1s";
   cfg.backoff_initial = "200ms";
   // A full resync re-queues every bottle, and one queued while its step runs goes again right
-  // after the failure, ahead of its backoff: with the harness's 2 s resync the backoff would be
-  // hidden. The default 30 s keeps resyncs out of this test's window.
-  cfg.resync_interval = "30s";
+  // after the failure, ahead of its backoff: the harness's 1 h resync keeps resyncs out of this
+  // test's window.
   TempHome h(cfg);
   h.write_config_text(config_toml(cfg) + "max = \"3s\"\n");  // [backoff] is the last table
   install_smolvm_wrapper(h, "bottle-hung", {{"SMOLVM_SIM_HANG_SECS", "60"}});
@@ -122,7 +121,6 @@ TEST_CASE("fault: a spec removed while its create waits for a command slot never
           "[integration][fault]") {
   ConfigOptions cfg;
   cfg.command_timeout = "5s";
-  cfg.resync_interval = "30s";
   TempHome h(cfg);
   // Eight bottles whose creates hang fill every command slot (at most 8 smolvm commands run).
   install_smolvm_wrapper(h, "bottle-slow*", {{"SMOLVM_SIM_HANG_SECS", "60"}});

@@ -27,9 +27,7 @@ Json kill_of(const TempHome& h, std::int64_t pid) {
 
 TEST_CASE("fault: a managed row deleted under its running VM: killed as unverifiable, re-created, verified",
           "[integration][fault]") {
-  ConfigOptions cfg;
-  cfg.resync_interval = "1s";
-  TempHome h(cfg);
+  TempHome h;  // no resync within the test: the DB watch alone must see it
   Daemon d(h);
   d.wait_answering();
   h.write_spec("gone", spec_toml());
@@ -59,9 +57,7 @@ TEST_CASE("fault: a managed row deleted under its running VM: killed as unverifi
 
 TEST_CASE("fault: smolvm's DB deleted and recreated: running VMs killed, machines re-created and verified",
           "[integration][fault]") {
-  ConfigOptions cfg;
-  cfg.resync_interval = "1s";
-  TempHome h(cfg);
+  TempHome h;  // no resync within the test: the DB watch alone must see it
   Daemon d(h);
   d.wait_answering();
   const std::vector<std::string> names = {"db-a", "db-b"};

@@ -29,11 +29,13 @@ using Json = nlohmann::json;
 inline const std::string kSupervisorBin = BS_BUILD_DIR "/bottle-supervisor";
 inline const std::string kSimBin = BS_BUILD_DIR "/smolvm-sim";
 
-// The fast timings every test uses unless it says otherwise (all are config-file keys).
+// The fast timings every test uses unless it says otherwise (all are config-file keys). The
+// periodic resync is the floor under lost events, so no test may lean on it by accident: it is
+// longer than any wait, and a test of the resync itself sets its own.
 struct ConfigOptions {
   std::string log_level = "debug";
   std::string removal_grace = "300ms";
-  std::string resync_interval = "2s";
+  std::string resync_interval = "1h";
   std::string debounce = "20ms";
   std::string command_timeout = "10s";
   std::string backoff_initial = "200ms";

@@ -466,7 +466,7 @@ TEST_CASE("planner: a drift kill is not an exit: the confined restart is never d
   CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=43 reason=drift", "start machine=bottle-a"});
 
   // And after the kill was carried out (the supervisor records it), the next round starts too.
-  in.restarts.record_kill();
+  in.restarts.record_kill(kNow);
   in.observed["bottle-a"] = row(Policy::of(kOwn));
   in.verified.clear();
   CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
@@ -531,4 +531,171 @@ TEST_CASE("planner: the row names another pid while the VM we verified still run
     CHECK(plan_of(in) == Strings{R"(record-verified machine=bottle-a allowlist=["127.0.0.16/32"] pid=43)",
                                  "kill machine=bottle-a pid=42 reason=stray"});
   }
+}
+
+// Every action carries what it was planned from: the executor records that, never the spec as it
+// is when the action completes (an edit during a create must not be recorded as created).
+TEST_CASE("planner: create, adopt and remember carry the shape and on_remove they were planned from",
+          "[reconcile][plan]") {
+  BottleSpec s = spec();
+  s.cpus = 2;
+  s.memory_mib = 1024;
+  s.on_remove = OnRemove::Keep;
+  const MachineShape want{std::string("alpine:3.20"), std::nullopt, 2, 1024};
+  CHECK(shape_of(s) == want);
+  CHECK(machine_fingerprint(want) == machine_fingerprint(s));
+
+  BottleInput in;
+  in.name = "a";
+  in.spec = s;
+  in.lease = ip("127.0.0.16");
+  in.now = kNow;
+  SECTION("create") {
+    in.observed["bottle-a"] = MachineObservation{};
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 1);
+    CHECK(p.actions[0].kind == Action::Kind::Create);
+    CHECK(p.actions[0].shape == want);
+    CHECK(p.actions[0].on_remove == OnRemove::Keep);
+    CHECK(p.actions[0].allowlist == kOwn);
+  }
+  SECTION("adopt: a machine that exists and is not ours is the planner's decision") {
+    in.observed["bottle-a"] = row(Policy::of(kOwn));
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 2);
+    CHECK(p.actions[0].kind == Action::Kind::Adopt);
+    CHECK(p.actions[0].shape == want);
+    CHECK(p.actions[0].on_remove == OnRemove::Keep);
+    CHECK(to_string(p.actions[1]) == "start machine=bottle-a");
+  }
+  SECTION("remember: only on_remove changes") {
+    in.managed.push_back(Managed{"bottle-a", false, OnRemove::Delete, machine_fingerprint(s)});
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 1);
+    CHECK(p.actions[0].kind == Action::Kind::Remember);
+    CHECK(p.actions[0].on_remove == OnRemove::Keep);
+  }
+}
+
+TEST_CASE("planner: a shape edit recreates exactly once, then the bottle rests", "[reconcile][plan]") {
+  BottleSpec before = spec();
+  BottleSpec after = before;
+  auto edit = GENERATE(as<std::string>{}, "cpus", "memory", "image", "from");
+  if (edit == "cpus") after.cpus = 4;
+  if (edit == "memory") after.memory_mib = 2048;
+  if (edit == "image") after.image = "alpine:3.21";
+  if (edit == "from") {
+    after.image.reset();
+    after.from = "/abs/agent.smolmachine";
+  }
+  CAPTURE(edit);
+  BottleInput in = managed_bottle(before);
+  in.spec = after;
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+
+  // 1. Running with the old shape: stop, then delete (the executor re-plans after the stop).
+  Plan p = plan_bottle(in);
+  CHECK(plan_of(in) == Strings{"stop machine=bottle-a", "delete machine=bottle-a"});
+  REQUIRE(p.actions.size() == 2);
+  CHECK(p.actions[1].detail.find("recreate: ") == 0);
+  CHECK(p.actions[1].detail.find(edit == "memory" ? "memory=" : edit + "=") != std::string::npos);
+  // 2. Stopped: delete alone.
+  in.verified.clear();
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+  CHECK(plan_of(in) == Strings{"delete machine=bottle-a"});
+  // 3. Deleted (the record still names the old shape): created with the NEW shape.
+  in.observed["bottle-a"] = MachineObservation{};
+  p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == Action::Kind::Create);
+  CHECK(p.actions[0].shape == shape_of(after));
+  // 4. Created and recorded with the action's shape: confined and started, no second delete.
+  in.managed[0].fingerprint = machine_fingerprint(p.actions[0].shape);
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
+  // 5. Running and verified: nothing to do.
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(43, Policy::of(kOwn)));
+  in.verified["bottle-a"] = Verified{43, 1043, kOwn};
+  CHECK(plan_bottle(in).converged());
+}
+
+TEST_CASE("planner: a shape edit with on_remove = keep names the changed key and recreates nothing",
+          "[reconcile][plan]") {
+  BottleSpec before = spec();
+  before.on_remove = OnRemove::Keep;
+  BottleSpec after = before;
+  after.cpus = 3;
+  BottleInput in = managed_bottle(before);
+  in.spec = after;
+  in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+  Plan p = plan_bottle(in);
+  CHECK(p.actions.empty());  // left running: nothing is stopped or deleted
+  REQUIRE(p.error);
+  CHECK(p.error->find("cpus=1 -> cpus=3") != std::string::npos);
+  CHECK(p.error->find("on_remove = \"keep\"") != std::string::npos);
+  CHECK(p.error->find("smolvm machine delete --name bottle-a -f") != std::string::npos);
+}
+
+TEST_CASE("planner: a spec folder that cannot be read or trusted holds the bottle", "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.held = true;
+  SECTION("nothing created or started") {
+    in.observed["bottle-a"] = MachineObservation{};
+    CHECK(plan_of(in).empty());
+    in.observed["bottle-a"] = row(Policy::of(kOwn));
+    CHECK(plan_of(in).empty());
+  }
+  SECTION("nothing stopped or deleted, even when desired stopped") {
+    in.spec->state = RunState::Stopped;
+    in.observed["bottle-a"] = row(Policy::of(kOwn), vm(42, Policy::of(kOwn)));
+    in.verified["bottle-a"] = Verified{42, 1042, kOwn};
+    CHECK(plan_of(in).empty());
+  }
+  SECTION("confinement still enforced") {
+    in.observed["bottle-a"] = row(Policy::unrestricted(), vm(42, Policy::unrestricted()));
+    CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=42 reason=drift",
+                                 R"(patch machine=bottle-a allowlist=["127.0.0.16/32"])"});
+  }
+}
+
+TEST_CASE("planner: VMs we start that boot unconfined again and again are restarted with backoff",
+          "[reconcile][plan]") {
+  BottleInput in = managed_bottle();
+  in.backoff_initial = 1000ms;
+  in.backoff_max = 8000ms;
+  // Our start's VM booted unrestricted although the row was verified: killed, restarted at once
+  // (the desired allowlist may have changed while the start ran).
+  in.restarts.record_start(kNow - 1s);
+  in.observed["bottle-a"] = row(Policy::of(kOwn), vm(43, Policy::unrestricted()));
+  CHECK(plan_of(in) == Strings{"kill machine=bottle-a pid=43 reason=drift", "start machine=bottle-a"});
+  in.restarts.record_kill(kNow);
+  CHECK(in.restarts.unconfined_starts == 1);
+
+  // The restarted VM is unconfined too: the next start waits `initial`, then twice that.
+  in.restarts.record_start(kNow);
+  Plan p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 2);
+  CHECK(to_string(p.actions[0]) == "kill machine=bottle-a pid=43 reason=drift");
+  CHECK(p.actions[1].kind == Action::Kind::WaitUntil);
+  CHECK(p.actions[1].not_before == kNow + 1000ms);
+  in.restarts.record_kill(kNow);
+  in.restarts.record_start(kNow + 1s);
+  in.restarts.record_kill(kNow + 1s);
+  in.observed["bottle-a"] = row(Policy::of(kOwn));
+  in.now = kNow + 1s;
+  p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].not_before == kNow + 1s + 2000ms);
+
+  // A verified VM ends the run: the next drift kill restarts at once again.
+  in.restarts.record_start(kNow + 4s);
+  in.restarts.record_verified();
+  CHECK(in.restarts.unconfined_starts == 0);
+  in.now = kNow + 5s;
+  in.restarts.record_kill(kNow + 5s);
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
 }

@@ -1,5 +1,6 @@
 // scan_spec_folder with a SpecReadCache: unchanged files are not read again, any change is.
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <catch2/catch.hpp>
 
@@ -88,4 +89,48 @@ TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads ch
     CHECK(wary.entries.empty());
     CHECK(text_of(scan, "a.toml") == "image = \"a\"\n");
   }
+}
+
+// CONTRACT §3: the folder is a trust boundary, like sshd's StrictModes.
+TEST_CASE("scan_spec_folder refuses a folder writable by group or others", "[supervisor]") {
+  TempDir dir;
+  write_file(dir / "a.toml", "image = \"a\"\n");
+  for (mode_t mode : {0777, 01777, 0770, 0720}) {
+    CAPTURE(mode);
+    REQUIRE(::chmod(dir.path().c_str(), mode) == 0);
+    auto scan = scan_spec_folder(dir.path());
+    CHECK(scan.readable);
+    CHECK_FALSE(scan.trusted);
+    CHECK(scan.files.empty());  // nothing in it is read, let alone acted on
+    CHECK(scan.problem.find("writable by group or others") != std::string::npos);
+  }
+  REQUIRE(::chmod(dir.path().c_str(), 0755) == 0);
+  auto scan = scan_spec_folder(dir.path());
+  CHECK(scan.trusted);
+  CHECK(text_of(scan, "a.toml") == "image = \"a\"\n");
+}
+
+TEST_CASE("scan_spec_folder: a missing folder cannot be read", "[supervisor]") {
+  TempDir dir;
+  auto scan = scan_spec_folder(dir.path() + "/nope");
+  CHECK_FALSE(scan.readable);
+  CHECK_FALSE(scan.trusted);
+  CHECK_FALSE(scan.problem.empty());
+}
+
+TEST_CASE("scan_spec_folder: a symlink not owned by the user is in error", "[supervisor]") {
+  if (::geteuid() != 0) {
+    WARN("not run: needs root to give a symlink another owner");
+    return;
+  }
+  TempDir dir;
+  TempDir elsewhere;
+  write_file(elsewhere / "t.toml", "image = \"t\"\n");
+  ::chmod((elsewhere / "t.toml").c_str(), 0600);
+  REQUIRE(::symlink((elsewhere / "t.toml").c_str(), (dir / "mine.toml").c_str()) == 0);
+  REQUIRE(::symlink((elsewhere / "t.toml").c_str(), (dir / "theirs.toml").c_str()) == 0);
+  REQUIRE(::lchown((dir / "theirs.toml").c_str(), 4242, 4242) == 0);
+  auto scan = scan_spec_folder(dir.path());
+  CHECK(text_of(scan, "mine.toml") == "image = \"t\"\n");
+  CHECK(text_of(scan, "theirs.toml").find("a symlink owned by uid 4242") != std::string::npos);
 }

@@ -171,3 +171,15 @@ TEST_CASE("status table: time helpers", "[supervisor]") {
   CHECK(display_width("a…") == 2);
   CHECK(display_width("\x1b[31mred\x1b[0m") == 3);
 }
+
+TEST_CASE("status table: a spec folder that cannot be read or trusted gets a line of its own", "[supervisor]") {
+  TableStyle style;
+  style.now_ms = kNoon;
+  json doc = document({bottle("a", "verified", false, "held: spec folder gone")});
+  CHECK(render_status_table(doc, style).find("spec folder:") == std::string::npos);
+  doc["supervisor"]["spec_folder_problem"] = "spec folder /x/bottles: No such file or directory";
+  const std::string out = render_status_table(doc, style);
+  CHECK(out.find("spec folder: spec folder /x/bottles: No such file or directory (every bottle held)\n") !=
+        std::string::npos);
+  CHECK(lines_of(out).size() == lines_of(render_status_table(document({bottle("a", "verified", false)}), style)).size() + 1);
+}
