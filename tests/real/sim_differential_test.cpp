@@ -176,6 +176,11 @@ const std::vector<Case> kCases = {
                                           {create("t1"), update("t1", {"--allow-cidr", kIpv4, "--no-net"})}},
   {"update, a malformed CIDR",            {create("t1"), update("t1", {"--allow-cidr", "127.0.0.300/32"})}},
   {"update, unknown machine",             {update("nope", {"--net"})}},
+  {"update without --name (clap: required argument)",
+                                          {{"machine", "update", "--allow-cidr", kIpv4}},
+   "clap's usage line: the sim prints the subcommand's whole usage (`smolvm machine update [OPTIONS] --name <NAME>`), "
+   "real the required arguments plus the ones given; only the text of an exit-2 usage error, which no supervisor parses",
+   "step1"},
 };
 // clang-format on
 
