@@ -358,7 +358,49 @@ class KillAtBoot {
   std::thread thread_;
 };
 
-Outcome play(const TempHome& home, const Case& c, bool real) {
+// A fresh HOME for one binary and one case, as TempHome makes it (HOME, XDG_RUNTIME_DIR, PATH with
+// bin/smolvm) but without its cleanup, which reaps every exited child of the test process and so
+// would steal the child another case's `run` is waiting for: here cases run side by side.
+class CaseHome {
+ public:
+  explicit CaseHome(const std::string& smolvm_bin) {
+    std::string tmpl = "/tmp/bsd-XXXXXX";
+    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
+    dir_ = tmpl;
+    fs::create_directories(dir_ + "/bin");
+    fs::create_directory(dir_ + "/run");
+    fs::permissions(dir_ + "/run", fs::perms::owner_all);
+    fs::create_symlink(smolvm_bin, dir_ + "/bin/smolvm");
+  }
+  // A VM still named by an agent.pid (a kill at boot that did not happen) is killed, verified by
+  // start time and argv; then the folder goes.
+  ~CaseHome() {
+    std::error_code ec;
+    const std::string vms = paths().vms_dir;
+    for (auto it = fs::directory_iterator(vms, ec); !ec && it != fs::directory_iterator(); it.increment(ec)) {
+      auto agent = bs::smolvm::read_agent_pid(it->path().string());
+      if (!agent || !*agent) continue;
+      const bs::platform::ArgvRule rule{{"/proc/self/exe"}, {"_boot-vm", it->path().string() + "/boot-config.json"}};
+      (void)bs::platform::kill_verified((*agent)->pid, (*agent)->start_time, rule);
+    }
+    fs::remove_all(dir_, ec);
+  }
+  CaseHome(const CaseHome&) = delete;
+  CaseHome& operator=(const CaseHome&) = delete;
+
+  const std::string& dir() const { return dir_; }
+  Env env(const Env& extra) const {
+    Env e = {{"HOME", dir_}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"PATH", dir_ + "/bin:/usr/bin:/bin"}};
+    for (const auto& [k, v] : extra) e[k] = v;
+    return e;
+  }
+  bs::smolvm::Paths paths() const { return bs::smolvm::derive_paths(bs::platform::map_env(env({}))); }
+
+ private:
+  std::string dir_;
+};
+
+Outcome play(const CaseHome& home, const Case& c, bool real) {
   Outcome o;
   const std::string bin = home.dir() + "/bin/smolvm";
   for (const Step& step : c.steps) {
@@ -367,14 +409,14 @@ Outcome play(const TempHome& home, const Case& c, bool real) {
     Env extra = step.env;
     if (!real) extra.insert(step.sim_env.begin(), step.sim_env.end());
     std::optional<KillAtBoot> killer;
-    if (!step.kill_vm_of.empty()) killer.emplace(home.smolvm_paths().vm_data_dir(step.kill_vm_of));
+    if (!step.kill_vm_of.empty()) killer.emplace(home.paths().vm_data_dir(step.kill_vm_of));
     RunResult r = run(argv, home.env(extra), "", Ms(60000));
     const std::string killed = killer ? killer->report() + "\n" : "";
     o.steps.push_back(killed + "exit " + std::to_string(r.exit_code) + "\n--- stdout\n" +
                       normalise(r.out, home.dir(), step.error_prefix) + "--- stderr\n" +
                       normalise(r.err, home.dir(), step.error_prefix));
   }
-  for (const StoredRow& row : read_rows(home.db_path())) {
+  for (const StoredRow& row : read_rows(home.paths().db)) {
     OJson j = OJson::parse(row.data, nullptr, false);
     if (!j.is_discarded()) zero_created_at(j);
     o.rows += row.name + (row.blob ? " BLOB " : " TEXT ") + (j.is_discarded() ? row.data : j.dump()) + "\n";
@@ -465,22 +507,49 @@ TEST_CASE("real: smolvm-sim behaves as real smolvm on the CLI steps the supervis
   require_real_smolvm();
   std::vector<std::string> unexpected, gone;
   std::vector<std::size_t> real_only_seen(real_only_files().size(), 0);
-  std::chrono::steady_clock::duration real_time{}, sim_time{};
   std::ostringstream table;
-  for (const Case& c : kCases) {
-    Outcome real, sim;
-    const auto t0 = std::chrono::steady_clock::now();
-    {
-      RealHome h;
-      real = play(h, c, true);
+  // The cases run side by side (real spends seconds extracting its agent rootfs in several), each
+  // in its own pair of HOMEs; the verdicts are then taken in table order.
+  std::vector<std::pair<Outcome, Outcome>> outcomes(kCases.size());
+  std::vector<std::string> errors(kCases.size());
+  std::atomic<std::size_t> next{0};
+  std::atomic<std::int64_t> real_ms{0}, sim_ms{0};
+  auto worker = [&] {
+    for (std::size_t i; (i = next++) < kCases.size();) {
+      try {
+        const auto t0 = std::chrono::steady_clock::now();
+        {
+          CaseHome h(real_smolvm().path);
+          outcomes[i].first = play(h, kCases[i], true);
+        }
+        const auto t1 = std::chrono::steady_clock::now();
+        {
+          CaseHome h(kSimBin);
+          outcomes[i].second = play(h, kCases[i], false);
+        }
+        real_ms += std::chrono::duration_cast<Ms>(t1 - t0).count();
+        sim_ms += std::chrono::duration_cast<Ms>(std::chrono::steady_clock::now() - t1).count();
+      } catch (const std::exception& e) {
+        errors[i] = e.what();  // reported in table order; Catch's macros are not for threads
+      }
     }
-    const auto t1 = std::chrono::steady_clock::now();
-    {
-      TempHome h;  // bin/smolvm is smolvm-sim
-      sim = play(h, c, false);
+  };
+  const auto started = std::chrono::steady_clock::now();
+  {
+    std::vector<std::thread> workers;
+    for (unsigned w = 0; w < std::clamp(std::thread::hardware_concurrency(), 2u, 4u); ++w) workers.emplace_back(worker);
+    for (auto& t : workers) t.join();
+  }
+  const auto wall = std::chrono::steady_clock::now() - started;
+  for (std::size_t i = 0; i < kCases.size(); ++i) {
+    const Case& c = kCases[i];
+    if (!errors[i].empty()) {
+      table << "  " << c.name << ": NOT RUN: " << errors[i] << "\n";
+      unexpected.push_back(c.name);
+      continue;
     }
-    real_time += t1 - t0;
-    sim_time += std::chrono::steady_clock::now() - t1;
+    const Outcome& real = outcomes[i].first;
+    Outcome& sim = outcomes[i].second;
     drop_optional_dirs(sim, real.optional_dirs);
     for (std::size_t k = 0; k < real_only_seen.size(); ++k) real_only_seen[k] += real.real_only_seen[k];
     const std::string diff = compare(c, real, sim);
@@ -504,8 +573,9 @@ TEST_CASE("real: smolvm-sim behaves as real smolvm on the CLI steps the supervis
           << (real_only_seen[k] > 0 ? std::to_string(real_only_seen[k]) + " seen" : "NOT SEEN NOW (drop the mark)") << "\n";
     if (real_only_seen[k] == 0) gone.push_back(what);
   }
-  auto secs = [](auto d) { return std::to_string(std::chrono::duration_cast<Ms>(d).count() / 1000.0).substr(0, 4) + " s"; };
-  table << "  (" << kCases.size() << " cases: real " << secs(real_time) << ", sim " << secs(sim_time) << ")\n";
+  auto secs = [](std::int64_t ms) { return std::to_string(ms / 1000.0).substr(0, 4) + " s"; };
+  table << "  (" << kCases.size() << " cases in " << secs(std::chrono::duration_cast<Ms>(wall).count()) << ": real "
+        << secs(real_ms) << ", sim " << secs(sim_ms) << " in all)\n";
   std::cout << "sim vs real smolvm " << real_smolvm().version << ":\n" << table.str() << std::flush;
   WARN("sim vs real smolvm " << real_smolvm().version << ":\n" << table.str());
   CHECK(unexpected.empty());
