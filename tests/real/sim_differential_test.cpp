@@ -503,7 +503,7 @@ std::string compare(const Case& c, const Outcome& real, const Outcome& sim) {
 
 }  // namespace
 
-TEST_CASE("real: smolvm-sim behaves as real smolvm on the CLI steps the supervisor and its tests use", "[real]") {
+TEST_CASE("real: differential - smolvm-sim behaves as real smolvm on the CLI steps the supervisor uses", "[real]") {
   require_real_smolvm();
   std::vector<std::string> unexpected, gone;
   std::vector<std::size_t> real_only_seen(real_only_files().size(), 0);
