@@ -4,6 +4,8 @@
 #include <cstdio>
 #include <ctime>
 #include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <system_error>
 
 #include "tools/smolvm-sim/machine_cli.h"
@@ -42,8 +44,26 @@ bool flag(const VmRecord& r, const char* key) {
   return v.is_boolean() && v.get<bool>();
 }
 
+// The data dir's vmm-exit.json (how the last VM process ended), or null when there is none or it
+// does not parse.
+json last_exit(const Machine& m, const std::string& name) {
+  std::ifstream in(VmFiles::of(m.paths, name).vmm_exit);
+  if (!in) return nullptr;
+  std::ostringstream text;
+  text << in.rdbuf();
+  json j = json::parse(text.str(), nullptr, false);
+  return j.is_object() ? j : json(nullptr);
+}
+
+// `  last exit: VMM killed by SIGKILL` (observed); the exit-code form is the binary's other string.
+std::string describe_exit(const json& e) {
+  if (e.value("cause", "") == "killed") return "killed by " + e.value("signal_name", std::string("?"));
+  const auto code = e.find("exit_code");
+  return "exited with code " + (code != e.end() ? code->dump() : std::string("?"));
+}
+
 // machine_status_json: the object shared by `ls --json` and `status --json`.
-json status_json(const std::string& name, const VmRecord& r) {
+json status_json(const Machine& m, const std::string& name, const VmRecord& r) {
   json o = json::object();
   o["name"] = name;
   o["state"] = resolve_state(r);
@@ -96,6 +116,8 @@ json status_json(const std::string& name, const VmRecord& r) {
   o["disks"] = json::array();
   o["parent_machine"] = nullptr;
   o["state_reason"] = nullptr;
+  // vmm-exit.json as it is (keys sorted), only when there is one.
+  if (json e = last_exit(m, name); !e.is_null()) o["last_exit"] = e;
   return o;
 }
 
@@ -135,7 +157,7 @@ Done ls(const Machine& m, const ParsedArgs& a) {
   }
   if (a.has("json")) {
     json arr = json::array();
-    for (const auto& [name, rec] : *vms) arr.push_back(status_json(name, rec));
+    for (const auto& [name, rec] : *vms) arr.push_back(status_json(m, name, rec));
     std::printf("%s\n", pretty(arr).c_str());
     return std::nullopt;
   }
@@ -171,7 +193,7 @@ Done status(const Machine& m, const ParsedArgs& a) {
     if (!vms) return vms.error();
     for (const auto& [n, rec] : *vms) {
       if (n == label) {
-        std::printf("%s\n", pretty(status_json(n, rec)).c_str());
+        std::printf("%s\n", pretty(status_json(m, n, rec)).c_str());
         return std::nullopt;
       }
     }
@@ -196,6 +218,7 @@ Done status(const Machine& m, const ParsedArgs& a) {
   if (!got || !got->has_value()) return vm_not_found(*name);
 
   std::printf("Machine '%s': %s\n", label.c_str(), resolve_state(**got).c_str());
+  if (json e = last_exit(m, label); !e.is_null()) std::printf("  last exit: VMM %s\n", describe_exit(e).c_str());
   return std::nullopt;
 }
 

@@ -208,8 +208,11 @@ SimError boot_failure(const VmFiles& files, pid_t pid, const BootExit& died) {
     exit["cause"] = "killed";
     exit["signal"] = died.signal;
     exit["signal_name"] = signal_name(died.signal);
-    std::fprintf(stderr, "%s  WARN VMM killed by %s pid=%d cause=Killed\n", utc_timestamp().c_str(),
-                 signal_name(died.signal).c_str(), pid);
+    // tracing's format, ANSI colours and all: 1.32.2 colours it on a pipe too.
+    std::fprintf(stderr,
+                 "\x1b[2m%s\x1b[0m \x1b[33m WARN\x1b[0m VMM killed by %s \x1b[3mpid\x1b[0m\x1b[2m=\x1b[0m%d "
+                 "\x1b[3mcause\x1b[0m\x1b[2m=\x1b[0mKilled\n",
+                 utc_timestamp().c_str(), signal_name(died.signal).c_str(), pid);
   } else {
     exit["cause"] = "exited";
     exit["exit_code"] = died.exit_code;

@@ -192,27 +192,32 @@ TEST_CASE("a VM that exits by itself resolves stopped but the row keeps saying r
   CHECK_FALSE(bs::test::proc_gone(again));  // this VM has no exit knob
 }
 
-TEST_CASE("delete without force and a terminal cancels and delete -f removes everything", "[sim]") {
+TEST_CASE("delete without -f and without a terminal is refused; delete -f removes everything", "[sim]") {
   SimHome home;
   create(home, "d");
   const pid_t pid = start(home, "d");
+  const auto before = home.row_bytes("d");
 
-  auto cancelled = home.sim({"machine", "delete", "--name", "d"});
-  CHECK(cancelled.exit_code == 0);
-  // The VM is stopped before the prompt, and the row is not written (it keeps the stale pid).
-  CHECK(cancelled.out == "Stopping machine 'd'...\nCancelled\n");
-  CHECK(cancelled.err == "Delete machine 'd'? [y/N] ");
-  CHECK(bs::test::proc_gone(pid));
-  CHECK(home.row("d")["state"] == "running");
-  CHECK(home.row("d")["pid"] == pid);
+  // 1.32.2 with stdin not a terminal (a pipe here, even with a "y" in it): exit 1, nothing done.
+  for (const std::string& input : {std::string(), std::string("y\n")}) {
+    auto refused = home.sim({"machine", "delete", "--name", "d"}, {}, input);
+    CHECK(refused.exit_code == 1);
+    CHECK(refused.out.empty());
+    CHECK(refused.err ==
+          "Error: agent operation failed: delete: machine 'd' needs confirmation but stdin is not a terminal; pass "
+          "--force to delete it, or --cascade to remove it together with any machines branched from it\n");
+    CHECK_FALSE(bs::test::proc_gone(pid));
+    CHECK(home.row_bytes("d") == before);
+    CHECK(bs::test::file_exists(home.vm_dir("d") + "/agent.pid"));
+  }
+  auto missing_first = home.sim({"machine", "rm", "--name", "nope"});
+  CHECK(missing_first.exit_code == 1);
+  CHECK(missing_first.err == "Error: vm not found: nope\n");
 
-  auto no = home.sim({"machine", "rm", "--name", "d"}, {}, std::string("n\n"));
-  CHECK(no.out == "Cancelled\n");
-  CHECK(home.row_bytes("d").has_value());
-
-  auto yes = home.sim({"machine", "delete", "--name", "d"}, {}, std::string("yes\n"));
+  auto yes = home.sim({"machine", "delete", "--name", "d", "-f"});
   CHECK(yes.exit_code == 0);
-  CHECK(yes.out == "Cleaning up data directory for vm: d\nDeleted machine: d\n");
+  CHECK(yes.out == "Stopping machine 'd'...\nCleaning up data directory for vm: d\nDeleted machine: d\n");
+  CHECK(bs::test::proc_gone(pid));
   CHECK_FALSE(home.row_bytes("d").has_value());
   CHECK_FALSE(bs::test::file_exists(home.vm_dir("d")));
 
