@@ -291,6 +291,14 @@ Plan plan_full(const BottleInput& in) {
     a.pid = in.verified.at(name).pid;
     out.push_back(a);
     history.record_exit(in.now);
+  } else if (!obs->vm && in.restarts.start_unverified && obs->row == MachineObservation::Row::Ok) {
+    // The VM of our last start is gone before it was ever verified (it crashed while booting, or
+    // right after smolvm called it ready): an exit all the same, or a VM that dies at once would
+    // be restarted at once, for ever.
+    Action a = make(K::RecordExit, name);
+    a.detail = "the VM of the last start exited before it was verified";
+    out.push_back(a);
+    history.record_exit(in.now);
   }
 
   // 8. Stray _boot-vm processes of this machine that the row does not reference.

@@ -8,6 +8,7 @@ void RestartHistory::record_exit(TimePoint now) {
   bool stable = last_start && now - *last_start >= kStableRun;
   exits = stable ? 1 : exits + 1;
   last_exit = now;
+  start_unverified = false;  // that start's VM is accounted for
 }
 
 void RestartHistory::record_start(TimePoint now) {

@@ -111,7 +111,7 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       }
       verified_.erase(a.machine);
       b.restarts.record_exit(Clock::now());
-      event(b.name, a.machine, "exited", "pid " + std::to_string(a.pid) + " exited");
+      event(b.name, a.machine, "exited", a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail);
       break;
     }
     case K::Create:
@@ -371,6 +371,14 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
                 smolvm::withheld_from_smolvm);
 }
 
+bool Supervisor::created_row_verified(const Action& create) const {
+  auto it = rows_.rows.find(create.machine);
+  if (!rows_.available || it == rows_.rows.end() || it->second.problem != smolvm::MachineRow::Problem::None) {
+    return false;
+  }
+  return policy_of(it->second.record.allowed_cidrs).equals(create.allowlist);
+}
+
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
   in_flight_machines_.erase(a.machine);
   command_time_ += r.elapsed;
@@ -463,6 +471,11 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
   std::set<std::string> changed = refresh_rows(false);
   changed.erase(a.machine);
   on_rows_changed(changed);
+  if (!err && a.kind == Action::Kind::Create && created_row_verified(a)) {
+    // smolvm stored the allowlist it was given (1.32.2 does, also with --from): verified as
+    // created, nothing to patch. Otherwise the next round patches it (patched + verified).
+    event(b.name, a.machine, "verified", "row allowed_cidrs " + to_string(a.allowlist) + " as created");
+  }
   if (err) {
     finish(b, *err);
     return;

@@ -126,6 +126,8 @@ class Supervisor {
   void run_smolvm(Bottle& b, const Action& a);
   void launch_command(Bottle& b, const Action& a);
   void on_smolvm_done(const std::string& name, Action a, CommandResult r);
+  // After our create: does the row, as re-read, hold the allowlist the create was given?
+  bool created_row_verified(const Action& create) const;
   void launch_pending_commands();
   std::optional<std::string> remember_machine(Bottle& b, const Action& a, const std::string& origin);
   std::optional<std::string> record_verified(Bottle& b, const Action& a);

@@ -32,7 +32,12 @@ void Supervisor::on_vm_dir_change(const std::string& machine, VmDirWatch::Change
   }
   // No debounce on this path: a drifted VM found through agent.pid dies in this iteration.
   fast_drift_check({machine});
-  if (auto owner = bottle_of_machine(machine)) queue_.add(*owner);
+  // A bottle waiting out a failure's backoff is not retried early by the files its own failed
+  // attempt wrote (a VM that dies while booting writes and removes agent.pid every time, which
+  // would make the backoff a hot loop); the drift check above has judged whatever runs.
+  if (auto owner = bottle_of_machine(machine)) {
+    if (!(queue_.failures(*owner) > 0 && queue_.scheduled(*owner))) queue_.add(*owner);
+  }
 }
 
 void Supervisor::scan_booted() {

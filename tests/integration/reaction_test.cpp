@@ -331,7 +331,9 @@ TEST_CASE("hot-loop guard: a failing or exiting bottle runs no more commands tha
       {"failing create", {{"SMOLVM_SIM_FAIL_CREATE", "no space"}}, "create", 7},
       {"failing start", {{"SMOLVM_SIM_FAIL_START", "boom"}}, "start", 7},
       // Restart backoff: at once, then 0.2, 0.4, 0.8, 1.6, 3.2 s after each exit (+ run time).
-      {"exiting VM", {{"SMOLVM_SIM_VM_EXIT_AFTER_MS", "100"}}, "start", 8},
+      // The VM exits well after the sim's readiness wait (100 ms), so every start succeeds and
+      // only the exit path is measured (one exiting while booting fails the start instead).
+      {"exiting VM", {{"SMOLVM_SIM_VM_EXIT_AFTER_MS", "400"}}, "start", 8},
       // Every start boots unconfined: each is drift-killed and restarted at once (a drift kill is
       // not an exit), until the step gives up as "not converging" and retries with backoff.
       {"drifting VM", {{"SMOLVM_SIM_FORCE_POLICY", "null"}}, "start", 9},

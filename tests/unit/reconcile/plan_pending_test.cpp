@@ -62,3 +62,29 @@ TEST_CASE("a pending VM with an unrestricted row still gets its row patched", "[
   CHECK(p.actions[0].kind == Action::Kind::Patch);
   CHECK(p.pending);
 }
+
+TEST_CASE("a VM of our own start that died before it was verified counts as an exit (no hot loop)", "[plan]") {
+  BottleInput in = pending_bottle(Policy::pending("x"));
+  in.observed["bottle-p"].vm.reset();
+  in.restarts.record_start(in.now - std::chrono::milliseconds(200));
+  SECTION("the first: restarted at once, the exit recorded") {
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 2);
+    CHECK(p.actions[0].kind == Action::Kind::RecordExit);
+    CHECK(p.actions[1].kind == Action::Kind::Start);
+  }
+  SECTION("the next in a row waits the backoff") {
+    in.restarts.record_exit(in.now - std::chrono::milliseconds(100));
+    in.restarts.record_start(in.now - std::chrono::milliseconds(50));
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 2);
+    CHECK(p.actions[0].kind == Action::Kind::RecordExit);
+    CHECK(p.actions[1].kind == Action::Kind::WaitUntil);
+  }
+  SECTION("a start whose VM was verified is not counted again") {
+    in.restarts.record_verified();
+    Plan p = plan_bottle(in);
+    REQUIRE(p.actions.size() == 1);
+    CHECK(p.actions[0].kind == Action::Kind::Start);
+  }
+}

@@ -437,6 +437,7 @@ TEST_CASE("planner: restart backoff after exits, and its reset", "[reconcile][pl
     in.restarts.exits = 20;
     in.restarts.record_start(kNow - 2min);
     in.restarts.last_exit = kNow - 1min;
+    in.restarts.start_unverified = false;  // that start's VM is the exit already recorded
     Plan p = plan_bottle(in);
     REQUIRE(p.actions.size() == 1);
     CHECK(p.actions[0].kind == Action::Kind::WaitUntil);
