@@ -81,6 +81,7 @@ class Supervisor {
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
+  void arm_booted_scan();  // the stray scan timer, for the earliest due VM boot
 
   // vm_dir_events.cpp: the VM data dirs (agent.pid, agent.config.json) and stray scans
   void sync_vm_dirs();  // watch exactly the managed machines' data dirs
@@ -151,7 +152,8 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   VmDirWatch vm_dirs_;
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
-  std::set<std::string> booted_scan_due_;                    // machines a VM just booted for
+  // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
+  std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
   SpecReadCache spec_reads_;                                 // spec files as last read
   SpecParseMemo spec_parses_;                                // and as last parsed
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve

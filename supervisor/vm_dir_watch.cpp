@@ -2,6 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
+#include <cerrno>
 #include <cstring>
 #include <memory>
 #include <string_view>
@@ -111,7 +114,10 @@ void VmDirWatch::on_dir_event(Dir& dir, const char* file, int events) {
   if (f == "agent.pid" || f == "agent.config.json") {
     on_change_(machine, Change::AgentFiles);
   } else if (f == "boot-config.json" && (events & UV_RENAME) != 0) {
-    on_change_(machine, Change::Booted);
+    // UV_RENAME covers creation as well as deletion: only the deletion says a VM has read it
+    // (smolvm writes the file before the spawn; a stray scan timed from then would come too soon).
+    struct stat st {};
+    if (::lstat((dir.path + "/" + file).c_str(), &st) != 0 && errno == ENOENT) on_change_(machine, Change::Booted);
   }
   // Everything else a VM writes (console logs, disks, sockets) says nothing about confinement.
 }
