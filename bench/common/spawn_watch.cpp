@@ -3,6 +3,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -28,13 +29,19 @@ bs::Expected<std::unique_ptr<SpawnWatch>, std::string> SpawnWatch::start(const s
     ::close(fd);
     return bs::unexpected(std::string("eventfd: ") + std::strerror(errno));
   }
-  std::unique_ptr<SpawnWatch> w(new SpawnWatch(fifo_path, fd, stop, life_limit));
+  int dir = ::inotify_init1(IN_CLOEXEC | IN_NONBLOCK);
+  if (dir < 0) {
+    ::close(fd);
+    ::close(stop);
+    return bs::unexpected(std::string("inotify_init1: ") + std::strerror(errno));
+  }
+  std::unique_ptr<SpawnWatch> w(new SpawnWatch(fifo_path, fd, stop, dir, life_limit));
   w->thread_ = std::thread([p = w.get()] { p->run(); });
   return w;
 }
 
-SpawnWatch::SpawnWatch(std::string path, int fifo_fd, int stop_fd, std::chrono::milliseconds life_limit)
-    : path_(std::move(path)), fifo_fd_(fifo_fd), stop_fd_(stop_fd), life_limit_(life_limit) {}
+SpawnWatch::SpawnWatch(std::string path, int fifo_fd, int stop_fd, int dir_fd, std::chrono::milliseconds life_limit)
+    : path_(std::move(path)), fifo_fd_(fifo_fd), stop_fd_(stop_fd), dir_fd_(dir_fd), life_limit_(life_limit) {}
 
 SpawnWatch::~SpawnWatch() {
   std::uint64_t one = 1;
@@ -42,6 +49,7 @@ SpawnWatch::~SpawnWatch() {
   if (thread_.joinable()) thread_.join();
   ::close(fifo_fd_);
   ::close(stop_fd_);
+  ::close(dir_fd_);
   ::unlink(path_.c_str());
 }
 
@@ -83,13 +91,36 @@ void SpawnWatch::run() {
   }
 }
 
+std::optional<std::string> SpawnWatch::watch_agent_pid(const std::string& data_dir) {
+  if (::inotify_add_watch(dir_fd_, data_dir.c_str(), IN_MODIFY) < 0) {
+    return "cannot watch " + data_dir + ": " + std::strerror(errno);
+  }
+  return std::nullopt;
+}
+
+bool SpawnWatch::agent_pid_written() {
+  char buf[4096] __attribute__((aligned(alignof(inotify_event))));
+  bool hit = false;
+  ssize_t n;
+  while ((n = ::read(dir_fd_, buf, sizeof buf)) > 0) {
+    for (char* c = buf; c < buf + n;) {
+      auto* e = reinterpret_cast<inotify_event*>(c);
+      if (e->len > 0 && std::strcmp(e->name, "agent.pid") == 0) hit = true;
+      c += sizeof(inotify_event) + e->len;
+    }
+  }
+  return hit;
+}
+
 void SpawnWatch::follow(std::int64_t pid, Clock::time_point spawned) {
-  VmLife life{pid, spawned, std::nullopt, {}};
+  VmLife life{pid, spawned, std::nullopt, std::nullopt, {}};
   auto pidfd = platform::PidFd::open(pid);
   if (!pidfd) {
     life.error = "pid " + std::to_string(pid) + " was gone (reaped) before a pidfd could be opened";
   } else {
-    pollfd p[2] = {{pidfd->fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    // The data dir's events before this VM's spawn were drained at the end of the last VM's life;
+    // smolvm writes agent.pid once per start, after the spawn.
+    pollfd p[3] = {{pidfd->fd(), POLLIN, 0}, {stop_fd_, POLLIN, 0}, {dir_fd_, POLLIN, 0}};
     const auto deadline = Clock::now() + life_limit_;
     for (;;) {
       const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
@@ -97,17 +128,22 @@ void SpawnWatch::follow(std::int64_t pid, Clock::time_point spawned) {
         life.error = "pid " + std::to_string(pid) + " still alive after " + std::to_string(life_limit_.count()) + " ms";
         break;
       }
-      int rc = ::poll(p, 2, static_cast<int>(left.count()));
-      if (rc > 0 && p[0].revents != 0) {
-        life.died = Clock::now();
+      int rc = ::poll(p, 3, static_cast<int>(left.count()));
+      if (rc <= 0) continue;
+      const auto now = Clock::now();
+      // Both may be ready in one wake-up: the write came first (the kill follows it).
+      if (p[2].revents != 0 && agent_pid_written() && !life.named) life.named = now;
+      if (p[0].revents != 0) {
+        life.died = now;
         break;
       }
-      if (rc > 0 && p[1].revents != 0) {
+      if (p[1].revents != 0) {
         life.error = "stopped";
         break;
       }
     }
   }
+  agent_pid_written();  // what the CLI does after the VM's death (it removes agent.pid) is not the next VM's
   std::lock_guard<std::mutex> lock(mu_);
   done_.push_back(std::move(life));
   cv_.notify_all();

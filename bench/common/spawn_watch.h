@@ -28,6 +28,7 @@ namespace bs::bench {
 struct VmLife {
   std::int64_t pid = 0;
   Clock::time_point spawned;                 // the VM process's own timestamp after its fork
+  std::optional<Clock::time_point> named;    // agent.pid written for it (when a data dir is watched)
   std::optional<Clock::time_point> died;     // nullopt: see `error`
   std::string error;                         // why `died` is unknown
 };
@@ -37,6 +38,10 @@ class SpawnWatch {
   // Makes the FIFO `fifo_path` (must not exist) and starts the thread.
   static bs::Expected<std::unique_ptr<SpawnWatch>, std::string> start(const std::string& fifo_path,
                                                                       std::chrono::milliseconds life_limit);
+  // From now on also times the write of <data_dir>/agent.pid during each VM's life (inotify
+  // IN_MODIFY): the moment smolvm names the VM, the earliest the supervisor can know it. The
+  // dir must exist (smolvm makes it at a machine's first start). nullopt or the error.
+  std::optional<std::string> watch_agent_pid(const std::string& data_dir);
   ~SpawnWatch();
   SpawnWatch(const SpawnWatch&) = delete;
   SpawnWatch& operator=(const SpawnWatch&) = delete;
@@ -48,12 +53,13 @@ class SpawnWatch {
   void clear();
 
  private:
-  SpawnWatch(std::string path, int fifo_fd, int stop_fd, std::chrono::milliseconds life_limit);
+  SpawnWatch(std::string path, int fifo_fd, int stop_fd, int dir_fd, std::chrono::milliseconds life_limit);
+  bool agent_pid_written();  // drains the data dir's events: was one a write of agent.pid?
   void run();
   void follow(std::int64_t pid, Clock::time_point spawned);
 
   std::string path_;
-  int fifo_fd_, stop_fd_;
+  int fifo_fd_, stop_fd_, dir_fd_;  // dir_fd_: inotify, on the data dir once watched
   std::chrono::milliseconds life_limit_;
   std::mutex mu_;
   std::condition_variable cv_;
