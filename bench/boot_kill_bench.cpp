@@ -13,9 +13,11 @@
 // row commit = the start failed ("boot process was killed by SIGKILL") and the row never named
 // the pid. Then the same starts against the row-only reference: a 1 s poller, the daemon stopped.
 #include <fcntl.h>
+#include <poll.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -30,6 +32,7 @@
 #include "bench/common/samples.h"
 #include "bench/common/spawn_watch.h"
 #include "bench/common/wait.h"
+#include "platform/pidfd.h"
 #include "smolvm/vm_table.h"
 
 namespace {
@@ -49,16 +52,25 @@ struct StartResult {
   std::string error;
 };
 
+// Blocks (no polling: this thread must not steal the CPU from the daemon or smolvm while the VM
+// is being judged) until our child `pid` exits; its exit code, or -1 after `timeout`.
 int wait_exit_code(pid_t pid, std::chrono::milliseconds timeout) {
-  const auto deadline = Clock::now() + timeout;
-  while (Clock::now() < deadline) {
-    int st = 0;
-    pid_t r = ::waitpid(pid, &st, WNOHANG);
-    if (r == pid) return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
-    if (r < 0) return -1;
-    std::this_thread::sleep_for(200us);
+  auto fd = bs::platform::PidFd::open(pid);
+  if (fd) {
+    pollfd p{fd->fd(), POLLIN, 0};
+    int rc;
+    do {
+      rc = ::poll(&p, 1, static_cast<int>(timeout.count()));
+    } while (rc < 0 && errno == EINTR);
+    if (rc == 0) return -1;
   }
-  return -1;
+  int st = 0;
+  pid_t r;
+  do {
+    r = ::waitpid(pid, &st, 0);
+  } while (r < 0 && errno == EINTR);
+  if (r != pid) return -1;
+  return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
 }
 
 std::optional<std::int64_t> row_pid(const bs::smolvm::Paths& paths) {
@@ -163,7 +175,8 @@ int run(const Options& opt) {
     std::fprintf(stderr, "error: %s\n", commits.error().c_str());
     return 1;
   }
-  raise_clock_priority();
+  // Only SpawnWatch's thread takes timestamps (at real-time priority); this one stays at normal
+  // priority, or its wake-ups would preempt the daemon and smolvm in the middle of the measurement.
   const double load_before = load1();
   std::printf("boot-to-kill: %d out-of-band unconfined starts (agent ready after %d ms) against bottle-supervisor, "
               "%d against a 1 s poller%s\n",

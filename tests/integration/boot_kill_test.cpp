@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include <catch2/catch.hpp>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -95,6 +96,7 @@ TEST_CASE("an out-of-band unconfined start is killed before its agent answers, a
 
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "early")).empty(); });
+  INFO("drift-killed events: " << Json(kills).dump());
   REQUIRE(kills.size() == 1);
   CHECK(mentions_pid(kills[0]["detail"], rogue));
   CHECK(contains(kills[0]["detail"], "null"));
@@ -134,6 +136,8 @@ TEST_CASE("the supervisor's own starts with a slow guest are never taken for dri
     CHECK(h.booted_policy(b["pid"]) == b["allowlist"]);  // each bottle its own lease's /32
     CHECK(h.events("started", n).size() == kRounds + 1);
   }
+  INFO("kills and errors: " << Json(h.events("drift-killed")).dump() << Json(h.events("stray-killed")).dump()
+                             << Json(h.events("error")).dump());
   CHECK(h.events("drift-killed").empty());
   CHECK(h.events("stray-killed").empty());
   CHECK(h.events("error").empty());
@@ -171,5 +175,33 @@ TEST_CASE("a _boot-vm that agent.pid does not name is killed as a stray a pendin
   Json b = h.wait_verified("lurk");
   CHECK(b["pid"] == vm);  // the real VM is left alone
   CHECK(h.events("drift-killed").empty());
+  CHECK(h.status().doc["supervisor"]["wakeups"]["resync"] == 0);
+}
+
+TEST_CASE("a machine's very first VM, started out of band before smolvm made any VM dir, is killed before its agent answers",
+          "[integration]") {
+  TempHome h(event_paths_only());
+  Daemon d(h);
+  d.wait_answering();
+  // Created, never started: smolvm has no ~/.cache/smolvm/vms yet, so there is no data dir to
+  // watch; the supervisor watches the nearest existing ancestor for it.
+  h.write_spec("fresh", spec_toml("state = \"stopped\""));
+  h.wait_until("bottle fresh created, confined and stopped", [&] {
+    Json b = h.status().bottle("fresh");
+    return b.is_object() && b["actual"] == "stopped" && b["confinement"] == "verified" && b.value("converged", false);
+  });
+  REQUIRE_FALSE(std::filesystem::exists(h.smolvm_paths().vms_dir));
+
+  RunResult r = h.sim({"machine", "start", "--name", "bottle-fresh"},
+                      {{"SMOLVM_SIM_READY_MS", "1000"}, {"SMOLVM_SIM_FORCE_POLICY", "null"}});
+  INFO("out-of-band start: " << r.describe());
+  CHECK(r.exit_code == 1);
+  CHECK(contains(r.err, "boot process was killed by SIGKILL"));
+  auto row = h.row("bottle-fresh");
+  REQUIRE(row);
+  CHECK(row->json()["pid"].is_null());
+  std::vector<Json> kills;
+  h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "fresh")).empty(); });
+  CHECK(kills.size() == 1);
   CHECK(h.status().doc["supervisor"]["wakeups"]["resync"] == 0);
 }
