@@ -287,9 +287,11 @@ int run(const Options& opt) {
   }
   print_value("poller kills", static_cast<double>(poller.kills()), "");
   print_value("failed starts", failures, "");
-  print_value("load average (1 min) before / after the daemon's starts", load_before, "");
-  print_value("", load_after, "");
-  print_note("t0 = the VM process's fork, before its exec (SMOLVM_SIM_SPAWN_LOG, CLOCK_MONOTONIC);");
+  char load[128];
+  std::snprintf(load, sizeof load, "load average (1 min): %.2f before the daemon's starts, %.2f after", load_before,
+                load_after);
+  print_note(load);
+  print_note("t0 = the VM process right after its fork, before its exec (SMOLVM_SIM_SPAWN_LOG, CLOCK_MONOTONIC);");
   print_note("t1 = its death via pidfd. Target: supervisor p99 <= 10 ms, 100 % killed before the row commit.");
   print_note(clock_priority_raised() ? "timestamp threads ran at SCHED_FIFO 1 (the daemon at normal priority)"
                                      : "timestamp threads at normal priority (no permission for SCHED_FIFO)");
