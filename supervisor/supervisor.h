@@ -87,6 +87,7 @@ class Supervisor {
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
+  void arm_booted_scan();  // the stray scan timer, for the earliest due VM boot
 
   // vm_dir_events.cpp: the VM data dirs (agent.pid, agent.config.json) and stray scans
   void sync_vm_dirs();  // watch exactly the managed machines' data dirs
@@ -159,7 +160,8 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   VmDirWatch vm_dirs_;
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
-  std::set<std::string> booted_scan_due_;                    // machines a VM just booted for
+  // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
+  std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
   SpecReadCache spec_reads_;                                 // spec files as last read
   // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
   std::optional<std::string> spec_folder_problem_;

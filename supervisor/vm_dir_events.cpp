@@ -25,10 +25,11 @@ void Supervisor::on_vm_dir_change(const std::string& machine, VmDirWatch::Change
   if (change == VmDirWatch::Change::Booted) {
     // A VM of this machine just read its boot-config.json. If neither agent.pid nor the row ever
     // names it, it is a stray: look once its pending window has passed.
-    booted_scan_due_.insert(machine);
-    if (!booted_scan_.active()) {
-      booted_scan_.start(std::chrono::milliseconds(kBootPendingWindowMs + 50), [this] { scan_booted(); });
-    }
+    // Each VM gets its own due time: a second boot while a scan is already due must not be
+    // looked at before its own window has passed (it would be skipped as pending, then forgotten).
+    // 50 ms: the /proc start time the window is measured by has 10 ms resolution.
+    booted_scan_due_[machine] = std::chrono::steady_clock::now() + std::chrono::milliseconds(kBootPendingWindowMs + 50);
+    if (!booted_scan_.active()) arm_booted_scan();
   }
   // No debounce on this path: a drifted VM found through agent.pid dies in this iteration.
   fast_drift_check({machine});
@@ -40,14 +41,28 @@ void Supervisor::on_vm_dir_change(const std::string& machine, VmDirWatch::Change
   }
 }
 
+void Supervisor::arm_booted_scan() {
+  if (booted_scan_due_.empty()) return;
+  auto first = booted_scan_due_.begin()->second;
+  for (const auto& [_, due] : booted_scan_due_) first = std::min(first, due);
+  const auto wait = std::chrono::ceil<std::chrono::milliseconds>(first - std::chrono::steady_clock::now());
+  booted_scan_.start(std::max(wait, std::chrono::milliseconds(0)), [this] { scan_booted(); });
+}
+
 void Supervisor::scan_booted() {
   if (stopping_) return;
+  const auto now = std::chrono::steady_clock::now();
   std::set<std::string> machines;
-  for (const std::string& m : booted_scan_due_) {
+  for (auto it = booted_scan_due_.begin(); it != booted_scan_due_.end();) {
+    if (it->second > now) {
+      ++it;
+      continue;
+    }
     // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
-    if (managed_.count(m) != 0 && in_flight_machines_.count(m) == 0) machines.insert(m);
+    if (managed_.count(it->first) != 0 && in_flight_machines_.count(it->first) == 0) machines.insert(it->first);
+    it = booted_scan_due_.erase(it);
   }
-  booted_scan_due_.clear();
+  arm_booted_scan();
   for (auto& [m, found] : scan_strays(machines)) {
     auto& list = strays_[m];
     for (const StrayVm& v : found) {

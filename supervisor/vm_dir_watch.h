@@ -29,7 +29,8 @@ class VmDirWatch {
 
   // Watch exactly these machines' data dirs (machine -> its data dir) under `root`: new ones are
   // added, dropped ones closed. Dirs that do not exist yet are picked up when the root's watch
-  // sees them created. Cheap when nothing changed.
+  // sees them created, and a root that does not exist yet when its ancestor's watch sees it
+  // created. Cheap when nothing changed.
   void sync(const std::string& root, const std::map<std::string, std::string>& dirs);
   void stop();
 
@@ -41,15 +42,21 @@ class VmDirWatch {
     UvHandle<uv_fs_event_t> handle;
     VmDirWatch* owner = nullptr;
   };
-  void arm_root();
-  void arm_dir(const std::string& machine);
+  // Watches the root, or while it does not exist its nearest existing ancestor (smolvm makes
+  // ~/.cache/smolvm/vms at its first VM start, possibly an out-of-band one). `look` after an
+  // event: data dirs made in the same burst are armed and reported.
+  void arm_root(bool look);
+  bool arm_dir(const std::string& machine);
   void on_root_event(const char* file);
+  void on_ancestor_event(const char* file);
   void on_dir_event(Dir& dir, const char* file, int events);
 
   uv_loop_t* loop_;
   OnChange on_change_;
   std::string root_;
   UvHandle<uv_fs_event_t> root_handle_;
+  UvHandle<uv_fs_event_t> ancestor_handle_;  // while the root is missing
+  std::string ancestor_child_;               // the next path segment towards the root under it
   std::map<std::string, std::string> wanted_;                  // machine -> data dir
   std::map<std::string, std::string> machine_of_dir_name_;     // last path segment -> machine
   std::map<std::string, std::unique_ptr<Dir>> dirs_;           // by machine, the armed ones

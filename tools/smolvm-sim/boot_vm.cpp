@@ -7,6 +7,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -49,6 +50,33 @@ bool boot_interrupted_by_exit_timer(unsigned ms, const sigset_t& alarm_set) {
     left.tv_sec = static_cast<time_t>(rest.count() / 1000000000LL);
     left.tv_nsec = static_cast<long>(rest.count() % 1000000000LL);
   }
+}
+
+// SMOLVM_SIM_SPAWN_LOG=<file>: the forked VM process appends "<pid> <CLOCK_MONOTONIC ns>\n" before
+// it execs, so a benchmark can time the VM's life from its spawn (the /proc start time has only
+// 10 ms resolution, and a VM killed as soon as it has exec'd may never reach main()). Runs between
+// fork and exec: async-signal-safe calls only, no allocation. One write(2) of a short line with
+// O_APPEND: lines of concurrent VMs never mix. O_NONBLOCK: a FIFO with no reader is skipped (ENXIO).
+void log_spawn(const char* path) {
+  timespec now{};
+  clock_gettime(CLOCK_MONOTONIC, &now);
+  int fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_NONBLOCK | O_CLOEXEC, 0644);
+  if (fd < 0) return;
+  char line[48];
+  char* end = line + sizeof line;
+  char* p = end;
+  *--p = '\n';
+  auto put = [&](unsigned long long v) {
+    do {
+      *--p = static_cast<char>('0' + v % 10);
+      v /= 10;
+    } while (v != 0);
+  };
+  put(static_cast<unsigned long long>(now.tv_sec) * 1000000000ULL + static_cast<unsigned long long>(now.tv_nsec));
+  *--p = ' ';
+  put(static_cast<unsigned long long>(getpid()));
+  (void)!write(fd, p, static_cast<std::size_t>(end - p));
+  close(fd);
 }
 
 }  // namespace
@@ -104,16 +132,6 @@ int boot_vm_main(int argc, char** argv) {
 Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_path) {
   int ready[2];
   if (pipe2(ready, O_CLOEXEC) != 0) return unexpected(std::string("create ready pipe: ") + std::strerror(errno));
-  // Like Rust's Command::spawn (which smolvm uses): return only once the child has exec'd, told
-  // by a close-on-exec pipe reaching EOF. Before that the child still shows our command line, and
-  // agent.pid must not name it yet.
-  int exec_report[2];
-  if (pipe2(exec_report, O_CLOEXEC) != 0) {
-    int err = errno;
-    close(ready[0]);
-    close(ready[1]);
-    return unexpected(std::string("create exec pipe: ") + std::strerror(err));
-  }
 
   // Everything the child needs is built before fork: no allocation happens after it.
   std::vector<std::string> env_store;
@@ -125,7 +143,20 @@ Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_pa
   for (auto& s : env_store) envp.push_back(s.data());
   envp.push_back(nullptr);
   std::string exe = "/proc/self/exe", mode = "_boot-vm", cfg = boot_config_path;
+  const char* spawn_log = std::getenv("SMOLVM_SIM_SPAWN_LOG");
+  if (spawn_log != nullptr && *spawn_log == '\0') spawn_log = nullptr;
   char* argv[] = {exe.data(), mode.data(), cfg.data(), nullptr};
+
+  // Like Rust's Command::spawn (smolvm), return only once the child has exec'd: a CLOEXEC pipe
+  // that reaches EOF at the exec (or carries its errno). So agent.pid, written after the spawn,
+  // always names a process whose command line is already the VM's.
+  int exec_report[2];
+  if (pipe2(exec_report, O_CLOEXEC) != 0) {
+    int err = errno;
+    close(ready[0]);
+    close(ready[1]);
+    return unexpected(std::string("create exec pipe: ") + std::strerror(err));
+  }
 
   std::fflush(nullptr);  // the child must not inherit (and never flushes) buffered output
   pid_t pid = fork();
@@ -138,6 +169,9 @@ Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_pa
     return unexpected(std::string("spawn boot subprocess: ") + std::strerror(err));
   }
   if (pid == 0) {
+    if (spawn_log != nullptr) log_spawn(spawn_log);
+    // Out of the way of the fds set up below (0-3), still closed by the exec.
+    const int report = fcntl(exec_report[1], F_DUPFD_CLOEXEC, 100);
     setpgid(0, 0);  // own process group, same session: smolvm's process_group(0)
     int devnull = open("/dev/null", O_RDWR);
     if (devnull >= 0) {
@@ -150,31 +184,32 @@ Expected<BootingVm, std::string> spawn_boot_vm(const std::string& boot_config_pa
     } else if (dup2(ready[1], kReadyFd) < 0) {
       _exit(127);
     }
-    if (exec_report[1] <= kReadyFd) _exit(127);
-    // No DB handle or lock file leaks into the VM; the exec report pipe closes on exec.
-    close_range(kReadyFd + 1, static_cast<unsigned>(exec_report[1]) - 1, 0);
-    close_range(static_cast<unsigned>(exec_report[1]) + 1, ~0U, 0);
+    // No DB handle or lock file leaks into the VM.
+    if (report > kReadyFd + 1) close_range(kReadyFd + 1, static_cast<unsigned>(report - 1), 0);
+    close_range(static_cast<unsigned>(std::max(report, kReadyFd) + 1), ~0U, 0);
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
     execve(argv[0], argv, envp.data());
     int err = errno;
-    (void)!write(exec_report[1], &err, sizeof err);
+    if (report >= 0) (void)!write(report, &err, sizeof err);
     _exit(127);
   }
   setpgid(pid, pid);  // also from the parent, so the group exists before we return
   close(ready[1]);
   close(exec_report[1]);
-  int exec_errno = 0;
+  int exec_err = 0;
   ssize_t n;
   do {
-    n = read(exec_report[0], &exec_errno, sizeof exec_errno);
+    n = read(exec_report[0], &exec_err, sizeof exec_err);
   } while (n < 0 && errno == EINTR);
   close(exec_report[0]);
-  if (n > 0) {
+  if (n == static_cast<ssize_t>(sizeof exec_err)) {
+    int status = 0;
+    while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+    }
     close(ready[0]);
-    waitpid(pid, nullptr, 0);
-    return unexpected(std::string("spawn boot subprocess: exec: ") + std::strerror(exec_errno));
+    return unexpected(std::string("spawn boot subprocess: ") + std::strerror(exec_err));
   }
   return BootingVm{pid, ready[0]};
 }

@@ -21,6 +21,8 @@
 //   SMOLVM_SIM_CHECK_KVM=1          `start` checks /dev/kvm like smolvm (off by default).
 //   SMOLVM_SIM_READY_MS=<n>         the VM "boots" n ms before its agent answers and `start` records
 //                                   it running (default 100; a real VM takes ~300-1000 ms).
+//   SMOLVM_SIM_SPAWN_LOG=<file>     the VM process appends "<pid> <CLOCK_MONOTONIC ns>" to <file> (or a
+//                                   FIFO with a reader) right after the fork, before it execs.
 // Paths follow smolvm: SMOLVM_DATA_DIR=<root> acts as HOME=<root> with XDG_* unset.
 #include <cstdio>
 #include <cstring>
