@@ -96,7 +96,7 @@ TEST_CASE("an out-of-band unconfined start is killed before its agent answers, a
 
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "early")).empty(); });
-  INFO("drift-killed events: " << Json(kills).dump());
+  INFO("pid1 " << pid1 << " pid2 " << pid2 << " rogue " << rogue << "; events: " << Json(h.events()).dump());
   REQUIRE(kills.size() == 1);
   CHECK(mentions_pid(kills[0]["detail"], rogue));
   CHECK(contains(kills[0]["detail"], "null"));

@@ -140,6 +140,7 @@ TEST_CASE("a VM started out of band with another policy is drift-killed and rest
 
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "drift")).empty(); });
+  INFO("drift-killed events: " << Json(kills).dump());
   REQUIRE(kills.size() == 1);
   CHECK(contains(kills[0]["detail"], "0.0.0.0/0"));
   CHECK(mentions_pid(kills[0]["detail"], rogue));
