@@ -59,6 +59,8 @@ Expected<Ipv4, std::string> ipv4_or_reason(std::string_view s) {
   return Ipv4{value};
 }
 
+// Not inet_pton/inet_ntop: glibc prints IPv4-compatible addresses dotted ("::1.2.3.4") where
+// smolvm's Rust prints "::102:304", and the canonical text must match what smolvm writes.
 using Words = std::array<std::uint16_t, 8>;
 
 // Appends the 16-bit groups of one side of "::" to out; the last group of the whole address may be
