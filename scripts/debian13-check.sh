@@ -66,7 +66,7 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LAN
   echo "== $PRETTY_NAME: install the build deps"
   apt-get update -qq
   # Every package the full install-deps.sh list names exists here...
-  full=$(sed -n "/^packages=(/,/^fi/p" scripts/install-deps.sh | grep -vE "^(packages|if|fi)|--binaries" |
+  full=$(sed -n "/^packages=(/,/^fi/p" scripts/install-deps.sh | sed "s/#.*//" | grep -vE "^(packages|if|fi)|--binaries" |
          tr -d "()" | sed "s/packages+=//")
   for p in $full; do apt-cache show "$p" >/dev/null 2>&1 || { echo "no package $p in $PRETTY_NAME"; exit 1; }; done
   # ...but only what the binaries and the unit tests need is installed (no clang, valgrind, ...).

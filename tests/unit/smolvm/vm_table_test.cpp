@@ -321,12 +321,12 @@ TEST_CASE("VmTable reports a DB its owner cannot read or write (chmod 000), even
   REQUIRE(::chmod(path.c_str(), 0) == 0);
   auto problem = table.access_problem();
   REQUIRE(problem);
-  CHECK_THAT(problem->message, Catch::Matchers::Contains(path));
-  CHECK_THAT(problem->message, Catch::Matchers::Contains("mode 0000"));
+  CHECK_THAT(problem->message, Catch::Contains(path));
+  CHECK_THAT(problem->message, Catch::Contains("mode 0000"));
   auto reopened = VmTable::open(path);
   REQUIRE_FALSE(reopened.has_value());
   CHECK(reopened.error().kind == DbError::Kind::Other);
-  CHECK_THAT(reopened.error().message, Catch::Matchers::Contains("mode 0000"));
+  CHECK_THAT(reopened.error().message, Catch::Contains("mode 0000"));
 
   REQUIRE(::chmod(path.c_str(), 0600) == 0);
   CHECK_FALSE(table.access_problem());
