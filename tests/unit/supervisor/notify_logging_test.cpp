@@ -35,7 +35,7 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-std::optional<std::string> receive(int fd) {
+[[maybe_unused]] std::optional<std::string> receive(int fd) {  // unused with BS_SYSTEMD=OFF
   pollfd p{fd, POLLIN, 0};
   if (poll(&p, 1, 5000) != 1) return std::nullopt;
   char buf[512];
