@@ -23,9 +23,9 @@ if [ -z "$mirror" ]; then
 fi
 [ -n "$mirror" ] || { echo "error: no Debian mirror in the apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
 
-if ! command -v debootstrap >/dev/null; then
+if ! command -v debootstrap >/dev/null || ! command -v rsync >/dev/null; then
   apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap >/dev/null
+  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends debootstrap rsync >/dev/null
 fi
 
 started=$SECONDS
@@ -51,12 +51,16 @@ done
 cp -L /etc/resolv.conf "$root/etc/resolv.conf" 2>/dev/null || true
 
 echo "== copy the tree to $root/src"
-# The chroot's build dir is kept between runs: a second run rebuilds only what changed.
-mkdir -p "$root/src"
-find "$root/src" -mindepth 1 -maxdepth 1 ! -name build -exec rm -rf {} +
-# What git would commit (tracked + untracked, not ignored), so build dirs stay behind.
+# What git would commit (tracked + untracked, not ignored), so build dirs stay behind. The
+# chroot's build dir is kept between runs, so only files whose content changed are replaced, and
+# they get the current time: a source older than an object built from its previous content (after
+# a rebase, say) must still look newer to ninja.
+stage=$(mktemp -d)
 (git ls-files -z --cached --others --exclude-standard | grep -zvE '^build' |
-   xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$root/src"
+   xargs -0 tar -cf - --no-recursion) | tar -xf - -C "$stage"
+mkdir -p "$root/src"
+rsync -rlc --delete --exclude=/build "$stage/" "$root/src/"
+rm -rf "$stage"
 
 jobs=${BS_CHECK_JOBS:-$(nproc)}
 chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 \
@@ -83,6 +87,6 @@ chroot "$root" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LAN
       $(ninja -C build -t targets all | grep -oE "^unit_[a-z_]+:" | tr -d : | sort -u)
   fi
   echo "== unit tests"
-  ctest --test-dir build -j "$BS_CHECK_JOBS" --output-on-failure -E "^(integration|real)"
+  ctest --test-dir build -j "$BS_CHECK_JOBS" --output-on-failure -E "^(integration|real|packaging)"
 '
 echo "== Debian 13 check passed in $((SECONDS - started)) s"
