@@ -52,10 +52,10 @@ check_man() {
   need groff
   need col
   local page=$src/doc/bottle-supervisor.1 warnings text
-  warnings=$(groff -man -Tutf8 -ww -z "$page" 2>&1) || fail "groff failed on $page"
+  warnings=$(groff -t -man -Tutf8 -ww -z "$page" 2>&1) || fail "groff failed on $page"
   if [ -n "$warnings" ]; then fail "groff warns about $page:"$'\n'"$warnings"; else ok "man page renders cleanly"; fi
   # ASCII rendering, hyphenation and adjustment off, so every word can be grepped whole.
-  text=$(printf '.nh\n.na\n' | cat - "$page" | groff -man -Tascii 2>/dev/null | col -b)
+  text=$(printf '.nh\n.na\n' | cat - "$page" | groff -t -man -Tascii 2>/dev/null | col -b)
   local c o missing=()
   for c in $(help_commands); do
     grep -qE "^ {7}$c( |$)" <<<"$text" || missing+=("command $c")
@@ -307,7 +307,7 @@ check_deb() {
   [ -n "$(field Description)" ] || fail "no Description"
   local dep
   # Debian's names (spdlog's is libspdlog1.10-fmt9 on 12); dpkg-shlibdeps finds them.
-  for dep in libuv1 libsqlite3-0 libsystemd0 'libspdlog1[.0-9]*(-fmt[0-9]+)?' 'libfmt[0-9]+' procps; do
+  for dep in libuv1 libsqlite3-0 libsystemd0 libmd0 'libspdlog1[.0-9]*(-fmt[0-9]+)?' 'libfmt[0-9]+' procps; do
     grep -qE "(^|, )$dep( |,|$)" <<<"$(field Depends)" || fail "Depends lacks $dep: $(field Depends)"
   done
   local contents

@@ -44,21 +44,23 @@ Expected<Ipv4, std::string> ipv4_or_reason(std::string_view s) {
   for (std::string_view o : octets) {
     if (o.empty()) return unexpected(std::string("an octet is empty"));
     if (!std::all_of(o.begin(), o.end(), is_digit)) {
-      return unexpected("octet " + quoted(o) + " is not a decimal number");
+      return unexpected("octet " + bs::quoted(o) + " is not a decimal number");
     }
     if (o.size() > 1 && o[0] == '0') {
-      return unexpected("octet " + quoted(o) + " has a leading zero (octal or decimal is ambiguous)");
+      return unexpected("octet " + bs::quoted(o) + " has a leading zero (octal or decimal is ambiguous)");
     }
     unsigned n = 0;
     if (o.size() <= 3) {
       for (char c : o) n = n * 10 + static_cast<unsigned>(c - '0');
     }
-    if (o.size() > 3 || n > 255) return unexpected("octet " + quoted(o) + " is out of range (0..255)");
+    if (o.size() > 3 || n > 255) return unexpected("octet " + bs::quoted(o) + " is out of range (0..255)");
     value = (value << 8) | n;
   }
   return Ipv4{value};
 }
 
+// Not inet_pton/inet_ntop: glibc prints IPv4-compatible addresses dotted ("::1.2.3.4") where
+// smolvm's Rust prints "::102:304", and the canonical text must match what smolvm writes.
 using Words = std::array<std::uint16_t, 8>;
 
 // Appends the 16-bit groups of one side of "::" to out; the last group of the whole address may be
@@ -75,16 +77,16 @@ std::optional<std::string> ipv6_groups(std::string_view side, bool ends_address,
         return "an embedded IPv4 address may only be the last part";
       }
       auto v4 = ipv4_or_reason(g);
-      if (!v4) return "embedded IPv4 " + quoted(g) + ": " + v4.error();
+      if (!v4) return "embedded IPv4 " + bs::quoted(g) + ": " + v4.error();
       out.push_back(static_cast<std::uint16_t>(v4->value >> 16));
       out.push_back(static_cast<std::uint16_t>(v4->value & 0xffff));
       continue;
     }
-    if (g.size() > 4) return "group " + quoted(g) + " has more than 4 hex digits";
+    if (g.size() > 4) return "group " + bs::quoted(g) + " has more than 4 hex digits";
     unsigned w = 0;
     for (char c : g) {
       const int h = hex_value(c);
-      if (h < 0) return "group " + quoted(g) + " is not hexadecimal";
+      if (h < 0) return "group " + bs::quoted(g) + " is not hexadecimal";
       w = (w << 4) | static_cast<unsigned>(h);
     }
     out.push_back(static_cast<std::uint16_t>(w));
@@ -178,15 +180,15 @@ Expected<int, std::string> prefix_or_reason(std::string_view p, int max) {
   const std::string range = "(0.." + std::to_string(max) + ")";
   if (p.empty()) return unexpected("the prefix length after '/' is empty " + range);
   if (!std::all_of(p.begin(), p.end(), is_digit)) {
-    return unexpected("prefix length " + quoted(p) + " is not a decimal number " + range);
+    return unexpected("prefix length " + bs::quoted(p) + " is not a decimal number " + range);
   }
   if (p.size() > 1 && p[0] == '0') {
-    return unexpected("prefix length " + quoted(p) + " has a leading zero");
+    return unexpected("prefix length " + bs::quoted(p) + " has a leading zero");
   }
-  if (p.size() > 3) return unexpected("prefix length " + quoted(p) + " is out of range " + range);
+  if (p.size() > 3) return unexpected("prefix length " + bs::quoted(p) + " is out of range " + range);
   int n = 0;
   for (char c : p) n = n * 10 + (c - '0');
-  if (n > max) return unexpected("prefix length " + quoted(p) + " is out of range " + range);
+  if (n > max) return unexpected("prefix length " + bs::quoted(p) + " is out of range " + range);
   return n;
 }
 
@@ -244,7 +246,7 @@ std::string Ipv4::str() const {
 
 Expected<Ipv4, std::string> parse_ipv4(std::string_view s) {
   auto a = ipv4_or_reason(s);
-  if (!a) return unexpected(quoted(s) + " is not a valid IPv4 address: " + a.error());
+  if (!a) return unexpected(bs::quoted(s) + " is not a valid IPv4 address: " + a.error());
   return a;
 }
 
@@ -257,7 +259,7 @@ std::string Cidr::str() const {
 
 Expected<Cidr, std::string> parse_cidr(std::string_view s) {
   auto c = cidr_or_reason(s);
-  if (!c) return unexpected(quoted(s) + " is not a valid CIDR: " + c.error() + "; " + std::string(kCidrForms));
+  if (!c) return unexpected(bs::quoted(s) + " is not a valid CIDR: " + c.error() + "; " + std::string(kCidrForms));
   return c;
 }
 
@@ -327,22 +329,22 @@ std::string Ipv4Pool::str() const { return network.str() + '/' + std::to_string(
 Expected<Ipv4Pool, std::string> parse_pool(std::string_view s) {
   const std::string example = " (e.g. \"127.0.0.16/28\")";
   if (s.find(':') != std::string_view::npos) {
-    return unexpected("loopback pool " + quoted(s) + " must be an IPv4 network inside 127.0.0.0/8" + example);
+    return unexpected("loopback pool " + bs::quoted(s) + " must be an IPv4 network inside 127.0.0.0/8" + example);
   }
   if (s.find('/') == std::string_view::npos) {
-    return unexpected("loopback pool " + quoted(s) + " needs a prefix length: write it as a.b.c.d/n" + example);
+    return unexpected("loopback pool " + bs::quoted(s) + " needs a prefix length: write it as a.b.c.d/n" + example);
   }
   auto c = cidr_or_reason(s);
-  if (!c) return unexpected("loopback pool " + quoted(s) + " is not a valid IPv4 network: " + c.error() + example);
+  if (!c) return unexpected("loopback pool " + bs::quoted(s) + " is not a valid IPv4 network: " + c.error() + example);
   Ipv4Pool pool;
   pool.network = Ipv4{(std::uint32_t{c->addr[0]} << 24) | (std::uint32_t{c->addr[1]} << 16) |
                       (std::uint32_t{c->addr[2]} << 8) | c->addr[3]};
   pool.prefix = c->prefix;
   if (pool.prefix < 8 || (pool.network.value >> 24) != 127) {
-    return unexpected("loopback pool " + quoted(s) + " must lie inside 127.0.0.0/8" + example);
+    return unexpected("loopback pool " + bs::quoted(s) + " must lie inside 127.0.0.0/8" + example);
   }
   if (pool.leasable_count() == 0) {
-    return unexpected("loopback pool " + quoted(s) +
+    return unexpected("loopback pool " + bs::quoted(s) +
                       " has no leasable address (127.0.0.0, 127.0.0.1 and 127.255.255.255 are never leased)");
   }
   return pool;

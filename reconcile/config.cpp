@@ -57,6 +57,7 @@ class ConfigReader {
         {"resync_interval", duration_into(config.resync_interval, "30s", 1s, 24h)},
         {"debounce", duration_into(config.debounce, "50ms", 0ms, 10s)},
         {"removal_grace", duration_into(config.removal_grace, "2s", 0s, 1h)},
+        {"on_drift_kill", [this](const toml::node& v, const std::string& k) { read_hook(v, k); }},
         {"smolvm", table_of({
             {"bin", [this](const toml::node& v, const std::string& k) { read_bin(v, k); }},
             {"data_dir", path_into(config.smolvm_data_dir)},
@@ -127,7 +128,7 @@ class ConfigReader {
       const std::string* s = string_of(v, k, "an absolute path or one starting with \"~/\"");
       if (s == nullptr) return;
       if ((s->empty() || (s->front() != '/' && !home_relative(*s))) || has_control_char(*s)) {
-        add(position_of(v), "key " + single_quoted(k) + ": " + quoted(*s) +
+        add(position_of(v), "key " + single_quoted(k) + ": " + bs::quoted(*s) +
                                 " must be an absolute path or start with \"~/\"");
         return;
       }
@@ -147,7 +148,7 @@ class ConfigReader {
         return;
       }
       if (*d < lo || *d > hi) {
-        add(position_of(v), "key " + single_quoted(k) + ": " + quoted(*s) + " is out of range (" +
+        add(position_of(v), "key " + single_quoted(k) + ": " + bs::quoted(*s) + " is out of range (" +
                                 format_duration(lo) + ".." + format_duration(hi) + ")");
         return;
       }
@@ -161,7 +162,7 @@ class ConfigReader {
     if (s == nullptr) return;
     static constexpr std::string_view kLevels[] = {"trace", "debug", "info", "warn", "error"};
     if (std::find(std::begin(kLevels), std::end(kLevels), *s) == std::end(kLevels)) {
-      add(position_of(v), "key " + single_quoted(k) + ": " + quoted(*s) +
+      add(position_of(v), "key " + single_quoted(k) + ": " + bs::quoted(*s) +
                               " is not allowed (use trace, debug, info, warn or error)");
       return;
     }
@@ -174,11 +175,49 @@ class ConfigReader {
     const bool bare_name = !s->empty() && s->front() != '-' && s->find('/') == std::string::npos;
     const bool rooted = !s->empty() && (s->front() == '/' || s->rfind("~/", 0) == 0);
     if ((!bare_name && !rooted) || has_control_char(*s)) {
-      add(position_of(v), "key " + single_quoted(k) + ": " + quoted(*s) +
+      add(position_of(v), "key " + single_quoted(k) + ": " + bs::quoted(*s) +
                               " must be a command name found on PATH (like \"smolvm\") or an absolute path");
       return;
     }
     config.smolvm_bin = *s;
+  }
+
+  // An argv list, never a shell string: what runs is exactly what is written.
+  void read_hook(const toml::node& v, const std::string& k) {
+    const auto* arr = v.as_array();
+    if (arr == nullptr) {
+      add(position_of(v), "key " + single_quoted(k) +
+                              " must be an array of strings (a command and its arguments, like "
+                              "[\"notify-send\", \"drift kill\"]), got " + describe(v));
+      return;
+    }
+    std::vector<std::string> argv;
+    bool ok = true;
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::node& item = *arr->get(i);
+      const std::string item_key = k + "[" + std::to_string(i) + "]";
+      const auto* s = item.as_string();
+      if (s == nullptr) {
+        add(position_of(item), "key " + single_quoted(item_key) + " must be a string, got " + describe(item));
+        ok = false;
+        continue;
+      }
+      const std::string& text = s->get();
+      if (text.empty() || has_control_char(text)) {
+        add(position_of(item), "key " + single_quoted(item_key) + ": " + bs::quoted(text) +
+                                   " must not be empty or hold control characters");
+        ok = false;
+        continue;
+      }
+      if (i == 0 && text.find('/') != std::string::npos && text.front() != '/') {
+        add(position_of(item), "key " + single_quoted(item_key) + ": " + bs::quoted(text) +
+                                   " must be a command name found on PATH or an absolute path");
+        ok = false;
+        continue;
+      }
+      argv.push_back(text);
+    }
+    if (ok) config.on_drift_kill = std::move(argv);
   }
 
   void read_pool(const toml::node& v, const std::string& k) {
@@ -195,8 +234,8 @@ class ConfigReader {
   // Reported on the key the user set, or on max when both were set (max is the odd one out).
   void check_backoff_order() {
     if (config.backoff_initial <= config.backoff_max) return;
-    const std::string initial = quoted(format_duration(config.backoff_initial));
-    const std::string max = quoted(format_duration(config.backoff_max));
+    const std::string initial = bs::quoted(format_duration(config.backoff_initial));
+    const std::string max = bs::quoted(format_duration(config.backoff_max));
     if (max_at_) {
       add(*max_at_, "key 'backoff.max': " + max + " is less than backoff.initial (" + initial + ")");
     } else if (initial_at_) {

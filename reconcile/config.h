@@ -5,6 +5,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reconcile/cidr.h"
 #include "reconcile/expected.h"
@@ -24,6 +25,9 @@ struct Config {
   Ipv4Pool pool = {Ipv4{0x7f000010}, 28};  // 127.0.0.16/28
   std::optional<std::string> lock;         // loopback.lock; absolute or "~/..."
   std::chrono::milliseconds backoff_initial{1000}, backoff_max{300000};
+  // Run on each drift kill (argv, no shell); empty = none. argv[0] is a command name on PATH or
+  // an absolute path; no argument is empty or holds a control character.
+  std::vector<std::string> on_drift_kill;
   bool operator==(const Config&) const = default;
 };
 

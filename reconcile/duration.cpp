@@ -22,13 +22,13 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
 Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view s, std::string_view example) {
   const std::string bad =
-      quoted(s) + " is not a duration (use ms, s, m, h, e.g. " + quoted(example) + ")";
+      bs::quoted(s) + " is not a duration (use ms, s, m, h, e.g. " + bs::quoted(example) + ")";
   const auto digits_end = std::find_if_not(s.begin(), s.end(), is_digit);
   const std::string_view number = s.substr(0, static_cast<std::size_t>(digits_end - s.begin()));
   const std::string_view suffix = s.substr(number.size());
   if (number.empty()) return unexpected(bad);
   if (!suffix.empty() && suffix.front() == '.') {
-    return unexpected(quoted(s) + " is not a duration (use a whole number of ms, s, m or h, e.g. \"1500ms\" "
+    return unexpected(bs::quoted(s) + " is not a duration (use a whole number of ms, s, m or h, e.g. \"1500ms\" "
                                   "rather than \"1.5s\")");
   }
   for (const Unit& u : kUnits) {
@@ -36,7 +36,7 @@ Expected<std::chrono::milliseconds, std::string> parse_duration(std::string_view
     std::int64_t n = 0;
     for (char c : number) {
       n = n * 10 + (c - '0');
-      if (n > kMaxMs / u.ms) return unexpected(quoted(s) + " is too long (at most 1000000h)");
+      if (n > kMaxMs / u.ms) return unexpected(bs::quoted(s) + " is too long (at most 1000000h)");
     }
     return std::chrono::milliseconds(n * u.ms);
   }

@@ -106,7 +106,7 @@ class SpecReader {
     const std::string* s = string_of(node, "image", "an image reference like \"alpine:3.20\"");
     if (s == nullptr) return;
     if (!image_reference_chars(*s)) {
-      add(position_of(node), "image = " + quoted(*s) +
+      add(position_of(node), "image = " + bs::quoted(*s) +
                                  " is not an image reference: use letters, digits and . _ - / : @, starting "
                                  "with a letter or digit (e.g. \"alpine:3.20\")");
       return;
@@ -118,11 +118,11 @@ class SpecReader {
     const std::string* s = string_of(node, "from", "an absolute path to a .smolmachine file");
     if (s == nullptr) return;
     if (s->empty() || s->front() != '/') {
-      add(position_of(node), "'from' must be an absolute path, got " + quoted(*s));
+      add(position_of(node), "'from' must be an absolute path, got " + bs::quoted(*s));
       return;
     }
     if (has_control_char(*s)) {
-      add(position_of(node), "'from' must not contain control characters, got " + quoted(*s));
+      add(position_of(node), "'from' must not contain control characters, got " + bs::quoted(*s));
       return;
     }
     spec.from = *s;
@@ -167,7 +167,7 @@ class SpecReader {
     if (s == nullptr) return std::nullopt;
     if (*s == first) return true;
     if (*s == second) return false;
-    add(position_of(node), std::string(key) + " = " + quoted(*s) + " is not allowed (use " + allowed + ")");
+    add(position_of(node), std::string(key) + " = " + bs::quoted(*s) + " is not allowed (use " + allowed + ")");
     return std::nullopt;
   }
 

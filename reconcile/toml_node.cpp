@@ -35,7 +35,7 @@ std::string streamed(const toml::value<T>& v) {
 
 std::string describe(const toml::node& n) {
   switch (n.type()) {
-    case toml::node_type::string: return "a string " + quoted(*n.value<std::string>());
+    case toml::node_type::string: return "a string " + bs::quoted(*n.value<std::string>());
     case toml::node_type::integer: return "an integer " + std::to_string(*n.value<std::int64_t>());
     case toml::node_type::floating_point: return "a float " + float_text(*n.value<double>());
     case toml::node_type::boolean: return std::string("a boolean ") + (*n.value<bool>() ? "true" : "false");
@@ -50,7 +50,7 @@ std::string describe(const toml::node& n) {
 }
 
 std::string single_quoted(std::string_view s) {
-  const std::string q = quoted(s);
+  const std::string q = bs::quoted(s);
   return "'" + q.substr(1, q.size() - 2) + "'";
 }
 

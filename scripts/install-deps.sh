@@ -1,16 +1,18 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages bottle-supervisor builds and tests with. Idempotent: it asks
+# Installs the Debian 12 (or 13) packages bottle-supervisor builds and tests with. Idempotent: it asks
 # apt only for what is missing. Needs root, or sudo.
+# --binaries: only what bottle-supervisor and smolvm-sim need to build (scripts/demo.sh).
 set -euo pipefail
 
 packages=(
-  build-essential cmake ninja-build pkg-config clang
-  libclang-rt-dev  # the sanitizers' runtime: clang only recommends it, and we install no recommends
+  build-essential cmake ninja-build pkg-config
   libuv1-dev libsqlite3-dev libtomlplusplus-dev libspdlog-dev libfmt-dev
-  catch2 nlohmann-json3-dev libsystemd-dev
-  sqlite3 systemd valgrind file
-  man-db groff-base
+  nlohmann-json3-dev libsystemd-dev libmd-dev
 )
+if [ "${1:-}" != "--binaries" ]; then
+  # libclang-rt-dev: the sanitizers' runtime (clang only recommends it, and we install no recommends)
+  packages+=(clang libclang-rt-dev catch2 sqlite3 systemd valgrind file man-db groff-base)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -11,6 +11,7 @@ std::vector<std::string> create_argv(const std::string& bin, const CreateArgs& a
   }
   argv.insert(argv.end(), {"--cpus", std::to_string(args.cpus), "--mem", std::to_string(args.mem_mib), "--net"});
   for (const auto& cidr : args.allow_cidrs) argv.insert(argv.end(), {"--allow-cidr", cidr});
+  for (const auto& [key, value] : args.labels) argv.insert(argv.end(), {"--label", key + "=" + value});
   return argv;
 }
 

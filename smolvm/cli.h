@@ -8,6 +8,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace bs::smolvm {
@@ -18,9 +19,16 @@ struct CreateArgs {
   int cpus;
   int mem_mib;
   std::vector<std::string> allow_cidrs;
+  // smolvm labels (`--label KEY=VALUE`, smolvm >= 1.8.0; stored as the record's "labels" object,
+  // shown by `machine ls --json`). smolvm never interprets them.
+  std::vector<std::pair<std::string, std::string>> labels = {};
 };
 
-// {bin,"machine","create","--name",N,("--image",I|"--from",F),"--cpus",C,"--mem",M,"--net",("--allow-cidr",X)...}
+// The label naming the bottle a machine was created for: ownership visible in `smolvm machine ls`.
+inline constexpr const char* kBottleLabel = "bottle-supervisor.bottle";
+
+// {bin,"machine","create","--name",N,("--image",I|"--from",F),"--cpus",C,"--mem",M,"--net",("--allow-cidr",X)...,
+//  ("--label",K=V)...}
 std::vector<std::string> create_argv(const std::string& bin, const CreateArgs& args);
 std::vector<std::string> start_argv(const std::string& bin, const std::string& name);   // machine start --name N
 std::vector<std::string> stop_argv(const std::string& bin, const std::string& name);    // machine stop --name N

@@ -1,4 +1,4 @@
-// SHA-256 (FIPS 180-4), only for smolvm's VM data dir names: no crypto library for one hash.
+// SHA-256, for smolvm's VM data dir names and the per-DB lock file name (libmd's <sha2.h>).
 #pragma once
 
 #include <array>

@@ -12,6 +12,7 @@
 #include "platform/process.h"
 #include "platform/reaper.h"
 #include "reconcile/lease_policy.h"
+#include "supervisor/logging.h"
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
@@ -70,7 +71,9 @@ void Supervisor::event(const std::string& bottle_name, const std::string& machin
     it->second.last_event = kind;
     it->second.last_event_ms = e.ts_ms;
   }
-  if (kind != "error") spdlog::info("bottle {}: {} {} {}", bottle_name, kind, machine, detail);
+  const JournalEvent logged{bottle_name, machine, kind, detail};
+  log_event(logged);  // kills at warning; under journald with BOTTLE=, MACHINE=, EVENT=, MESSAGE_ID=
+  if (kind == "drift-killed") drift_hook_.run(settings_.config.on_drift_kill, logged, e.ts_ms);
 }
 
 Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
@@ -356,6 +359,7 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
       c.cpus = a.shape.cpus;
       c.mem_mib = a.shape.memory_mib;
       c.allow_cidrs = to_strings(a.allowlist);
+      c.labels = {{smolvm::kBottleLabel, b.name}};  // who owns it, for anyone reading `smolvm machine ls`
       argv = smolvm::create_argv(bin, c);
       break;
     }

@@ -12,6 +12,7 @@
 
 #include "platform/peer_credentials.h"
 #include "platform/unique_fd.h"
+#include "platform/unix_socket.h"
 #include "supervisor/control_socket_path.h"
 
 namespace bs::supervisor {
@@ -51,7 +52,7 @@ bs::Expected<std::string, ClientError> control_exchange(const std::string& socke
   const std::string not_running = "bottle-supervisor is not running (no daemon at " + socket_path + ")";
   if (auto err = check_socket_path_length(socket_path)) return bs::unexpected(error(Kind::Other, *err));
 
-  platform::UniqueFd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0));
+  platform::UniqueFd fd(platform::unix_stream_socket());
   if (fd.get() < 0) return bs::unexpected(error(Kind::Other, std::string("cannot create a socket: ") + std::strerror(errno)));
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

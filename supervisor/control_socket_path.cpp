@@ -9,6 +9,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "platform/unix_socket.h"
+
 namespace bs::supervisor {
 namespace {
 
@@ -81,7 +83,7 @@ std::optional<std::string> clear_stale_socket(const std::string& socket_path) {
     return socket_path + " exists and is not a socket; remove it or choose another --socket";
   }
   if (auto err = check_socket_path_length(socket_path)) return err;
-  int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+  int fd = platform::unix_stream_socket();
   if (fd < 0) return "cannot create a socket: " + errno_text(errno);
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;

@@ -3,6 +3,12 @@
 #include <cstdio>
 #include <memory>
 #include <string_view>
+#include <vector>
+
+#if BS_HAVE_SYSTEMD
+#include <sys/uio.h>
+#include <systemd/sd-journal.h>
+#endif
 
 #include <spdlog/details/null_mutex.h>
 #include <spdlog/pattern_formatter.h>
@@ -12,11 +18,28 @@
 namespace bs::supervisor {
 namespace {
 
+bool g_journal = false;  // stderr is journald's stream (JOURNAL_STREAM): set by init_logging
+
 spdlog::level::level_enum level_of(std::string_view name) {
   if (name == "trace") return spdlog::level::trace;
   if (name == "debug") return spdlog::level::debug;
   if (name == "warn" || name == "warning") return spdlog::level::warn;
   if (name == "error") return spdlog::level::err;
+  return spdlog::level::info;
+}
+
+#if BS_HAVE_SYSTEMD
+bool send_to_journal(const std::vector<std::string>& fields) {
+  std::vector<iovec> iov;
+  iov.reserve(fields.size());
+  for (const std::string& f : fields) iov.push_back({const_cast<char*>(f.data()), f.size()});
+  return sd_journal_sendv(iov.data(), static_cast<int>(iov.size())) >= 0;
+}
+#endif
+
+spdlog::level::level_enum level_of_priority(int priority) {
+  if (priority <= kPriorityErr) return spdlog::level::err;
+  if (priority == kPriorityWarning) return spdlog::level::warn;
   return spdlog::level::info;
 }
 
@@ -84,6 +107,7 @@ std::string escape_control_characters(std::string_view text) {
 void init_logging(const std::string& level, const platform::EnvLookup& env) {
   const auto stream = env("JOURNAL_STREAM");
   const bool journal = stream && !stream->empty();
+  g_journal = journal;
   auto sink = std::make_shared<StderrSink>(journal);
   // journald adds the time itself.
   sink->set_formatter(journal ? std::make_unique<spdlog::pattern_formatter>("%v")
@@ -94,6 +118,22 @@ void init_logging(const std::string& level, const platform::EnvLookup& env) {
   // Errors are rare and matter: make sure they reach the journal even if we crash next.
   logger->flush_on(spdlog::level::warn);
   spdlog::set_default_logger(std::move(logger));
+}
+
+void log_event(const JournalEvent& event) {
+  const int priority = event_priority(event.kind);
+#if BS_HAVE_SYSTEMD
+  if (g_journal) {
+    // Escaped like every other line: a file name or smolvm output cannot forge entries here either.
+    const JournalEvent safe{escape_control_characters(event.bottle), escape_control_characters(event.machine),
+                            escape_control_characters(event.kind), escape_control_characters(event.detail)};
+    const auto level = level_of_priority(priority);
+    if (!spdlog::default_logger_raw()->should_log(level)) return;
+    if (send_to_journal(journal_fields(safe))) return;
+  }
+#endif
+  if (priority <= kPriorityErr) return;  // the failing step logged the error already
+  spdlog::log(level_of_priority(priority), "{}", event_message(event));
 }
 
 void set_log_level(const std::string& level) { spdlog::default_logger_raw()->set_level(level_of(level)); }

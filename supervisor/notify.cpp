@@ -1,6 +1,8 @@
 #include "supervisor/notify.h"
 
+#if BS_HAVE_SYSTEMD
 #include <systemd/sd-daemon.h>
+#endif
 
 #include <algorithm>
 #include <cstdint>
@@ -9,7 +11,11 @@
 namespace bs::supervisor::notify {
 namespace {
 
+#if BS_HAVE_SYSTEMD
 void send(const std::string& state) { (void)sd_notify(0, state.c_str()); }
+#else
+void send(const std::string&) {}  // built without libsystemd (BS_SYSTEMD=OFF): nobody to tell
+#endif
 
 }  // namespace
 
@@ -35,7 +41,11 @@ void reloading() {
 
 std::optional<std::chrono::microseconds> watchdog_interval() {
   std::uint64_t usec = 0;
+#if BS_HAVE_SYSTEMD
   if (sd_watchdog_enabled(0, &usec) <= 0 || usec == 0) return std::nullopt;
+#else
+  return std::nullopt;
+#endif
   return std::chrono::microseconds(static_cast<std::chrono::microseconds::rep>(usec));
 }
 

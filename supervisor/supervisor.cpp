@@ -560,7 +560,9 @@ void Supervisor::full_resync() {
   vm_processes_.forget_exited();
   strays_ = scan_strays(machines);
   sync_vm_dirs();
-  platform::reap_zombie_children(commands_.child_pids());
+  std::set<std::int64_t> our_children = commands_.child_pids();
+  our_children.merge(drift_hook_.child_pids());  // libuv waits for these: not ours to reap
+  platform::reap_zombie_children(our_children);
   std::set<std::string> all;
   for (const auto& [m, _] : managed_) all.insert(m);
   fast_drift_check(all);

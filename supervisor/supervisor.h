@@ -24,6 +24,7 @@
 #include "supervisor/bottle.h"
 #include "supervisor/child_process.h"
 #include "supervisor/daemon.h"
+#include "supervisor/drift_hook.h"
 #include "supervisor/event_recorder.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
@@ -169,6 +170,7 @@ class Supervisor {
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
   WorkQueue queue_;
   CommandRunner commands_;
+  DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
   // Bottles waiting for a command slot, FIFO (1,000 bottles queue 1,000 creates). Only names: a
   // plan that waited is stale (the spec may be gone, the row changed), so each is planned again
   // when its slot frees, and the first command of that fresh plan takes the slot.

@@ -227,14 +227,14 @@ TEST_CASE("wrong types name the key and what was found", "[reconcile]") {
 TEST_CASE("unknown keys are rejected naming the key", "[reconcile]") {
   CHECK(config_error("spec = \"/x\"") ==
         "1:1: unknown key 'spec' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, smolvm, loopback, backoff)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff)");
   CHECK(config_error("[smolvm]\ntimeout = \"1s\"") ==
         "2:1: unknown key 'smolvm.timeout' (known keys in [smolvm]: bin, data_dir, command_timeout)");
   CHECK(config_error("[loopback]\nrange = \"x\"") == "2:1: unknown key 'loopback.range' (known keys in [loopback]: pool, lock)");
   CHECK(config_error("[backoff]\nmin = \"1s\"") == "2:1: unknown key 'backoff.min' (known keys in [backoff]: initial, max)");
   CHECK(config_error("[egress]\nallow = []") ==
         "1:2: unknown key 'egress' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, smolvm, loopback, backoff)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff)");
 }
 
 TEST_CASE("the first problem is reported, with a count of the others", "[reconcile]") {
@@ -242,11 +242,34 @@ TEST_CASE("the first problem is reported, with a count of the others", "[reconci
         "1:12: key 'debounce': \"x\" is not a duration (use ms, s, m, h, e.g. \"50ms\") (and 2 more problems)");
   CHECK(config_error("zzz = 1\naaa = 2") ==
         "1:1: unknown key 'zzz' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, smolvm, loopback, backoff) (and 1 more problem)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff) (and 1 more problem)");
 }
 
 TEST_CASE("TOML syntax errors in the config carry their position", "[reconcile]") {
   CHECK(config_error("debounce = ") == "1:12: Error while parsing key-value pair: encountered end-of-file");
   CHECK(config_error("debounce = \"1s\"\ndebounce = \"2s\"") ==
         "2:12: Error while parsing key-value pair: cannot redefine existing string 'debounce'");
+}
+
+TEST_CASE("on_drift_kill is an argv list: read as written, no shell", "[reconcile]") {
+  CHECK(bs::Config{}.on_drift_kill.empty());
+  CHECK(config("on_drift_kill = [\"notify-send\", \"bottle-supervisor\", \"drift kill; rm -rf ~\"]\n").on_drift_kill ==
+        std::vector<std::string>{"notify-send", "bottle-supervisor", "drift kill; rm -rf ~"});
+  CHECK(config("on_drift_kill = [\"/usr/local/bin/page-me\"]\n").on_drift_kill ==
+        std::vector<std::string>{"/usr/local/bin/page-me"});
+  CHECK(config("on_drift_kill = []\n").on_drift_kill.empty());  // no hook
+}
+
+TEST_CASE("a bad on_drift_kill names the file, line, column and element", "[reconcile]") {
+  CHECK(config_error("on_drift_kill = \"notify-send drift\"\n") ==
+        "1:17: key 'on_drift_kill' must be an array of strings (a command and its arguments, like "
+        "[\"notify-send\", \"drift kill\"]), got a string \"notify-send drift\"");
+  CHECK(config_error("log_level = \"info\"\non_drift_kill = [\"notify-send\", 3]\n") ==
+        "2:33: key 'on_drift_kill[1]' must be a string, got an integer 3");
+  CHECK(config_error("on_drift_kill = [\"\"]\n") ==
+        "1:18: key 'on_drift_kill[0]': \"\" must not be empty or hold control characters");
+  CHECK(config_error("on_drift_kill = [\"bin/hook\"]\n") ==
+        "1:18: key 'on_drift_kill[0]': \"bin/hook\" must be a command name found on PATH or an absolute path");
+  CHECK(config_error("on_drift_kill = [\"x\", \"a\\nb\"]\n") ==
+        "1:23: key 'on_drift_kill[1]': \"a\\nb\" must not be empty or hold control characters");
 }

@@ -17,7 +17,9 @@ bs::SpecFile file(const std::string& name, const std::string& text) {
   return bs::SpecFile{name + ".toml", "/specs/" + name + ".toml", text, std::nullopt};
 }
 
-const bs::SpecEntry& entry(const std::vector<bs::SpecEntry>& es, const std::string& name) {
+// name as a plain C string: GCC 13+ warns (-Wdangling-reference) when a returned reference could
+// bind to a temporary argument, as entry(es, "bad") makes one when it takes a std::string.
+const bs::SpecEntry& entry(const std::vector<bs::SpecEntry>& es, const char* name) {
   auto it = std::find_if(es.begin(), es.end(), [&](const bs::SpecEntry& e) { return e.name == name; });
   REQUIRE(it != es.end());
   return *it;

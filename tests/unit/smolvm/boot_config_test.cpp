@@ -95,7 +95,7 @@ TEST_CASE("parse_booted_policy errors", "[smolvm]") {
     INFO(json);
     auto r = parse_booted_policy(json);
     REQUIRE_FALSE(r.has_value());
-    CHECK_THAT(r.error(), Catch::Matchers::Contains(part));
+    CHECK_THAT(r.error(), Catch::Contains(part));
   }
 }
 
@@ -109,14 +109,14 @@ TEST_CASE("read_booted_policy reads the file and names it in errors", "[smolvm]"
 
   auto missing = bs::smolvm::read_booted_policy(dir.file("absent.json"));
   REQUIRE_FALSE(missing.has_value());
-  CHECK_THAT(missing.error(), Catch::Matchers::Contains(dir.file("absent.json")));
-  CHECK_THAT(missing.error(), Catch::Matchers::Contains("No such file"));
+  CHECK_THAT(missing.error(), Catch::Contains(dir.file("absent.json")));
+  CHECK_THAT(missing.error(), Catch::Contains("No such file"));
 
   const std::string bad = dir.file("bad.json");
   std::ofstream(bad) << "{\"resources\":";
   auto broken = bs::smolvm::read_booted_policy(bad);
   REQUIRE_FALSE(broken.has_value());
-  CHECK_THAT(broken.error(), Catch::Matchers::StartsWith(bad + ": not valid JSON"));
+  CHECK_THAT(broken.error(), Catch::StartsWith(bad + ": not valid JSON"));
 
   auto is_dir = bs::smolvm::read_booted_policy(dir.path());
   CHECK_FALSE(is_dir.has_value());
@@ -125,7 +125,7 @@ TEST_CASE("read_booted_policy reads the file and names it in errors", "[smolvm]"
   std::ofstream(huge) << "{\"resources\":{},\"pad\":\"" << std::string(5u << 20, 'x') << "\"}";
   auto too_big = bs::smolvm::read_booted_policy(huge);
   REQUIRE_FALSE(too_big.has_value());
-  CHECK_THAT(too_big.error(), Catch::Matchers::Contains("larger than 4096 KiB"));
+  CHECK_THAT(too_big.error(), Catch::Contains("larger than 4096 KiB"));
 
   // A FIFO planted where the file should be must not hang the reader.
   const std::string fifo = dir.file("fifo.json");

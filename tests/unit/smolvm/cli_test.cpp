@@ -14,6 +14,11 @@ TEST_CASE("argv builders spell the smolvm CLI subset", "[smolvm]") {
   CHECK(create_argv("/usr/bin/smolvm", from) ==
         Argv{"/usr/bin/smolvm", "machine", "create", "--name", "bottle-b", "--from", "/abs/a.smolmachine",
              "--cpus", "2", "--mem", "1024", "--net", "--allow-cidr", "127.0.0.17/32"});
+  CreateArgs labelled{"bottle-c", std::string("alpine:3.20"), std::nullopt, 1, 512, {"127.0.0.18/32"},
+                      {{kBottleLabel, "agent-1"}}};
+  CHECK(create_argv("smolvm", labelled) ==
+        Argv{"smolvm", "machine", "create", "--name", "bottle-c", "--image", "alpine:3.20", "--cpus", "1", "--mem",
+             "512", "--net", "--allow-cidr", "127.0.0.18/32", "--label", "bottle-supervisor.bottle=agent-1"});
   CHECK(start_argv("smolvm", "m") == Argv{"smolvm", "machine", "start", "--name", "m"});
   CHECK(stop_argv("smolvm", "m") == Argv{"smolvm", "machine", "stop", "--name", "m"});
   CHECK(delete_argv("smolvm", "m") == Argv{"smolvm", "machine", "delete", "--name", "m", "-f"});

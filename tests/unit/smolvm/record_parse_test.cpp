@@ -133,12 +133,12 @@ TEST_CASE("parse_record errors say what is wrong", "[smolvm]") {
   };
   for (const auto& c : cases) {
     INFO(c.json);
-    CHECK_THAT(error_of(c.json), Catch::Matchers::Contains(c.message_part));
+    CHECK_THAT(error_of(c.json), Catch::Contains(c.message_part));
   }
 }
 
 TEST_CASE("parse_record keeps hostile bytes out of its messages", "[smolvm]") {
   auto msg = error_of("{\"name\":\"x\",\"" + std::string("k\\u0001") + "\":1,\"k\\u0001\":2}");
-  CHECK_THAT(msg, Catch::Matchers::Contains("duplicate key 'k\\x01'"));
+  CHECK_THAT(msg, Catch::Contains("duplicate key 'k\\x01'"));
   for (char c : msg) CHECK((static_cast<unsigned char>(c) >= 0x20 && static_cast<unsigned char>(c) < 0x7f));
 }

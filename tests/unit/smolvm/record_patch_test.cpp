@@ -134,12 +134,12 @@ TEST_CASE("apply_patch refuses what it cannot patch safely", "[smolvm]") {
     INFO(c.in);
     auto r = apply_patch(c.in, quarantine());
     REQUIRE_FALSE(r.has_value());
-    CHECK_THAT(r.error(), Catch::Matchers::Contains(c.message_part));
+    CHECK_THAT(r.error(), Catch::Contains(c.message_part));
   }
   RecordPatch bad_utf8 = cidrs({"\xff"});
   auto r = apply_patch(R"({"name":"x"})", bad_utf8);
   REQUIRE_FALSE(r.has_value());
-  CHECK_THAT(r.error(), Catch::Matchers::Contains("cannot encode the patch"));
+  CHECK_THAT(r.error(), Catch::Contains("cannot encode the patch"));
 }
 
 TEST_CASE("patch_is_applied compares exact JSON values", "[smolvm]") {

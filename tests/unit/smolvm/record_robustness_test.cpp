@@ -56,7 +56,7 @@ TEST_CASE("input nested deeper than serde_json's 128 levels is an error, not a s
   std::string deep = R"({"name":"x","deep":)" + arrays + "}";
   auto r = bs::smolvm::parse_record(deep);
   REQUIRE_FALSE(r.has_value());
-  CHECK_THAT(r.error(), Catch::Matchers::Contains("nested deeper than 128 levels"));
+  CHECK_THAT(r.error(), Catch::Contains("nested deeper than 128 levels"));
   CHECK_FALSE(bs::smolvm::apply_patch(deep, quarantine()).has_value());
   CHECK_FALSE(bs::smolvm::parse_booted_policy(deep).has_value());
 

@@ -204,8 +204,8 @@ TEST_CASE("sim: every CLI outcome the supervisor relies on", "[smolvm]") {
   CliResult bad = parse_create(bad_cidr.exit_code, bad_cidr.out, bad_cidr.err);
   CHECK(bad_cidr.exit_code == 2);
   CHECK(bad.outcome == CliOutcome::Failed);
-  CHECK_THAT(bad.message, Catch::Matchers::StartsWith("smolvm rejected the arguments: ") &&
-                              Catch::Matchers::Contains("invalid CIDR '300.1.1.1'"));
+  CHECK_THAT(bad.message, Catch::StartsWith("smolvm rejected the arguments: ") &&
+                              Catch::Contains("invalid CIDR '300.1.1.1'"));
 
   auto failing = sim.run(start_argv(kSim, "sb1"), {{"SMOLVM_SIM_FAIL_START", "kvm not available: boom"}});
   CliResult fail = parse_start(failing.exit_code, failing.out, failing.err);
@@ -253,7 +253,7 @@ TEST_CASE("sim: a TEXT-typed row breaks smolvm and VmTable says so", "[smolvm]")
 
   auto ls = sim.run({kSim, "machine", "ls", "--json"});
   CHECK(ls.exit_code == 1);
-  CHECK_THAT(ls.err, Catch::Matchers::StartsWith("Error: database operation failed"));
+  CHECK_THAT(ls.err, Catch::StartsWith("Error: database operation failed"));
 
   MachineRow row = sim.row(table, "sb1");
   CHECK(row.problem == MachineRow::Problem::TextTyped);
@@ -280,4 +280,28 @@ TEST_CASE("sim: the booted policy can differ from the row", "[smolvm]") {
   auto booted = bs::smolvm::read_running_policy(bs::smolvm::data_dir_of_boot_config(*path).value_or(""));
   REQUIRE(booted.has_value());
   CHECK(booted->cidrs == std::vector<std::string>{"0.0.0.0/0"});
+}
+
+TEST_CASE("sim: a machine created with the bottle label carries it, as real smolvm stores it", "[smolvm]") {
+  SKIP_WITHOUT_SIM();
+  Sim sim;
+  CreateArgs args = bottle("sb-label", {"127.0.0.16/32"});
+  args.labels = {{kBottleLabel, "agent-1"}};
+  auto created = sim.run(create_argv(kSim, args));
+  REQUIRE(parse_create(created.exit_code, created.out, created.err).outcome == CliOutcome::Ok);
+  auto plain = sim.run(create_argv(kSim, bottle("sb-plain", {"127.0.0.17/32"})));
+  REQUIRE(parse_create(plain.exit_code, plain.out, plain.err).outcome == CliOutcome::Ok);
+
+  auto ls = sim.run({kSim, "machine", "ls", "--json"});
+  REQUIRE(ls.exit_code == 0);
+  const auto machines = nlohmann::json::parse(ls.out);
+  std::map<std::string, nlohmann::json> labels;
+  for (const auto& m : machines) labels[m.at("name").get<std::string>()] = m.at("labels");
+  CHECK(labels.at("sb-label") == nlohmann::json{{"bottle-supervisor.bottle", "agent-1"}});
+  CHECK(labels.at("sb-plain") == nlohmann::json::object());
+  // The row reads back as a normal, confined machine: the label changes nothing the supervisor checks.
+  VmTable table = sim.table();
+  MachineRow row = sim.row(table, "sb-label");
+  CHECK(row.problem == MachineRow::Problem::None);
+  CHECK(row.record.allowed_cidrs.cidrs == std::vector<std::string>{"127.0.0.16/32"});
 }

@@ -107,7 +107,7 @@ TEST_CASE("a DB locked by another writer gives Busy quickly", "[smolvm]") {
   auto elapsed = std::chrono::steady_clock::now() - t0;
   REQUIRE(s.smolvm.exec("ROLLBACK") == SQLITE_OK);
   CHECK(result.outcome == PatchOutcome::Busy);
-  CHECK_THAT(result.message, Catch::Matchers::Contains(s.path));
+  CHECK_THAT(result.message, Catch::Contains(s.path));
   // The busy timeout is 100 ms; 1 s is the correctness bound (never smolvm's 15 s), not a benchmark.
   CHECK(elapsed < std::chrono::seconds(1));
   CHECK(elapsed >= std::chrono::milliseconds(bs::smolvm::kVmTableBusyTimeoutMs / 2));

@@ -35,7 +35,7 @@ TEST_CASE("VmTable does not create a missing DB", "[smolvm]") {
   auto t = VmTable::open(path);
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().kind == DbError::Kind::Missing);
-  CHECK_THAT(t.error().message, Catch::Matchers::Contains(path));
+  CHECK_THAT(t.error().message, Catch::Contains(path));
   CHECK_FALSE(exists(path));
   CHECK_FALSE(exists(dir.file("smolvm")));
 
@@ -57,7 +57,7 @@ TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smol
     auto t = VmTable::open(path);
     REQUIRE_FALSE(t.has_value());
     CHECK(t.error().kind == DbError::Kind::NoVmsTable);
-    CHECK_THAT(t.error().message, Catch::Matchers::Contains(path));
+    CHECK_THAT(t.error().message, Catch::Contains(path));
     CHECK(std::filesystem::file_size(path) == 0);  // no schema written
   }
   SECTION("other tables only") {
@@ -76,7 +76,7 @@ TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smol
     auto t = VmTable::open(path);
     REQUIRE_FALSE(t.has_value());
     CHECK(t.error().kind == DbError::Kind::Other);
-    CHECK_THAT(t.error().message, Catch::Matchers::Contains(path));
+    CHECK_THAT(t.error().message, Catch::Contains(path));
   }
 }
 
@@ -101,18 +101,18 @@ TEST_CASE("VmTable reads every row and flags the ones smolvm cannot read", "[smo
   CHECK(by_name["good"].raw == bs::test::smolvm_record_bytes("good"));
 
   CHECK(by_name["texty"].problem == MachineRow::Problem::TextTyped);
-  CHECK_THAT(by_name["texty"].problem_detail, Catch::Matchers::Contains("data is TEXT, smolvm cannot read it"));
+  CHECK_THAT(by_name["texty"].problem_detail, Catch::Contains("data is TEXT, smolvm cannot read it"));
   CHECK(by_name["texty"].raw == bs::test::smolvm_record_bytes("texty"));
 
   CHECK(by_name["junk"].problem == MachineRow::Problem::Unparseable);
-  CHECK_THAT(by_name["junk"].problem_detail, Catch::Matchers::Contains("not valid JSON"));
+  CHECK_THAT(by_name["junk"].problem_detail, Catch::Contains("not valid JSON"));
   CHECK(by_name["junk"].raw == "not json at all");
 
   CHECK(by_name["mismatch"].problem == MachineRow::Problem::Unparseable);
-  CHECK_THAT(by_name["mismatch"].problem_detail, Catch::Matchers::Contains("differs from the row name"));
+  CHECK_THAT(by_name["mismatch"].problem_detail, Catch::Contains("differs from the row name"));
 
   CHECK(by_name["number"].problem == MachineRow::Problem::Unparseable);
-  CHECK_THAT(by_name["number"].problem_detail, Catch::Matchers::Contains("data is INTEGER"));
+  CHECK_THAT(by_name["number"].problem_detail, Catch::Contains("data is INTEGER"));
 
   auto one = table.read_one("texty");
   REQUIRE(one.has_value());
@@ -217,8 +217,8 @@ TEST_CASE("VmTable patch inserts a missing allowed_cidrs and quarantines", "[smo
   CHECK(other.type_of_data("sb1") == "blob");
   auto stored = other.data("sb1");
   REQUIRE(stored);
-  CHECK_THAT(*stored, Catch::Matchers::Contains(R"("network":false,)"));
-  CHECK_THAT(*stored, Catch::Matchers::Contains(R"("overlay_gb":null,"allowed_cidrs":[],"image")"));
+  CHECK_THAT(*stored, Catch::Contains(R"("network":false,)"));
+  CHECK_THAT(*stored, Catch::Contains(R"("overlay_gb":null,"allowed_cidrs":[],"image")"));
   CHECK_FALSE(result.after.record.network);
   CHECK(result.after.record.allowed_cidrs.kind == bs::smolvm::AllowedCidrs::Kind::List);
 }
@@ -235,7 +235,7 @@ TEST_CASE("VmTable patch never overwrites a row smolvm cannot read", "[smolvm]")
 
   auto texty = table.patch("texty", cidrs({"127.0.0.16/32"}));
   CHECK(texty.outcome == PatchOutcome::RowUnreadable);
-  CHECK_THAT(texty.message, Catch::Matchers::Contains("TEXT"));
+  CHECK_THAT(texty.message, Catch::Contains("TEXT"));
   CHECK(other.type_of_data("texty") == "text");
   CHECK(other.data("texty") == j.dump());
 
@@ -245,11 +245,11 @@ TEST_CASE("VmTable patch never overwrites a row smolvm cannot read", "[smolvm]")
 
   auto dup = table.patch("dup", cidrs({"127.0.0.16/32"}));
   CHECK(dup.outcome == PatchOutcome::RowUnreadable);
-  CHECK_THAT(dup.message, Catch::Matchers::Contains("duplicate key 'allowed_cidrs'"));
+  CHECK_THAT(dup.message, Catch::Contains("duplicate key 'allowed_cidrs'"));
 
   auto missing = table.patch("absent", cidrs({"127.0.0.16/32"}));
   CHECK(missing.outcome == PatchOutcome::RowMissing);
-  CHECK_THAT(missing.message, Catch::Matchers::Contains("absent"));
+  CHECK_THAT(missing.message, Catch::Contains("absent"));
 }
 
 TEST_CASE("VmTable notices the DB file being deleted or replaced", "[smolvm]") {
@@ -274,7 +274,7 @@ TEST_CASE("VmTable notices the DB file being deleted or replaced", "[smolvm]") {
   auto rows = table.read_all();
   REQUIRE_FALSE(rows.has_value());
   CHECK(rows.error().kind == DbError::Kind::Replaced);
-  CHECK_THAT(rows.error().message, Catch::Matchers::Contains(path));
+  CHECK_THAT(rows.error().message, Catch::Contains(path));
   CHECK(table.patch("sb2", cidrs({"127.0.0.16/32"})).outcome == PatchOutcome::Failed);
 
   VmTable reopened = open_table(path);
@@ -321,12 +321,12 @@ TEST_CASE("VmTable reports a DB its owner cannot read or write (chmod 000), even
   REQUIRE(::chmod(path.c_str(), 0) == 0);
   auto problem = table.access_problem();
   REQUIRE(problem);
-  CHECK_THAT(problem->message, Catch::Matchers::Contains(path));
-  CHECK_THAT(problem->message, Catch::Matchers::Contains("mode 0000"));
+  CHECK_THAT(problem->message, Catch::Contains(path));
+  CHECK_THAT(problem->message, Catch::Contains("mode 0000"));
   auto reopened = VmTable::open(path);
   REQUIRE_FALSE(reopened.has_value());
   CHECK(reopened.error().kind == DbError::Kind::Other);
-  CHECK_THAT(reopened.error().message, Catch::Matchers::Contains("mode 0000"));
+  CHECK_THAT(reopened.error().message, Catch::Contains("mode 0000"));
 
   REQUIRE(::chmod(path.c_str(), 0600) == 0);
   CHECK_FALSE(table.access_problem());

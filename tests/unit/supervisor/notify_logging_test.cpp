@@ -35,7 +35,7 @@ class ScopedEnv {
   std::optional<std::string> old_;
 };
 
-std::optional<std::string> receive(int fd) {
+[[maybe_unused]] std::optional<std::string> receive(int fd) {  // unused with BS_SYSTEMD=OFF
   pollfd p{fd, POLLIN, 0};
   if (poll(&p, 1, 5000) != 1) return std::nullopt;
   char buf[512];
@@ -91,6 +91,7 @@ class KeepDefaultLogger {
 
 }  // namespace
 
+#if BS_HAVE_SYSTEMD
 TEST_CASE("notify: READY, STATUS and WATCHDOG reach NOTIFY_SOCKET", "[supervisor]") {
   bs::cli_test::TempDir tmp;
   const std::string path = tmp / "notify.sock";
@@ -132,6 +133,15 @@ TEST_CASE("notify: the watchdog interval comes from WATCHDOG_USEC for this pid",
     CHECK_FALSE(notify::watchdog_interval().has_value());
   }
 }
+#else
+TEST_CASE("notify: built without libsystemd, every call is a no-op and there is no watchdog", "[supervisor]") {
+  ScopedEnv usec("WATCHDOG_USEC", "30000000");
+  ScopedEnv pid("WATCHDOG_PID", std::to_string(getpid()));
+  notify::ready();
+  notify::status("x");
+  CHECK_FALSE(notify::watchdog_interval().has_value());
+}
+#endif
 
 TEST_CASE("logging: journald priority prefixes when JOURNAL_STREAM is set", "[supervisor]") {
   bs::cli_test::TempDir tmp;
@@ -169,6 +179,23 @@ TEST_CASE("logging: control characters from file names are escaped, in both form
     CHECK(text.find('\x1b') == std::string::npos);
     CHECK(std::regex_match(text, std::regex(R"(\S+ warning spec /s/\\x1b\[2Jx\\nFAKE error line\.toml: bad\n)")));
   }
+}
+
+TEST_CASE("logging: audit events by hand - kills at warning, errors left to the failing step", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  KeepDefaultLogger keep;
+  StderrCapture capture(tmp / "stderr");
+  bs::supervisor::init_logging("info", bs::platform::map_env({}));
+  bs::supervisor::log_event({"agent-1", "bottle-agent-1", "drift-killed", "pid 42: booted with any"});
+  bs::supervisor::log_event({"agent-1", "bottle-agent-1", "verified", "127.0.0.16/32"});
+  bs::supervisor::log_event({"agent-1", "bottle-agent-1", "error", "create failed"});
+  bs::supervisor::log_event({"agent-1", "", "lease-acquired", "127.0.0.16"});
+  std::string text = capture.finish();
+  INFO(text);
+  CHECK(std::regex_search(text, std::regex(R"(Z warning bottle agent-1: drift-killed bottle-agent-1 pid 42: booted with any\n)")));
+  CHECK(std::regex_search(text, std::regex(R"(Z info bottle agent-1: verified bottle-agent-1 127\.0\.0\.16/32\n)")));
+  CHECK(std::regex_search(text, std::regex(R"(Z info bottle agent-1: lease-acquired 127\.0\.0\.16\n)")));
+  CHECK(text.find("create failed") == std::string::npos);
 }
 
 TEST_CASE("logging: a UTC timestamp and the level when run by hand", "[supervisor]") {

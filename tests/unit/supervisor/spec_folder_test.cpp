@@ -55,7 +55,7 @@ TEST_CASE("scan_spec_folder reuses unchanged files from its cache and rereads ch
   SECTION("a chmod that breaks the trust check is seen") {
     REQUIRE(::chmod((dir / "a.toml").c_str(), 0666) == 0);
     auto again = scan_spec_folder(dir.path(), &cache);
-    CHECK_THAT(text_of(again, "a.toml"), Catch::Matchers::Contains("writable by group or others"));
+    CHECK_THAT(text_of(again, "a.toml"), Catch::Contains("writable by group or others"));
     CHECK(cache.entries.count(dir / "a.toml") == 0);  // errors are not cached
     CHECK_FALSE(again.unchanged);
     CHECK_FALSE(scan_spec_folder(dir.path(), &cache).unchanged);  // read (and refused) each time

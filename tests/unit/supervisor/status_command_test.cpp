@@ -55,7 +55,7 @@ class FakeDaemon {
     if (!req.bottles.empty()) {
       json kept = json::array();
       for (const auto& b : doc["bottles"]) {
-        if (std::find(req.bottles.begin(), req.bottles.end(), b["name"]) != req.bottles.end()) kept.push_back(b);
+        if (std::find(req.bottles.begin(), req.bottles.end(), b["name"].get<std::string>()) != req.bottles.end()) kept.push_back(b);
       }
       doc["bottles"] = kept;
     }
