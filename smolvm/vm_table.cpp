@@ -166,6 +166,16 @@ bs::Expected<VmTable, DbError> VmTable::open(const std::string& db_path) {
     StatementUse use(probe);
     rc = sqlite3_step(use.get());
     if (rc == SQLITE_DONE) {
+      // No table at all: smolvm's first command has created the file and not yet its schema
+      // (a moment, on every fresh data dir). That is "no machines yet", like no DB, not a foreign
+      // file: only a DB with other tables and no 'vms' is something we cannot verify against.
+      SqliteStatement any;
+      if (any.prepare(c->db, "SELECT 1 FROM sqlite_master WHERE type='table' LIMIT 1") == SQLITE_OK) {
+        StatementUse any_use(any);
+        if (sqlite3_step(any_use.get()) == SQLITE_DONE) {
+          return bs::unexpected(DbError{DbError::Kind::Missing, "smolvm DB " + db_path + " has no tables yet"});
+        }
+      }
       return bs::unexpected(DbError{DbError::Kind::NoVmsTable,
                                     "smolvm DB " + db_path +
                                         " has no 'vms' table (not a smolvm >= 0.6 state DB, or "

@@ -225,10 +225,11 @@ TEST_CASE("sim: every CLI outcome the supervisor relies on", "[smolvm]") {
   auto stop_created = sim.run(stop_argv(kSim, "sb1"));
   CHECK(parse_stop(stop_created.exit_code, stop_created.out, stop_created.err).outcome == CliOutcome::NotRunning);
 
-  // Without -f and with stdin not a terminal, smolvm prints Cancelled and exits 0.
+  // Without -f and with stdin not a terminal, smolvm 1.32.2 refuses (1.9.2 printed Cancelled and
+  // exited 0): either way nothing is deleted, and the supervisor always passes -f.
   auto cancelled = sim.run({kSim, "machine", "delete", "--name", "sb1"});
-  CHECK(cancelled.exit_code == 0);
-  CHECK(parse_delete(cancelled.exit_code, cancelled.out, cancelled.err).outcome == CliOutcome::Cancelled);
+  CHECK(cancelled.exit_code == 1);
+  CHECK(parse_delete(cancelled.exit_code, cancelled.out, cancelled.err).outcome != CliOutcome::Ok);
   VmTable table = sim.table();
   CHECK(table.read_one("sb1")->has_value());
 
