@@ -193,9 +193,8 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   std::optional<std::string> shown = error ? error : b.plan_error;
   if (shown && *shown != b.last_reported_error) {
     ++counters_.errors;
-    spdlog::error("bottle {}: {}", b.name, one_line(*shown));
     std::string machine = b.spec ? b.spec->machine : "";
-    event(b.name, machine, "error", *shown);
+    event(b.name, machine, "error", *shown);  // logged by event(), at err priority
   }
   b.last_reported_error = shown.value_or("");
   queue_.done(b.name);
