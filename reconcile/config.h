@@ -5,9 +5,11 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "reconcile/cidr.h"
 #include "reconcile/expected.h"
+#include "reconcile/guard.h"
 
 namespace bs {
 
@@ -24,6 +26,8 @@ struct Config {
   Ipv4Pool pool = {Ipv4{0x7f000010}, 28};  // 127.0.0.16/28
   std::optional<std::string> lock;         // loopback.lock; absolute or "~/..."
   std::chrono::milliseconds backoff_initial{1000}, backoff_max{300000};
+  // [[guard]] tables, in file order: machines no spec manages that the supervisor judges.
+  std::vector<GuardRule> guards;
   bool operator==(const Config&) const = default;
 };
 

@@ -25,6 +25,7 @@
 #include "supervisor/child_process.h"
 #include "supervisor/daemon.h"
 #include "supervisor/event_recorder.h"
+#include "supervisor/guard_watch.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
 #include "supervisor/settings.h"
@@ -92,6 +93,19 @@ class Supervisor {
   void scan_booted();   // strays among VMs that booted a pending window ago
   // VMs of `machines`' data dirs that neither the row nor agent.pid names (CONTRACT §6.8).
   std::map<std::string, std::vector<StrayVm>> scan_strays(const std::set<std::string>& machines);
+  // guard_watch.cpp: machines no spec manages ([[guard]] rules, unconfined VMs, lease conflicts)
+  bool managed_by_spec(const std::string& machine) const;
+  std::set<std::string> outside_rows() const;  // row names no spec manages
+  void guard_check(const std::set<std::string>& machines);
+  void judge_outside(const std::string& machine);
+  void check_lease_conflicts();
+  std::vector<LeaseConflict> lease_conflicts_of(const std::string& bottle) const;
+  std::set<std::uint32_t> outside_held_addresses() const;  // pool addresses outside rows allow
+  nlohmann::json guarded_document() const;
+  // handoff.cpp: `adopt` and `release` through the control socket
+  nlohmann::json adopt_machine(const std::string& bottle, const std::string& machine);
+  nlohmann::json release_bottle(const std::string& bottle);
+  std::optional<Ipv4> launcher_address(const Bottle& b) const;  // the pool /32 its machine's row allows
   void on_signal(int signum);
   void reload();
   void begin_shutdown();
@@ -155,6 +169,9 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   VmDirWatch vm_dirs_;
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
+  std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
+  GuardState guard_;                                         // machines no spec manages
+  Timer guard_recheck_{loop_};                               // a guarded VM's pending window ends
   std::set<std::string> booted_scan_due_;                    // machines a VM just booted for
   SpecReadCache spec_reads_;                                 // spec files as last read
   SpecParseMemo spec_parses_;                                // and as last parsed
