@@ -2,7 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <cstring>
+#include <vector>
 #include <memory>
 #include <string_view>
 
@@ -47,6 +50,7 @@ void VmDirWatch::sync(const std::string& root, const std::map<std::string, std::
 
 void VmDirWatch::stop() {
   root_handle_.reset();
+  ancestor_handle_.reset();
   dirs_.clear();
   wanted_.clear();
   machine_of_dir_name_.clear();
@@ -61,8 +65,49 @@ void VmDirWatch::arm_root() {
     if (e->data != nullptr) static_cast<VmDirWatch*>(e->data)->on_root_event(file);
   }, root_.c_str(), 0);
   root_handle_ = UvHandle<uv_fs_event_t>(h);
-  // No such folder yet (smolvm never started a VM here): tried again at the next sync.
-  if (rc != 0) root_handle_.reset();
+  if (rc != 0) {
+    // No such folder yet (smolvm never started a VM here): its creation must not go unseen, or
+    // the first VM booted here would be judged only when its row changes, seconds later.
+    root_handle_.reset();
+    arm_ancestor();
+    return;
+  }
+  ancestor_handle_.reset();
+  ancestor_.clear();
+}
+
+void VmDirWatch::arm_ancestor() {
+  std::string dir = root_;
+  struct stat st {};
+  do {
+    auto slash = dir.rfind('/');
+    if (slash == std::string::npos || slash == 0) return;
+    dir.resize(slash);
+  } while (::stat(dir.c_str(), &st) != 0);
+  if (ancestor_handle_ && ancestor_ == dir) return;
+  ancestor_handle_.reset();
+  ancestor_ = dir;
+  auto* h = new uv_fs_event_t;
+  uv_fs_event_init(loop_, h);
+  h->data = this;
+  int rc = uv_fs_event_start(h, [](uv_fs_event_t* e, const char*, int, int) {
+    if (e->data != nullptr) static_cast<VmDirWatch*>(e->data)->on_ancestor_event();
+  }, dir.c_str(), 0);
+  ancestor_handle_ = UvHandle<uv_fs_event_t>(h);
+  if (rc != 0) ancestor_handle_.reset();  // the next sync tries again
+}
+
+void VmDirWatch::on_ancestor_event() {
+  arm_root();  // the root, or a folder closer to it, may exist now
+  if (!root_handle_) return;
+  // The root appeared: its data dirs may have appeared (and been written) with it.
+  std::vector<std::string> fresh;
+  for (const auto& [m, _] : wanted_) {
+    if (dirs_.count(m) != 0) continue;
+    arm_dir(m);
+    if (dirs_.count(m) != 0) fresh.push_back(m);
+  }
+  for (const std::string& m : fresh) on_change_(m, Change::AgentFiles);
 }
 
 void VmDirWatch::arm_dir(const std::string& machine) {

@@ -42,6 +42,8 @@ class VmDirWatch {
     VmDirWatch* owner = nullptr;
   };
   void arm_root();
+  void arm_ancestor();        // the root does not exist yet: watch the closest folder that does
+  void on_ancestor_event();
   void arm_dir(const std::string& machine);
   void on_root_event(const char* file);
   void on_dir_event(Dir& dir, const char* file, int events);
@@ -50,6 +52,8 @@ class VmDirWatch {
   OnChange on_change_;
   std::string root_;
   UvHandle<uv_fs_event_t> root_handle_;
+  std::string ancestor_;
+  UvHandle<uv_fs_event_t> ancestor_handle_;
   std::map<std::string, std::string> wanted_;                  // machine -> data dir
   std::map<std::string, std::string> machine_of_dir_name_;     // last path segment -> machine
   std::map<std::string, std::unique_ptr<Dir>> dirs_;           // by machine, the armed ones
