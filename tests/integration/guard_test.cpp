@@ -196,7 +196,7 @@ TEST_CASE("guard: a machine outside the specs allowing a bottle's address is a l
   CHECK(doc["leases"][0]["address"] == "127.0.0.16");
 }
 
-TEST_CASE("guard: adopt takes a running machine in without restarting it; release hands it back",
+TEST_CASE("guard: adopt takes a running machine in without restarting it and release hands it back",
           "[integration][guard]") {
   TempHome h;
   guarded_home(h, "kill", "1h");  // release comes after the spec is gone, long before its removal
