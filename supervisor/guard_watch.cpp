@@ -23,6 +23,17 @@ nlohmann::json policy_json(const Policy& p) {
   }
 }
 
+// An audit event about a machine no bottle owns (bottle ""); the caller has logged it already.
+void record_guard_event(EventRecorder& events, const std::string& machine, const std::string& kind,
+                        const std::string& detail) {
+  store::Event e;
+  e.ts_ms = now_ms();
+  e.machine = machine;
+  e.kind = kind;
+  e.detail = detail;
+  events.record(e);
+}
+
 std::string state_word(const MachineObservation& obs, const smolvm::MachineRow* row) {
   if (obs.vm) return "running";
   if (row != nullptr && row->problem == smolvm::MachineRow::Problem::None) return row->record.state;
@@ -54,7 +65,18 @@ std::set<std::string> Supervisor::outside_rows() const {
 void Supervisor::guard_check(const std::set<std::string>& machines) {
   if (stopping_) return;
   const std::set<std::string> before = guard_.guarded();
+  const bool full = rows_.available && machines == outside_rows();
   for (const std::string& m : machines) judge_outside(m);
+  if (full) {
+    // Every outside machine was just judged: forget the VMs reported earlier that are gone, so
+    // the set stays as small as the VMs running.
+    std::erase_if(guard_.reported, [&](const std::pair<std::int64_t, std::uint64_t>& vm) {
+      return std::none_of(guard_.machines.begin(), guard_.machines.end(), [&](const auto& entry) {
+        const auto& v = entry.second.observed.vm;
+        return v && v->pid == vm.first && v->start_time == vm.second;
+      });
+    });
+  }
   if (guard_.guarded() != before) {
     ++guard_.version;
     sync_vm_dirs();
@@ -98,20 +120,21 @@ void Supervisor::judge_outside(const std::string& m) {
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
           spdlog::warn("guarded machine {}: killed {} ({}; {})", m, j.why, booted, rule_word);
-          event("", m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
+          record_guard_event(events_, m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
           platform::reap_child(vm.pid);
           o.observed.vm.reset();
           o.judgement.verdict = GuardVerdict::NotRunning;
           o.judgement.why = "killed: " + j.why;
-        } else if (r.outcome == platform::KillOutcome::Failed) {
+        } else if (r.outcome == platform::KillOutcome::Failed && guard_.reported.insert(key).second) {
+          // Tried again on every change of it; said once per VM.
           spdlog::error("guarded machine {}: cannot kill pid {}: {}", m, vm.pid, r.message);
-          event("", m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
+          record_guard_event(events_, m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
         }
         return;
       }
       if (guard_.reported.insert(key).second) {
         spdlog::warn("guarded machine {}: violation (report only): {} ({}; {})", m, j.why, booted, rule_word);
-        event("", m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
+        record_guard_event(events_, m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
       }
       return;
     }
