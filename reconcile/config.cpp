@@ -71,6 +71,7 @@ class ConfigReader {
             {"initial", duration_into(config.backoff_initial, "1s", 100ms, 1h, &initial_at_)},
             {"max", duration_into(config.backoff_max, "5m", 1s, 24h, &max_at_)},
         })},
+        {"guard", [this](const toml::node& v, const std::string& k) { read_guards(v, k); }},
     });
     check_backoff_order();
   }
@@ -229,6 +230,76 @@ class ConfigReader {
       return;
     }
     config.pool = *pool;
+  }
+
+  // [[guard]]: machines (a glob), within (CIDRs), action ("kill" or "report"); all three required.
+  void read_guards(const toml::node& v, const std::string& k) {
+    const auto* arr = v.as_array();
+    if (arr == nullptr || !arr->is_array_of_tables()) {
+      add(position_of(v), "key " + single_quoted(k) + " must be an array of tables ([[guard]] with machines, "
+                              "within, action), got " + describe(v));
+      return;
+    }
+    for (std::size_t i = 0; i < arr->size(); ++i) {
+      const toml::table& t = *(*arr)[i].as_table();
+      const std::string key = k + "[" + std::to_string(i) + "]";
+      GuardRule rule;
+      bool machines = false, within = false, action = false, ok = true;
+      const std::size_t before = problems_.size();
+      read_table(t, key, {
+          {"machines", [&](const toml::node& n, const std::string& full) {
+             const std::string* s = string_of(n, full, "a glob on machine names like \"bot-bottle-*\"");
+             if (s == nullptr) return;
+             if (s->empty() || has_control_char(*s)) {
+               add(position_of(n), "key " + single_quoted(full) + ": " + quoted(*s) +
+                                       " must be a non-empty glob on machine names (like \"bot-bottle-*\")");
+               return;
+             }
+             rule.machines = *s;
+             machines = true;
+           }},
+          {"within", [&](const toml::node& n, const std::string& full) {
+             const auto* list = n.as_array();
+             if (list == nullptr || list->empty()) {
+               add(position_of(n), "key " + single_quoted(full) + " must be a non-empty array of CIDRs "
+                                       "(like [\"127.0.0.16/28\"]), got " + describe(n));
+               return;
+             }
+             for (const toml::node& e : *list) {
+               const std::string* s = string_of(e, full, "a CIDR like \"127.0.0.16/28\"");
+               if (s == nullptr) return;
+               auto c = parse_cidr(*s);
+               if (!c) {
+                 add(position_of(e), "key " + single_quoted(full) + ": " + c.error());
+                 return;
+               }
+               rule.within.push_back(*c);
+             }
+             within = true;
+           }},
+          {"action", [&](const toml::node& n, const std::string& full) {
+             const std::string* s = string_of(n, full, "\"kill\" or \"report\"");
+             if (s == nullptr) return;
+             if (*s != "kill" && *s != "report") {
+               add(position_of(n), "key " + single_quoted(full) + ": " + quoted(*s) +
+                                       " is not allowed (use \"kill\" or \"report\")");
+               return;
+             }
+             rule.action = *s == "kill" ? GuardRule::Action::Kill : GuardRule::Action::Report;
+             action = true;
+           }},
+      });
+      ok = problems_.size() == before;
+      for (auto [present, name] : {std::pair{machines, "machines"}, std::pair{within, "within"},
+                                   std::pair{action, "action"}}) {
+        if (!present && ok) {
+          add(position_of(t), "[[guard]] table " + single_quoted(key) + " has no key '" + name +
+                                  "' (each needs machines, within and action)");
+          ok = false;
+        }
+      }
+      if (ok) config.guards.push_back(std::move(rule));
+    }
   }
 
   // Reported on the key the user set, or on max when both were set (max is the odd one out).

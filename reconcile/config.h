@@ -9,6 +9,7 @@
 
 #include "reconcile/cidr.h"
 #include "reconcile/expected.h"
+#include "reconcile/guard.h"
 
 namespace bs {
 
@@ -28,6 +29,8 @@ struct Config {
   // Run on each drift kill (argv, no shell); empty = none. argv[0] is a command name on PATH or
   // an absolute path; no argument is empty or holds a control character.
   std::vector<std::string> on_drift_kill;
+  // [[guard]] tables, in file order: machines no spec manages that the supervisor judges.
+  std::vector<GuardRule> guards;
   bool operator==(const Config&) const = default;
 };
 

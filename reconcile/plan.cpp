@@ -331,6 +331,8 @@ Plan plan_full(const BottleInput& in) {
       Action a = make(K::WaitUntil, name);
       a.not_before = *not_before;
       out.push_back(a);
+    } else if (!in.lease_conflicts.empty()) {
+      p.error = "not started: " + describe_lease_conflicts(in.lease_conflicts);
     } else {
       out.push_back(make(K::Start, name));
     }

@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "reconcile/cidr.h"
+#include "reconcile/guard.h"
 #include "reconcile/restart_backoff.h"
 #include "reconcile/spec.h"
 #include "reconcile/world.h"
@@ -58,6 +59,9 @@ struct BottleInput {
   std::map<std::string, MachineObservation> observed;  // by machine: every managed + the spec's
   std::map<std::string, std::vector<StrayVm>> strays;  // by machine, only on a full resync
   std::set<std::string> machines_of_others;            // managed by or desired by other bottles
+  // Machines outside the specs whose row allowlist holds this bottle's address: it is not started
+  // on a shared address (a running VM is left alone; the conflict is reported).
+  std::vector<LeaseConflict> lease_conflicts;
   RestartHistory restarts;
   Millis backoff_initial{1000};
   Millis backoff_max{300000};

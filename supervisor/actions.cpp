@@ -150,9 +150,18 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
       if (a.address && addr->value == a.address->value) holder = "bottle " + l.bottle;
     }
   }
+  // An address a machine outside the specs allows (a bot-bottle launch) is not leased anew.
+  if (!a.address) {
+    for (std::uint32_t v : outside_held_addresses()) world.leased.insert(v);
+  }
   world.listeners = platform::tcp_listeners();
   if (auto own = leases_.find(b.name); own != leases_.end()) world.listeners.erase(own->second.value);
-  auto chosen = a.address ? check_fixed_address(world, *a.address, holder) : choose_address(world);
+  // A machine the spec names that already exists (a launcher's): keep the address it allows, so
+  // taking it in does not restart its VM.
+  std::optional<Ipv4> launcher = a.address ? std::nullopt : launcher_address(b);
+  if (launcher && world.leased.count(launcher->value) != 0) launcher.reset();
+  auto chosen = a.address ? check_fixed_address(world, *a.address, holder)
+                          : (launcher ? bs::Expected<Ipv4, std::string>(*launcher) : choose_address(world));
   if (!chosen) return chosen.error();
   store::Lease l{b.name, chosen->str(), now_ms()};
   if (auto e = store_.put_lease(l)) return e->message;

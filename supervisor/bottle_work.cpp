@@ -103,6 +103,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
       }
     }
   }
+  in.lease_conflicts = lease_conflicts_of(b.name);
   in.restarts = b.restarts;
   in.backoff_initial = settings_.config.backoff_initial;
   in.backoff_max = settings_.config.backoff_max;

@@ -18,6 +18,8 @@ enum Opt : unsigned {
   kFollow = 1u << 4,
   kBottle = 1u << 5,
   kSince = 1u << 6,
+  kAll = 1u << 7,
+  kMachine = 1u << 8,
 };
 
 struct CommandInfo {
@@ -30,11 +32,14 @@ struct CommandInfo {
 
 constexpr std::array kCommands = {
     CommandInfo{Command::Run, "run", kPaths | kConfig, "", false},
-    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson, "NAME", false},
+    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kAll, "NAME", false},
     CommandInfo{Command::Reconcile, "reconcile", kPaths | kConfig | kJson | kOnce, "", false},
     CommandInfo{Command::Events, "events", kPaths | kConfig | kJson | kFollow | kBottle | kSince, "", false},
     CommandInfo{Command::Validate, "validate", kConfig, "FILE", true},
     CommandInfo{Command::Preflight, "preflight", kPaths | kConfig, "", false},
+    CommandInfo{Command::Leases, "leases", kPaths | kConfig | kJson, "", false},
+    CommandInfo{Command::Adopt, "adopt", kPaths | kConfig | kJson | kMachine, "NAME", true},
+    CommandInfo{Command::Release, "release", kPaths | kConfig | kJson, "NAME", true},
 };
 
 struct ValueOption {
@@ -46,6 +51,7 @@ struct ValueOption {
 // In the order --help lists them: the command's own options first, then the shared paths.
 constexpr std::array kValueOptions = {
     ValueOption{"--bottle", kBottle, "NAME"},      ValueOption{"--since", kSince, "DUR"},
+    ValueOption{"--machine", kMachine, "M"},
     ValueOption{"--specs", kPaths, "DIR"},         ValueOption{"--state-dir", kPaths, "DIR"},
     ValueOption{"--socket", kPaths, "PATH"},       ValueOption{"--config", kConfig, "FILE"},
     ValueOption{"--smolvm", kPaths, "PATH"},       ValueOption{"--smolvm-data-dir", kPaths, "ROOT"},
@@ -60,6 +66,7 @@ constexpr std::array kFlagOptions = {
     FlagOption{"--json", kJson},
     FlagOption{"--once", kOnce},
     FlagOption{"--follow", kFollow},
+    FlagOption{"--all", kAll},
 };
 
 const CommandInfo* find_command(std::string_view name) {
@@ -223,6 +230,13 @@ class Parser {
       return UsageError{"'" + std::string(c.name) + "' needs at least one " + c.operands,
                         help_hint(&c)};
     }
+    if ((c.command == Command::Adopt || c.command == Command::Release) && inv.operands.size() > 1) {
+      return UsageError{"'" + std::string(c.name) + "' takes one NAME (got " + std::to_string(inv.operands.size()) + ")",
+                        help_hint(&c)};
+    }
+    if (c.command == Command::Adopt && !inv.machine) {
+      return UsageError{"'adopt' needs --machine M (the smolvm machine the bottle's spec names)", help_hint(&c)};
+    }
     if (inv.once && inv.json) {
       return UsageError{"'--json' cannot be combined with '--once'", help_hint(&c)};
     }
@@ -240,6 +254,7 @@ class Parser {
       if (f.needs == kJson) inv.json = true;
       if (f.needs == kOnce) inv.once = true;
       if (f.needs == kFollow) inv.follow = true;
+      if (f.needs == kAll) inv.all = true;
       return std::nullopt;
     }
     for (const auto& v : kValueOptions) {
@@ -281,6 +296,7 @@ class Parser {
     else if (flag == "--smolvm") f.smolvm = std::move(value);
     else if (flag == "--smolvm-data-dir") f.smolvm_data_dir = std::move(value);
     else if (flag == "--bottle") inv.bottle = std::move(value);
+    else if (flag == "--machine") inv.machine = std::move(value);
     else if (flag == "--since") {
       // "--since -5s" reads naturally as "since five seconds ago": the same as "--since 5s"
       // (--since only ever looks back).

@@ -12,7 +12,7 @@
 
 namespace bs::supervisor {
 
-enum class Command { Run, Status, Reconcile, Events, Validate, Preflight };
+enum class Command { Run, Status, Reconcile, Events, Validate, Preflight, Leases, Adopt, Release };
 
 struct Invocation {
   enum class Action { Execute, Help, Version };
@@ -23,6 +23,8 @@ struct Invocation {
   bool json = false;    // status, reconcile, events
   bool once = false;    // reconcile
   bool follow = false;  // events
+  bool all = false;     // status: every smolvm machine, not only the bottles
+  std::optional<std::string> machine;            // adopt --machine
   std::optional<std::string> bottle;             // events --bottle
   std::optional<std::chrono::milliseconds> since;  // events --since
   std::vector<std::string> operands;  // status NAME..., validate FILE...

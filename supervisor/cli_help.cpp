@@ -13,6 +13,8 @@ std::string describe(Command command, std::string_view option) {
       {"--once", "one pass in this process, no daemon"},
       {"--follow", "keep printing new events until interrupted"},
       {"--bottle NAME", "only this bottle's events"},
+      {"--all", "also list every smolvm machine no spec manages (guarded, unmanaged)"},
+      {"--machine M", "the smolvm machine to adopt (the bottle's spec must name it)"},
       {"--since DUR", "only events newer than DUR ago (e.g. 90s, 10m, 2h)"},
       {"--specs DIR", "bottle spec folder (default $XDG_CONFIG_HOME/bottle-supervisor/bottles)"},
       {"--state-dir DIR", "state folder (default $XDG_STATE_HOME/bottle-supervisor)"},
@@ -24,6 +26,8 @@ std::string describe(Command command, std::string_view option) {
       {"--smolvm-data-dir ROOT", "smolvm's data root, passed on as SMOLVM_DATA_DIR"},
   };
   if (option == "--json") {
+    if (command == Command::Leases) return "print the leases as a JSON document";
+    if (command == Command::Adopt || command == Command::Release) return "print the daemon's reply as JSON";
     return command == Command::Events ? "one JSON object per line (JSON Lines)" : "print the status document as JSON";
   }
   for (const auto& [name, text] : kDescriptions) {
@@ -42,9 +46,10 @@ std::string command_help(Command command) {
           "SIGTERM/SIGINT stop it and leave VMs running; SIGHUP re-reads the config file.\n";
       break;
     case Command::Status:
-      s = "usage: bottle-supervisor status [--json] [options] [NAME...]\n\n"
+      s = "usage: bottle-supervisor status [--json] [--all] [options] [NAME...]\n\n"
           "Asks the running daemon for the state of every bottle (or only the NAMEs given) and\n"
-          "prints a table, or with --json the status document.\n";
+          "prints a table, or with --json the status document. With --all the table also lists\n"
+          "every smolvm machine no spec manages (guarded by a [[guard]] rule, or unmanaged).\n";
       break;
     case Command::Reconcile:
       s = "usage: bottle-supervisor reconcile [--json] [options]\n"
@@ -64,6 +69,23 @@ std::string command_help(Command command) {
           "owner and permissions). Prints '<file>: ok' for a valid file, and one line\n"
           "'<file>:<line>:<col>: <message>' per problem of an invalid one, on stdout. Loopback\n"
           "addresses are checked against the pool of the config file, if there is one.\n";
+      break;
+    case Command::Leases:
+      s = "usage: bottle-supervisor leases [--json] [options]\n\n"
+          "Prints the loopback addresses the supervisor has leased (BOTTLE ADDRESS MACHINE), read\n"
+          "from the state DB without the daemon. Launchers such as bot-bottle skip these addresses\n"
+          "when they pick one for their own machines.\n";
+      break;
+    case Command::Adopt:
+      s = "usage: bottle-supervisor adopt [--json] --machine M [options] NAME\n\n"
+          "Takes machine M into management as bottle NAME (whose spec must name M) without\n"
+          "restarting its VM: the bottle leases the loopback address M already allows.\n";
+      break;
+    case Command::Release:
+      s = "usage: bottle-supervisor release [--json] [options] NAME\n\n"
+          "Hands bottle NAME's machine back without stopping or deleting it: the machine is no\n"
+          "longer managed and the lease is released. Remove NAME's spec first (release it within\n"
+          "the removal grace).\n";
       break;
     case Command::Preflight:
       s = "usage: bottle-supervisor preflight [options]\n\n"
@@ -93,6 +115,11 @@ std::string command_help(Command command) {
     case Command::Events: s += "  0 ok, 1 the state DB cannot be read, 2 usage error\n"; break;
     case Command::Validate: s += "  0 every file valid, 1 some invalid, 2 usage error\n"; break;
     case Command::Preflight: s += "  0 no blocking problem, 1 some check FAILed, 2 usage error\n"; break;
+    case Command::Leases: s += "  0 ok, 1 the state DB cannot be read, 2 usage error\n"; break;
+    case Command::Adopt:
+    case Command::Release:
+      s += "  0 done, 1 refused (the reason is printed), 2 usage error, 3 the daemon is not running\n";
+      break;
   }
   return s;
 }
@@ -114,6 +141,9 @@ std::string usage_text(std::optional<Command> command) {
          "  events              print the audit log\n"
          "  validate FILE...    check bottle spec files\n"
          "  preflight           check this host for what the supervisor needs\n"
+         "  leases              print the leased loopback addresses (for launchers)\n"
+         "  adopt NAME --machine M   take a running machine into management\n"
+         "  release NAME        hand a bottle's machine back without stopping it\n"
          "\n"
          "options:\n"
          "  -h, --help          show this help; 'bottle-supervisor <command> --help' for a command\n"

@@ -7,6 +7,7 @@
 
 #include "supervisor/commands.h"
 #include "supervisor/control_client.h"
+#include "supervisor/machine_table.h"
 #include "supervisor/status_table.h"
 
 namespace bs::supervisor {
@@ -88,6 +89,7 @@ int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io
     style.color = colour_wanted(io);
     style.now_ms = io.now_ms();
     io.out << render_status_table(*status, style);
+    if (inv.all) io.out << render_machine_table(*status, style);
   }
   io.out.flush();
 

@@ -37,5 +37,8 @@ int cmd_reconcile_remote(const Settings& settings, const Invocation& inv, Comman
 int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io);
 int cmd_validate(const Settings& settings, const Invocation& inv, CommandIo& io);
 int cmd_preflight(const Settings& settings, const Invocation& inv, CommandIo& io);
+int cmd_leases(const Settings& settings, const Invocation& inv, CommandIo& io);
+// `adopt` and `release`: one request to the running daemon over the control socket.
+int cmd_handoff(const Settings& settings, const Invocation& inv, CommandIo& io);
 
 }  // namespace bs::supervisor

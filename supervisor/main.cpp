@@ -46,6 +46,9 @@ int dispatch(const Invocation& inv) {
     case Command::Events: return cmd_events(*settings, inv, io);
     case Command::Validate: return cmd_validate(*settings, inv, io);
     case Command::Preflight: return cmd_preflight(*settings, inv, io);
+    case Command::Leases: return cmd_leases(*settings, inv, io);
+    case Command::Adopt:
+    case Command::Release: return cmd_handoff(*settings, inv, io);
     case Command::Run: break;
   }
   return kExitFailed;

@@ -34,6 +34,12 @@ nlohmann::json time_or_null(std::int64_t ms) {
   return store::format_rfc3339(ms);
 }
 
+nlohmann::json lease_conflicts_json(const std::vector<LeaseConflict>& conflicts) {
+  nlohmann::json out = nlohmann::json::array();
+  for (const LeaseConflict& c : conflicts) out.push_back({{"machine", c.machine}, {"address", c.address.str()}});
+  return out;
+}
+
 }  // namespace
 
 nlohmann::json Supervisor::status_document(const std::vector<std::string>& names) {
@@ -143,9 +149,11 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["retry"] = retry;
     j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);
     j["last_event_at"] = time_or_null(b.last_event_ms);
+    j["lease_conflicts"] = lease_conflicts_json(lease_conflicts_of(name));
     bottles.push_back(std::move(j));
   }
-  return {{"supervisor", sup}, {"bottles", bottles}};
+  sup["guard_kills"] = guard_.kills;
+  return {{"supervisor", sup}, {"bottles", bottles}, {"guarded", guarded_document()}};
 }
 
 }  // namespace bs::supervisor

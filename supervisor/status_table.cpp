@@ -1,4 +1,5 @@
 #include "supervisor/status_table.h"
+#include "supervisor/machine_table.h"
 
 #include <algorithm>
 #include <array>
@@ -279,6 +280,7 @@ std::string format_age(std::int64_t ms) {
 
 std::string render_status_table(const json& status, const TableStyle& style) {
   std::string out = summary_line(status, style) + "\n";
+  out += render_guard_warnings(status, style.width);  // machines no spec manages (machine_table.cpp)
   std::vector<Row> rows;
   if (status.is_object() && status.contains("bottles") && status["bottles"].is_array()) {
     for (const auto& b : status["bottles"]) rows.push_back(row_of(b, style.now_ms));

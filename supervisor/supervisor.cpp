@@ -139,6 +139,7 @@ std::optional<std::string> Supervisor::start() {
     if (b.spec) all.insert(b.spec->machine);
   }
   fast_drift_check(all);
+  guard_check(outside_rows());
   for (const auto& [name, _] : bottles_) queue_.add(name);
 
   if (mode_ == RunMode::Daemon) {
@@ -440,6 +441,7 @@ void Supervisor::check_db_rows() {
 void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
   if (machines.empty()) return;
   fast_drift_check(machines);
+  guard_check(machines);
   for (const std::string& m : machines) {
     if (auto owner = bottle_of_machine(m)) queue_.add(*owner);
   }
@@ -566,6 +568,7 @@ void Supervisor::full_resync() {
   std::set<std::string> all;
   for (const auto& [m, _] : managed_) all.insert(m);
   fast_drift_check(all);
+  guard_check(outside_rows());
   for (const auto& [name, _] : bottles_) queue_.add(name);
   update_notify_status();
   // The observation half of the pass; the per-bottle steps it queued are timed by pass_started_.
@@ -643,6 +646,7 @@ void Supervisor::begin_shutdown() {
   db_recheck_.stop();
   db_reopen_.stop();
   booted_scan_.stop();
+  guard_recheck_.stop();
   vm_dirs_.stop();
   resync_.stop();
   watchdog_.stop();
@@ -698,6 +702,14 @@ void Supervisor::on_control_request(const ControlRequest& req,
     });
     full_resync();
     check_pass_waiters();
+    return;
+  }
+  if (req.cmd == "adopt" || req.cmd == "release") {
+    auto field = [&](const char* key) {
+      auto it = req.body.find(key);
+      return it != req.body.end() && it->is_string() ? it->get<std::string>() : std::string();
+    };
+    reply(req.cmd == "adopt" ? adopt_machine(field("bottle"), field("machine")) : release_bottle(field("bottle")));
     return;
   }
   reply({{"ok", false}, {"error", "unknown command '" + req.cmd + "'"}});

@@ -26,6 +26,7 @@
 #include "supervisor/daemon.h"
 #include "supervisor/drift_hook.h"
 #include "supervisor/event_recorder.h"
+#include "supervisor/guard_watch.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
 #include "supervisor/settings.h"
@@ -96,6 +97,19 @@ class Supervisor {
   void scan_booted();   // strays among VMs that booted a pending window ago
   // VMs of `machines`' data dirs that neither the row nor agent.pid names (CONTRACT §6.8).
   std::map<std::string, std::vector<StrayVm>> scan_strays(const std::set<std::string>& machines);
+  // guard_watch.cpp: machines no spec manages ([[guard]] rules, unconfined VMs, lease conflicts)
+  bool managed_by_spec(const std::string& machine) const;
+  std::set<std::string> outside_rows() const;  // row names no spec manages
+  void guard_check(const std::set<std::string>& machines);
+  void judge_outside(const std::string& machine);
+  void check_lease_conflicts();
+  std::vector<LeaseConflict> lease_conflicts_of(const std::string& bottle) const;
+  std::set<std::uint32_t> outside_held_addresses() const;  // pool addresses outside rows allow
+  nlohmann::json guarded_document() const;
+  // handoff.cpp: `adopt` and `release` through the control socket
+  nlohmann::json adopt_machine(const std::string& bottle, const std::string& machine);
+  nlohmann::json release_bottle(const std::string& bottle);
+  std::optional<Ipv4> launcher_address(const Bottle& b) const;  // the pool /32 its machine's row allows
   void on_signal(int signum);
   void reload();
   void begin_shutdown();
@@ -163,6 +177,9 @@ class Supervisor {
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
   // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
   std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
+  std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
+  GuardState guard_;                                         // machines no spec manages
+  Timer guard_recheck_{loop_};                               // a guarded VM's pending window ends
   SpecReadCache spec_reads_;                                 // spec files as last read
   // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
   std::optional<std::string> spec_folder_problem_;

@@ -11,10 +11,16 @@
 namespace bs::supervisor {
 
 void Supervisor::sync_vm_dirs() {
-  if (mode_ != RunMode::Daemon || stopping_ || managed_.version() == vm_dirs_version_) return;
+  if (mode_ != RunMode::Daemon || stopping_ ||
+      (managed_.version() == vm_dirs_version_ && guard_.version == guard_dirs_version_)) {
+    return;
+  }
   vm_dirs_version_ = managed_.version();
+  guard_dirs_version_ = guard_.version;
   std::map<std::string, std::string> dirs;
   for (const auto& [m, _] : managed_) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
+  // Guarded machines too: their VMs are judged from agent.pid the moment they boot.
+  for (const std::string& m : guard_.guarded()) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
   vm_dirs_.sync(settings_.smolvm.vms_dir, dirs);
 }
 
@@ -33,6 +39,7 @@ void Supervisor::on_vm_dir_change(const std::string& machine, VmDirWatch::Change
   }
   // No debounce on this path: a drifted VM found through agent.pid dies in this iteration.
   fast_drift_check({machine});
+  guard_check({machine});
   // A bottle waiting out a failure's backoff is not retried early by the files its own failed
   // attempt wrote (a VM that dies while booting writes and removes agent.pid every time, which
   // would make the backoff a hot loop); the drift check above has judged whatever runs.

@@ -82,7 +82,7 @@ _bottle_supervisor() {
         [[ ${COMP_WORDS[COMP_CWORD]} == --*=* ]] && prefix="$option="
     fi
 
-    local commands="run status reconcile events validate preflight"
+    local commands="run status reconcile events validate preflight leases adopt release"
     local paths="--specs --state-dir --socket --smolvm --smolvm-data-dir --config"
 
     case $option in
@@ -103,6 +103,10 @@ _bottle_supervisor() {
             mapfile -t COMPREPLY < <(compgen -W "$(_bottle_supervisor_bottles)" -- "$cur") ;;
         --since)
             mapfile -t COMPREPLY < <(compgen -W "30s 5m 1h 24h" -- "$cur") ;;
+        --machine)
+            # smolvm's machines, as `smolvm machine ls` would name them, are not ours to list
+            # here (it may be slow or absent): complete nothing rather than guess.
+            ;;
         *)
             option="" ;;
     esac
@@ -121,7 +125,9 @@ _bottle_supervisor() {
             fi
             return 0 ;;
         run | preflight) flags="$paths" ;;
-        status) flags="--json $paths" ;;
+        status) flags="--json --all $paths" ;;
+        leases | release) flags="--json $paths" ;;
+        adopt) flags="--json --machine $paths" ;;
         reconcile) flags="--json --once $paths" ;;
         events) flags="--json --follow --bottle --since $paths" ;;
         validate) flags="--config" ;;
@@ -134,7 +140,7 @@ _bottle_supervisor() {
         return 0
     fi
     case $command in
-        status)
+        status | adopt | release)
             mapfile -t COMPREPLY < <(compgen -W "$(_bottle_supervisor_bottles)" -- "$cur") ;;
         validate)
             # Spec files, and folders to look into.

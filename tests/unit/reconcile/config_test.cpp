@@ -227,14 +227,14 @@ TEST_CASE("wrong types name the key and what was found", "[reconcile]") {
 TEST_CASE("unknown keys are rejected naming the key", "[reconcile]") {
   CHECK(config_error("spec = \"/x\"") ==
         "1:1: unknown key 'spec' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, on_drift_kill, smolvm, loopback, backoff)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff, guard)");
   CHECK(config_error("[smolvm]\ntimeout = \"1s\"") ==
         "2:1: unknown key 'smolvm.timeout' (known keys in [smolvm]: bin, data_dir, command_timeout)");
   CHECK(config_error("[loopback]\nrange = \"x\"") == "2:1: unknown key 'loopback.range' (known keys in [loopback]: pool, lock)");
   CHECK(config_error("[backoff]\nmin = \"1s\"") == "2:1: unknown key 'backoff.min' (known keys in [backoff]: initial, max)");
   CHECK(config_error("[egress]\nallow = []") ==
         "1:2: unknown key 'egress' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, on_drift_kill, smolvm, loopback, backoff)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff, guard)");
 }
 
 TEST_CASE("the first problem is reported, with a count of the others", "[reconcile]") {
@@ -242,7 +242,7 @@ TEST_CASE("the first problem is reported, with a count of the others", "[reconci
         "1:12: key 'debounce': \"x\" is not a duration (use ms, s, m, h, e.g. \"50ms\") (and 2 more problems)");
   CHECK(config_error("zzz = 1\naaa = 2") ==
         "1:1: unknown key 'zzz' (known keys: specs, state_dir, socket, log_level, resync_interval, debounce, "
-        "removal_grace, on_drift_kill, smolvm, loopback, backoff) (and 1 more problem)");
+        "removal_grace, on_drift_kill, smolvm, loopback, backoff, guard) (and 1 more problem)");
 }
 
 TEST_CASE("TOML syntax errors in the config carry their position", "[reconcile]") {

@@ -1,0 +1,128 @@
+// The hand-off between a launcher (bot-bottle) and the supervisor, through the control socket:
+// `adopt NAME --machine M` takes a running machine into management without restarting its VM (the
+// bottle keeps the address the machine already allows), `release NAME` hands a machine back
+// without stopping or deleting it (the machine is forgotten and the lease released).
+#include <spdlog/spdlog.h>
+
+#include "supervisor/supervisor.h"
+
+namespace bs::supervisor {
+namespace {
+
+nlohmann::json refuse(const std::string& why) { return {{"ok", false}, {"error", why}}; }
+
+// The one /32 inside the pool that a row allows: the address a launcher gave the machine.
+std::optional<Ipv4> own_address(const smolvm::MachineRow& row, const Ipv4Pool& pool) {
+  if (row.problem != smolvm::MachineRow::Problem::None) return std::nullopt;
+  Policy p = policy_of(row.record.allowed_cidrs);
+  if (p.kind != Policy::Kind::List) return std::nullopt;
+  std::optional<Ipv4> found;
+  for (const Cidr& c : p.list) {
+    if (c.v6 || c.prefix != 32) continue;
+    Ipv4 a{(std::uint32_t{c.addr[0]} << 24) | (std::uint32_t{c.addr[1]} << 16) | (std::uint32_t{c.addr[2]} << 8) |
+           std::uint32_t{c.addr[3]}};
+    if (!pool.leasable(a)) continue;
+    if (found) return std::nullopt;  // two candidates: leave the choice to the lease policy
+    found = a;
+  }
+  return found;
+}
+
+}  // namespace
+
+std::optional<Ipv4> Supervisor::launcher_address(const Bottle& b) const {
+  if (!b.spec || !rows_.available || managed_.count(b.spec->machine) != 0) return std::nullopt;
+  auto row = rows_.rows.find(b.spec->machine);
+  if (row == rows_.rows.end()) return std::nullopt;
+  return own_address(row->second, settings_.config.pool);
+}
+
+nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::string& machine) {
+  if (name.empty() || machine.empty()) return refuse("adopt needs a bottle name and --machine");
+  rescan_specs();  // the launcher may have written the spec a moment ago
+  refresh_rows(false);
+  auto it = bottles_.find(name);
+  if (it == bottles_.end() || !it->second.spec || !it->second.file_present) {
+    return refuse("no bottle '" + name + "' with a valid spec in " + settings_.specs_dir +
+                  " (write its spec, naming machine '" + machine + "', first)");
+  }
+  Bottle& b = it->second;
+  if (b.spec->machine != machine) {
+    return refuse("bottle '" + name + "' names machine '" + b.spec->machine + "', not '" + machine + "'");
+  }
+  if (auto owner = managed_.find(machine); owner != managed_.end() && owner->second.bottle != name) {
+    return refuse("machine '" + machine + "' is managed by bottle '" + owner->second.bottle + "'");
+  }
+  if (in_flight_machines_.count(machine) != 0 || queue_.processing(name)) {
+    return refuse("bottle '" + name + "' is busy; try again");
+  }
+  auto row = rows_.available ? rows_.rows.find(machine) : rows_.rows.end();
+  if (row == rows_.rows.end()) return refuse("no smolvm machine '" + machine + "' in " + settings_.smolvm.db);
+
+  // Keep the address the machine already allows, so its VM's booted policy stays the desired one.
+  std::string note;
+  std::optional<Ipv4> address = own_address(row->second, settings_.config.pool);
+  if (b.spec->loopback) {
+    if (address && *address != *b.spec->loopback) {
+      note = "; the spec's fixed loopback " + b.spec->loopback->str() + " differs from the machine's " +
+             address->str() + ": its row is re-patched and its VM restarted confined";
+    }
+  } else if (address && (leases_.count(name) == 0 || leases_[name] != *address)) {
+    store::Lease l{name, address->str(), now_ms()};
+    if (auto e = store_.put_lease(l)) return refuse("cannot lease " + address->str() + ": " + e->message);
+    leases_[name] = *address;
+    event(name, machine, "lease-acquired", address->str() + " (the address machine '" + machine + "' allows)");
+  }
+  if (auto err = remember_machine(b, machine, true)) return refuse(*err);
+  event(name, machine, "adopted", "through the control socket" + note);
+  guard_check({machine});
+  queue_.add(name);
+  auto lease = leases_.find(name);
+  return {{"ok", true},
+          {"bottle", name},
+          {"machine", machine},
+          {"address", lease == leases_.end() ? nlohmann::json(nullptr) : nlohmann::json(lease->second.str())},
+          {"note", note.empty() ? nlohmann::json(nullptr) : nlohmann::json(note.substr(2))}};
+}
+
+nlohmann::json Supervisor::release_bottle(const std::string& name) {
+  if (name.empty()) return refuse("release needs a bottle name");
+  rescan_specs();
+  auto it = bottles_.find(name);
+  if (it == bottles_.end()) return refuse("no bottle '" + name + "'");
+  Bottle& b = it->second;
+  if (b.file_present) {
+    // While its spec exists the supervisor would take the machine straight back.
+    return refuse("bottle '" + name + "' still has its spec " + b.spec_path +
+                  "; remove the spec first, then release it before the removal grace (" +
+                  std::to_string(settings_.config.removal_grace.count()) + " ms) ends");
+  }
+  const std::set<std::string> machines = managed_.of_bottle(name);
+  for (const std::string& m : machines) {
+    if (in_flight_machines_.count(m) != 0) return refuse("machine '" + m + "' has a smolvm command running; try again");
+  }
+  if (queue_.processing(name)) return refuse("bottle '" + name + "' is busy; try again");
+  nlohmann::json released = nlohmann::json::array();
+  for (const std::string& m : machines) {
+    if (auto e = store_.forget_machine(m)) return refuse(e->message);
+    managed_.erase(m);
+    verified_.erase(m);
+    event(name, m, "released", "machine left running as it is; no longer managed");
+    released.push_back(m);
+  }
+  b.exit_watch.reset();
+  nlohmann::json address = nullptr;
+  if (auto lease = leases_.find(name); lease != leases_.end()) {
+    if (auto e = store_.release_lease(name)) return refuse(e->message);
+    address = lease->second.str();
+    event(name, "", "lease-released", lease->second.str() + " (released through the control socket)");
+    leases_.erase(lease);
+  }
+  if (b.spec) spec_machine_owners_[b.spec->machine].erase(name);
+  std::set<std::string> judge(machines.begin(), machines.end());
+  guard_check(judge);
+  queue_.add(name);  // nothing left to remove: the bottle is forgotten
+  return {{"ok", true}, {"bottle", name}, {"machines", released}, {"address", address}};
+}
+
+}  // namespace bs::supervisor
