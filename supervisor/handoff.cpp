@@ -73,8 +73,14 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
     leases_[name] = *address;
     event(name, machine, "lease-acquired", address->str() + " (the address machine '" + machine + "' allows)");
   }
-  if (auto err = remember_machine(b, machine, true)) return refuse(*err);
-  event(name, machine, "adopted", "through the control socket" + note);
+  Action adopt{};
+  adopt.kind = Action::Kind::Adopt;
+  adopt.machine = machine;
+  adopt.shape = shape_of(*b.spec);
+  adopt.on_remove = b.spec->on_remove;
+  // Records the machine and its `adopted` event, as the planner's Adopt does.
+  if (auto err = remember_machine(b, adopt, "adopted")) return refuse(*err);
+  spdlog::info("bottle {}: machine {} adopted through the control socket{}", name, machine, note);
   guard_check({machine});
   queue_.add(name);
   auto lease = leases_.find(name);
