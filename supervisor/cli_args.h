@@ -24,7 +24,14 @@ struct Invocation {
   bool once = false;    // reconcile
   bool follow = false;  // events
   std::optional<std::string> bottle;             // events --bottle
-  std::optional<std::chrono::milliseconds> since;  // events --since
+  std::optional<std::chrono::milliseconds> since;  // events --since DURATION (that long ago)
+  std::optional<std::int64_t> since_at_ms;         // events --since RFC3339 (ms since the epoch)
+  std::optional<std::chrono::milliseconds> until;  // events --until DURATION
+  std::optional<std::int64_t> until_at_ms;         // events --until RFC3339
+  std::optional<std::size_t> tail;                 // events -n/--tail N: the last N first
+  std::vector<std::string> kinds;                  // events --kind (repeatable, comma lists)
+  enum class Output { Table, Wide, Name };
+  Output output = Output::Table;                   // status -o table|wide|name
   std::vector<std::string> operands;  // status NAME..., validate FILE...
 };
 

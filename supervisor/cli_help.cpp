@@ -13,7 +13,12 @@ std::string describe(Command command, std::string_view option) {
       {"--once", "one pass in this process, no daemon"},
       {"--follow", "keep printing new events until interrupted"},
       {"--bottle NAME", "only this bottle's events"},
-      {"--since DUR", "only events newer than DUR ago (e.g. 90s, 10m, 2h)"},
+      {"--since WHEN", "only events at or after WHEN: a duration ago (90s, 10m, 2h, 3d) or an\n"
+                       "                         RFC 3339 time (2026-11-29T12:00:00Z)"},
+      {"--until WHEN", "only events before WHEN (same forms as --since)"},
+      {"--tail N", "only the last N matching events (-n N); with --follow, printed first"},
+      {"--kind KIND", "only events of this kind (repeatable, or a comma list)"},
+      {"--output FORMAT", "table (fits the terminal), wide (nothing cut) or name (one per line)"},
       {"--specs DIR", "bottle spec folder (default $XDG_CONFIG_HOME/bottle-supervisor/bottles)"},
       {"--state-dir DIR", "state folder (default $XDG_STATE_HOME/bottle-supervisor)"},
       {"--socket PATH",
@@ -42,7 +47,7 @@ std::string command_help(Command command) {
           "SIGTERM/SIGINT stop it and leave VMs running; SIGHUP re-reads the config file.\n";
       break;
     case Command::Status:
-      s = "usage: bottle-supervisor status [--json] [options] [NAME...]\n\n"
+      s = "usage: bottle-supervisor status [--json | -o table|wide|name] [options] [NAME...]\n\n"
           "Asks the running daemon for the state of every bottle (or only the NAMEs given) and\n"
           "prints a table, or with --json the status document.\n";
       break;
@@ -54,7 +59,8 @@ std::string command_help(Command command) {
           "takes the daemon's single-instance lock), then it exits.\n";
       break;
     case Command::Events:
-      s = "usage: bottle-supervisor events [--json] [--follow] [--bottle NAME] [--since DUR] [options]\n\n"
+      s = "usage: bottle-supervisor events [--json] [-f] [-n N] [--bottle NAME] [--kind KIND]\n"
+          "                              [--since WHEN] [--until WHEN] [options]\n\n"
           "Prints the audit log from the state DB, oldest first: TIME BOTTLE MACHINE KIND DETAIL,\n"
           "or with --json one JSON object per line (ts, bottle, machine, kind, detail).\n";
       break;

@@ -1,6 +1,10 @@
 // `status` and `reconcile` (without --once): both ask the running daemon over the control socket
 // and print the status document it replies with.
+#include <sys/ioctl.h>
+#include <unistd.h>
+
 #include <chrono>
+#include <charconv>
 #include <set>
 
 #include <nlohmann/json.hpp>
@@ -27,6 +31,20 @@ bool colour_wanted(const CommandIo& io) {
   if (io.env("NO_COLOR")) return false;
   auto term = io.env("TERM");
   return !(term && *term == "dumb");
+}
+
+// The table's width: the terminal's (TIOCGWINSZ on stdout, else $COLUMNS, else 80); not a
+// terminal (a pipe, a file): nothing is cut, a script or a pager gets every character.
+std::size_t table_width(const CommandIo& io) {
+  if (!io.out_is_terminal) return kUnlimited;
+  winsize ws{};
+  if (ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col > 0) return ws.ws_col;
+  if (auto columns = io.env("COLUMNS")) {
+    std::size_t n = 0;
+    auto [end, ec] = std::from_chars(columns->data(), columns->data() + columns->size(), n);
+    if (ec == std::errc() && end == columns->data() + columns->size() && n > 0) return n;
+  }
+  return 80;
 }
 
 // True only for a JSON true; never throws on a malformed document.
@@ -83,8 +101,11 @@ int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io
 
   if (inv.json) {
     io.out << ordered["status"].dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+  } else if (inv.output == Invocation::Output::Name) {
+    io.out << render_status_names(*status);
   } else {
     TableStyle style;
+    style.width = inv.output == Invocation::Output::Wide ? kUnlimited : table_width(io);
     style.color = colour_wanted(io);
     style.now_ms = io.now_ms();
     io.out << render_status_table(*status, style);
