@@ -9,6 +9,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include "store/state_store.h"
+#include "supervisor/bottle_view.h"
 #include "supervisor/commands.h"
 #include "supervisor/control_client.h"
 #include "supervisor/status_table.h"
@@ -45,6 +47,26 @@ std::size_t table_width(const CommandIo& io) {
     if (ec == std::errc() && end == columns->data() + columns->size() && n > 0) return n;
   }
   return 80;
+}
+
+// `status NAME` alone, as a table: the describe view, with the bottle's last ten events read
+// from the state DB read-only (as `events` does); an unreadable log leaves them out.
+constexpr std::size_t kDescribedEvents = 10;
+
+std::string describe(const Settings& settings, const json& bottle, std::int64_t now_ms) {
+  std::vector<store::Event> events;
+  auto name = bottle.find("name");
+  if (name != bottle.end() && name->is_string()) {
+    if (auto db = store::StateStore::open_read_only(settings.state_dir)) {
+      if (auto all = db->events(name->get<std::string>(), 0, 0, 0)) {
+        events = std::move(*all);
+        if (events.size() > kDescribedEvents) {
+          events.erase(events.begin(), events.end() - static_cast<std::ptrdiff_t>(kDescribedEvents));
+        }
+      }
+    }
+  }
+  return render_bottle_view(bottle, events, now_ms);
 }
 
 // True only for a JSON true; never throws on a malformed document.
@@ -101,6 +123,9 @@ int ask_and_print(const Settings& settings, const Invocation& inv, CommandIo& io
 
   if (inv.json) {
     io.out << ordered["status"].dump(2, ' ', false, ordered_json::error_handler_t::replace) << "\n";
+  } else if (inv.command == Command::Status && inv.operands.size() == 1 && inv.output == Invocation::Output::Table &&
+             status->contains("bottles") && (*status)["bottles"].is_array() && (*status)["bottles"].size() == 1) {
+    io.out << describe(settings, (*status)["bottles"][0], io.now_ms());
   } else if (inv.output == Invocation::Output::Name) {
     io.out << render_status_names(*status);
   } else {
