@@ -21,6 +21,7 @@ enum Opt : unsigned {
   kSince = 1u << 6,   // --since --until
   kTail = 1u << 7,    // -n/--tail --kind
   kOutput = 1u << 8,  // -o/--output
+  kWatch = 1u << 9,
 };
 
 struct CommandInfo {
@@ -33,7 +34,7 @@ struct CommandInfo {
 
 constexpr std::array kCommands = {
     CommandInfo{Command::Run, "run", kPaths | kConfig, "", false},
-    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kOutput, "NAME", false},
+    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kOutput | kWatch, "NAME", false},
     CommandInfo{Command::Reconcile, "reconcile", kPaths | kConfig | kJson | kOnce, "", false},
     CommandInfo{Command::Events, "events", kPaths | kConfig | kJson | kFollow | kBottle | kSince | kTail, "", false},
     CommandInfo{Command::Validate, "validate", kConfig, "FILE", true},
@@ -65,6 +66,7 @@ constexpr std::array kFlagOptions = {
     FlagOption{"--json", kJson},
     FlagOption{"--once", kOnce},
     FlagOption{"--follow", kFollow},
+    FlagOption{"--watch", kWatch},
 };
 
 const CommandInfo* find_command(std::string_view name) {
@@ -213,6 +215,7 @@ class Parser {
       if (arg == "-o") flag = "--output";
       else if (arg == "-n") flag = "--tail";
       else if (arg == "-f") flag = "--follow";
+      else if (arg == "-w") flag = "--watch";
       std::optional<std::string> inline_value;
       if (auto eq = flag.find('='); eq != std::string_view::npos && flag.rfind("--", 0) == 0) {
         inline_value = std::string(flag.substr(eq + 1));
@@ -252,6 +255,7 @@ class Parser {
       if (f.needs == kJson) inv.json = true;
       if (f.needs == kOnce) inv.once = true;
       if (f.needs == kFollow) inv.follow = true;
+      if (f.needs == kWatch) inv.watch = true;
       return std::nullopt;
     }
     for (const auto& v : kValueOptions) {

@@ -32,6 +32,7 @@ struct Invocation {
   std::vector<std::string> kinds;                  // events --kind (repeatable, comma lists)
   enum class Output { Table, Wide, Name };
   Output output = Output::Table;                   // status -o table|wide|name
+  bool watch = false;                              // status --watch
   std::vector<std::string> operands;  // status NAME..., validate FILE...
 };
 

@@ -11,7 +11,8 @@ namespace {
 std::string describe(Command command, std::string_view option) {
   static const std::pair<std::string_view, std::string_view> kDescriptions[] = {
       {"--once", "one pass in this process, no daemon"},
-      {"--follow", "keep printing new events until interrupted"},
+      {"--follow", "keep printing new events until interrupted (-f)"},
+      {"--watch", "redraw when the state changes (polls every second) until interrupted (-w)"},
       {"--bottle NAME", "only this bottle's events"},
       {"--since WHEN", "only events at or after WHEN: a duration ago (90s, 10m, 2h, 3d) or an\n"
                        "                         RFC 3339 time (2026-11-29T12:00:00Z)"},
@@ -47,7 +48,7 @@ std::string command_help(Command command) {
           "SIGTERM/SIGINT stop it and leave VMs running; SIGHUP re-reads the config file.\n";
       break;
     case Command::Status:
-      s = "usage: bottle-supervisor status [--json | -o table|wide|name] [options] [NAME...]\n\n"
+      s = "usage: bottle-supervisor status [--json | -o table|wide|name] [--watch] [options] [NAME...]\n\n"
           "Asks the running daemon for the state of every bottle (or only the NAMEs given) and\n"
           "prints a table, or with --json the status document.\n";
       break;

@@ -128,7 +128,7 @@ _bottle_supervisor() {
             fi
             return 0 ;;
         run | preflight) flags="$paths" ;;
-        status) flags="--json -o --output $paths" ;;
+        status) flags="--json -o --output -w --watch $paths" ;;
         reconcile) flags="--json --once $paths" ;;
         events) flags="--json -f --follow -n --tail --bottle --kind --since --until $paths" ;;
         validate) flags="--config" ;;

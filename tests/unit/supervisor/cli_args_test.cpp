@@ -65,6 +65,8 @@ TEST_CASE("cli: commands and their options", "[supervisor]") {
     CHECK(tail.kinds == std::vector<std::string>{"drift-killed", "started", "stopped"});
     CHECK(ok({"status", "-o", "wide"}).output == bs::supervisor::Invocation::Output::Wide);
     CHECK(ok({"status", "--output=name"}).output == bs::supervisor::Invocation::Output::Name);
+    CHECK(ok({"status", "-w", "a"}).watch);
+    CHECK(ok({"status", "--watch"}).watch);
   }
   {
     auto inv = ok({"validate", "a.toml", "b.toml"});

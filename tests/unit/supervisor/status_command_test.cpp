@@ -1,5 +1,8 @@
 // `status` and `reconcile` against a ControlServer standing in for the daemon: what they print
 // and the exit codes of CONTRACT §7.
+#include <unistd.h>
+
+#include <csignal>
 #include <future>
 
 #include "cli_test_support.h"
@@ -40,6 +43,8 @@ class FakeDaemon {
   explicit FakeDaemon(bs::cli_test::TestLoop& loop, const std::string& path) : loop_(loop) {
     auto s = ControlServer::listen(loop.get(), path, [this](const ControlRequest& req, ControlReply reply) {
       requests.push_back(req.body);
+      // --watch ends at SIGTERM: sent once it has polled this often.
+      if (stop_after != 0 && requests.size() == stop_after) kill(getpid(), SIGTERM);
       if (req.cmd == "reconcile") pending = reply;  // answered when the "pass" ends
       else answer(req, reply);
     });
@@ -90,6 +95,7 @@ class FakeDaemon {
   ControlReply pending;
   bool b_converged = true;
   bool refuse = false;
+  std::size_t stop_after = 0;
 
  private:
   bs::cli_test::TestLoop& loop_;
@@ -168,6 +174,17 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
     CHECK(daemon.run(settings, inv, bs::supervisor::cmd_status).out == "a\nb\n");
     inv.output = Invocation::Output::Wide;
     CHECK_THAT(daemon.run(settings, inv, bs::supervisor::cmd_status).out, Catch::Contains("NAME"));
+  }
+  SECTION("--watch polls every second, draws only a changed document, and ends at SIGTERM") {
+    daemon.stop_after = 3;
+    auto inv = status_inv();
+    inv.watch = true;
+    auto o = daemon.run(settings, inv, bs::supervisor::cmd_status);
+    CHECK(o.code == 0);
+    CHECK(daemon.requests.size() >= 3);
+    // The same document three times: one table.
+    CHECK(o.out.find("NAME") != std::string::npos);
+    CHECK(o.out.find("NAME") == o.out.rfind("NAME"));
   }
   SECTION("the daemon refuses: 1 with its message") {
     daemon.refuse = true;
