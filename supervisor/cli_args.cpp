@@ -22,6 +22,7 @@ enum Opt : unsigned {
   kTail = 1u << 7,    // -n/--tail --kind
   kOutput = 1u << 8,  // -o/--output
   kWatch = 1u << 9,
+  kExplain = 1u << 10,
 };
 
 struct CommandInfo {
@@ -37,7 +38,7 @@ constexpr std::array kCommands = {
     CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kOutput | kWatch, "NAME", false},
     CommandInfo{Command::Reconcile, "reconcile", kPaths | kConfig | kJson | kOnce, "", false},
     CommandInfo{Command::Events, "events", kPaths | kConfig | kJson | kFollow | kBottle | kSince | kTail, "", false},
-    CommandInfo{Command::Validate, "validate", kConfig, "FILE", true},
+    CommandInfo{Command::Validate, "validate", kConfig | kExplain, "FILE", false},
     CommandInfo{Command::Preflight, "preflight", kPaths | kConfig, "", false},
 };
 
@@ -67,6 +68,7 @@ constexpr std::array kFlagOptions = {
     FlagOption{"--once", kOnce},
     FlagOption{"--follow", kFollow},
     FlagOption{"--watch", kWatch},
+    FlagOption{"--explain", kExplain},
 };
 
 const CommandInfo* find_command(std::string_view name) {
@@ -235,6 +237,9 @@ class Parser {
       return UsageError{"'" + std::string(c.name) + "' needs at least one " + c.operands,
                         help_hint(&c)};
     }
+    if (inv.explain && inv.operands.size() != 1) {
+      return UsageError{"'--explain' takes exactly one FILE", help_hint(&c)};
+    }
     if (inv.json && inv.output != Invocation::Output::Table) {
       return UsageError{"'--json' cannot be combined with '--output'", help_hint(&c)};
     }
@@ -256,6 +261,7 @@ class Parser {
       if (f.needs == kOnce) inv.once = true;
       if (f.needs == kFollow) inv.follow = true;
       if (f.needs == kWatch) inv.watch = true;
+      if (f.needs == kExplain) inv.explain = true;
       return std::nullopt;
     }
     for (const auto& v : kValueOptions) {

@@ -33,6 +33,7 @@ struct Invocation {
   enum class Output { Table, Wide, Name };
   Output output = Output::Table;                   // status -o table|wide|name
   bool watch = false;                              // status --watch
+  bool explain = false;                            // validate --explain
   std::vector<std::string> operands;  // status NAME..., validate FILE...
 };
 

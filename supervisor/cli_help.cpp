@@ -12,6 +12,7 @@ std::string describe(Command command, std::string_view option) {
   static const std::pair<std::string_view, std::string_view> kDescriptions[] = {
       {"--once", "one pass in this process, no daemon"},
       {"--follow", "keep printing new events until interrupted (-f)"},
+      {"--explain", "what the daemon would make of FILE: machine, address, allowlist, actions"},
       {"--watch", "redraw when the state changes (polls every second) until interrupted (-w)"},
       {"--bottle NAME", "only this bottle's events"},
       {"--since WHEN", "only events at or after WHEN: a duration ago (90s, 10m, 2h, 3d) or an\n"
@@ -66,11 +67,16 @@ std::string command_help(Command command) {
           "or with --json one JSON object per line (ts, bottle, machine, kind, detail).\n";
       break;
     case Command::Validate:
-      s = "usage: bottle-supervisor validate [--config FILE] FILE...\n\n"
+      s = "usage: bottle-supervisor validate [--config FILE] [FILE...]\n"
+          "       bottle-supervisor validate --explain [--config FILE] FILE\n\n"
           "Checks each spec file on its own, as the daemon would read it (name, syntax, keys, values,\n"
           "owner and permissions). Prints '<file>: ok' for a valid file, and one line\n"
           "'<file>:<line>:<col>: <message>' per problem of an invalid one, on stdout. Loopback\n"
-          "addresses are checked against the pool of the config file, if there is one.\n";
+          "addresses are checked against the pool of the config file, if there is one.\n"
+          "Without FILE it checks the configured spec folder as a whole, conflicts between files\n"
+          "included (two specs with the same machine or the same fixed loopback: the file whose\n"
+          "name sorts first wins). --explain prints the effective machine, address, allowlist and\n"
+          "what the supervisor would do with FILE.\n";
       break;
     case Command::Preflight:
       s = "usage: bottle-supervisor preflight [options]\n\n"

@@ -131,7 +131,7 @@ _bottle_supervisor() {
         status) flags="--json -o --output -w --watch $paths" ;;
         reconcile) flags="--json --once $paths" ;;
         events) flags="--json -f --follow -n --tail --bottle --kind --since --until $paths" ;;
-        validate) flags="--config" ;;
+        validate) flags="--explain --config" ;;
         *) return 0 ;;
     esac
     flags+=" --help --version"

@@ -147,7 +147,9 @@ TEST_CASE("cli: usage errors say what is wrong and where to look", "[supervisor]
        "see 'bottle-supervisor status --help'"},
       {{"status", "--json=yes"}, "option '--json' takes no value", "see 'bottle-supervisor status --help'"},
       {{"run", "extra"}, "'run' takes no arguments (got 'extra')", "see 'bottle-supervisor run --help'"},
-      {{"validate"}, "'validate' needs at least one FILE", "see 'bottle-supervisor validate --help'"},
+      {{"validate", "--explain"}, "'--explain' takes exactly one FILE", "see 'bottle-supervisor validate --help'"},
+      {{"validate", "--explain", "a.toml", "b.toml"}, "'--explain' takes exactly one FILE",
+       "see 'bottle-supervisor validate --help'"},
       {{"reconcile", "--once", "--json"}, "'--json' cannot be combined with '--once'",
        "see 'bottle-supervisor reconcile --help'"},
       {{"help", "nope"}, "unknown command 'nope'", "see 'bottle-supervisor --help'"},
@@ -194,7 +196,7 @@ TEST_CASE("cli: every command's help lists every option it accepts", "[superviso
       CHECK(line.size() > opt.size() + 10);
     }
   }
-  CHECK(bs::supervisor::accepted_options(Command::Validate) == std::vector<std::string>{"--config FILE"});
+  CHECK(bs::supervisor::accepted_options(Command::Validate) == std::vector<std::string>{"--explain", "--config FILE"});
   // Help fits the same 100 columns as the rest of the output.
   for (auto c : {std::optional<Command>{}, std::optional{Command::Run}, std::optional{Command::Status},
                  std::optional{Command::Reconcile}, std::optional{Command::Events},
