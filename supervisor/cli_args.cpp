@@ -243,9 +243,6 @@ class Parser {
     if (inv.json && inv.output != Invocation::Output::Table) {
       return UsageError{"'--json' cannot be combined with '--output'", help_hint(&c)};
     }
-    if (inv.once && inv.json) {
-      return UsageError{"'--json' cannot be combined with '--once'", help_hint(&c)};
-    }
     return std::nullopt;
   }
 

@@ -55,10 +55,11 @@ std::string command_help(Command command) {
       break;
     case Command::Reconcile:
       s = "usage: bottle-supervisor reconcile [--json] [options]\n"
-          "       bottle-supervisor reconcile --once [options]\n\n"
+          "       bottle-supervisor reconcile --once [--json] [options]\n\n"
           "Asks the running daemon for a full pass now, waits for it, and prints the result like\n"
           "'status'. With --once no daemon is involved: one full pass runs in this process (it\n"
-          "takes the daemon's single-instance lock), then it exits.\n";
+          "takes the daemon's single-instance lock), prints what it did (one line per bottle and\n"
+          "action, from the events it wrote; with --json those events as JSON Lines) and exits.\n";
       break;
     case Command::Events:
       s = "usage: bottle-supervisor events [--json] [-f] [-n N] [--bottle NAME] [--kind KIND]\n"

@@ -66,15 +66,6 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-std::string json_line(const store::Event& e) {
-  nlohmann::ordered_json j;
-  j["ts"] = store::format_rfc3339(e.ts_ms);
-  j["bottle"] = e.bottle;
-  j["machine"] = e.machine;
-  j["kind"] = e.kind;
-  j["detail"] = e.detail;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
 
 // Human columns: widths fixed by the first batch so --follow stays aligned; a longer name later
 // widens its row rather than being cut (an audit log never hides a fact), and DETAIL runs on.
@@ -209,7 +200,7 @@ int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
     std::vector<store::Event> batch = select_events(*read, filter, first ? inv.tail : std::nullopt);
     first = false;
     if (inv.json) {
-      for (const auto& e : batch) io.out << json_line(e);
+      for (const auto& e : batch) io.out << event_json_line(e);
     } else {
       table.print(io.out, batch);
     }

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include <nlohmann/json.hpp>
+
 namespace bs::supervisor {
 
 bool EventFilter::matches(const store::Event& e) const {
@@ -20,6 +22,16 @@ std::vector<store::Event> select_events(const std::vector<store::Event>& batch, 
   }
   if (tail && out.size() > *tail) out.erase(out.begin(), out.end() - static_cast<std::ptrdiff_t>(*tail));
   return out;
+}
+
+std::string event_json_line(const store::Event& e) {
+  nlohmann::ordered_json j;
+  j["ts"] = store::format_rfc3339(e.ts_ms);
+  j["bottle"] = e.bottle;
+  j["machine"] = e.machine;
+  j["kind"] = e.kind;
+  j["detail"] = e.detail;
+  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace bs::supervisor

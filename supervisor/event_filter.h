@@ -24,4 +24,7 @@ struct EventFilter {
 std::vector<store::Event> select_events(const std::vector<store::Event>& batch, const EventFilter& filter,
                                         std::optional<std::size_t> tail);
 
+// One event as a JSON Lines line (ts, bottle, machine, kind, detail), '\n' included.
+std::string event_json_line(const store::Event& e);
+
 }  // namespace bs::supervisor

@@ -72,6 +72,16 @@ TEST_CASE("reconcile --once converges without a daemon, and exits 1 with an inva
   CHECK(pid_start_time(pid) == rec["pid_start_time"].get<std::uint64_t>());
   CHECK(h.booted_policy(pid) == kFirstAllowlist);
   CHECK(h.status().exit_code == 3);  // it did not stay behind as a daemon
+  // What the pass did, one line per bottle and action, from the events it wrote.
+  CHECK(r.out.find("once: lease-acquired") != std::string::npos);
+  CHECK(r.out.find("once: created") != std::string::npos);
+  CHECK(r.out.find("once: started") != std::string::npos);
+
+  // A second pass has nothing to do; --json gives the pass's events as JSON Lines (none).
+  RunResult again = h.cli({"reconcile", "--once", "--json"});
+  INFO(again.describe());
+  CHECK(again.exit_code == 0);
+  CHECK(again.out.empty());
 
   h.write_spec("broken", spec_toml("[egress]\nallow = [\"not-a-cidr\"]"));
   RunResult bad = h.cli({"reconcile", "--once"});

@@ -150,8 +150,6 @@ TEST_CASE("cli: usage errors say what is wrong and where to look", "[supervisor]
       {{"validate", "--explain"}, "'--explain' takes exactly one FILE", "see 'bottle-supervisor validate --help'"},
       {{"validate", "--explain", "a.toml", "b.toml"}, "'--explain' takes exactly one FILE",
        "see 'bottle-supervisor validate --help'"},
-      {{"reconcile", "--once", "--json"}, "'--json' cannot be combined with '--once'",
-       "see 'bottle-supervisor reconcile --help'"},
       {{"help", "nope"}, "unknown command 'nope'", "see 'bottle-supervisor --help'"},
       {{"--version", "extra"}, "'--version' takes no arguments (got 'extra')", "see 'bottle-supervisor --help'"},
       {{"-h", "status", "x"}, "'-h' takes at most one command", "see 'bottle-supervisor --help'"},
