@@ -1,6 +1,7 @@
 // Invalid specs (CONTRACT §3: positioned errors, a bottle never created from an invalid spec, a
 // running bottle kept on its last valid spec), `validate` and `reconcile --once` (§7).
 #include <catch2/catch.hpp>
+#include <csignal>
 #include <fstream>
 #include <regex>
 
