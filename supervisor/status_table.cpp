@@ -301,12 +301,13 @@ std::string format_age(std::int64_t ms) {
 std::string message_first(const std::string& error, const std::string& spec_path) {
   if (spec_path.empty() || error.rfind(spec_path, 0) != 0) return error;
   std::size_t pos = spec_path.size();
-  // An optional ":<line>" after the path, then ": " before the message.
+  // An optional ":<line>" and ":<col>" after the path, then ": " before the message.
   std::size_t digits = pos;
-  if (digits < error.size() && error[digits] == ':') {
+  for (int part = 0; part < 2 && digits < error.size() && error[digits] == ':'; ++part) {
     std::size_t d = digits + 1;
     while (d < error.size() && error[d] >= '0' && error[d] <= '9') ++d;
-    if (d > digits + 1) digits = d;
+    if (d == digits + 1) break;
+    digits = d;
   }
   if (error.compare(digits, 2, ": ") != 0) {
     if (error.compare(pos, 2, ": ") != 0) return error;

@@ -215,6 +215,8 @@ TEST_CASE("status table: message first, spec path last", "[supervisor]") {
   using bs::supervisor::message_first;
   CHECK(message_first("/s/a.toml:3: bad key", "/s/a.toml") == "bad key (/s/a.toml:3)");
   CHECK(message_first("/s/a.toml: unreadable", "/s/a.toml") == "unreadable (/s/a.toml)");
+  CHECK(message_first("/s/a.toml:2:8: cpus = 0 is out of range", "/s/a.toml") ==
+        "cpus = 0 is out of range (/s/a.toml:2:8)");
   CHECK(message_first("smolvm failed", "/s/a.toml") == "smolvm failed");
   CHECK(message_first("/s/a.tomlx: x", "/s/a.toml") == "/s/a.tomlx: x");
 }
