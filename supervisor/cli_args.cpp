@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "reconcile/duration.h"
+#include "supervisor/status_table.h"
 
 namespace bs::supervisor {
 namespace {
@@ -17,9 +18,13 @@ enum Opt : unsigned {
   kOnce = 1u << 3,
   kFollow = 1u << 4,
   kBottle = 1u << 5,
-  kSince = 1u << 6,
-  kAll = 1u << 7,
-  kMachine = 1u << 8,
+  kSince = 1u << 6,   // --since --until
+  kTail = 1u << 7,    // -n/--tail --kind
+  kOutput = 1u << 8,  // -o/--output
+  kWatch = 1u << 9,
+  kExplain = 1u << 10,
+  kAll = 1u << 11,
+  kMachine = 1u << 12,
 };
 
 struct CommandInfo {
@@ -32,10 +37,10 @@ struct CommandInfo {
 
 constexpr std::array kCommands = {
     CommandInfo{Command::Run, "run", kPaths | kConfig, "", false},
-    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kAll, "NAME", false},
+    CommandInfo{Command::Status, "status", kPaths | kConfig | kJson | kOutput | kWatch | kAll, "NAME", false},
     CommandInfo{Command::Reconcile, "reconcile", kPaths | kConfig | kJson | kOnce, "", false},
-    CommandInfo{Command::Events, "events", kPaths | kConfig | kJson | kFollow | kBottle | kSince, "", false},
-    CommandInfo{Command::Validate, "validate", kConfig, "FILE", true},
+    CommandInfo{Command::Events, "events", kPaths | kConfig | kJson | kFollow | kBottle | kSince | kTail, "", false},
+    CommandInfo{Command::Validate, "validate", kConfig | kExplain, "FILE", false},
     CommandInfo{Command::Preflight, "preflight", kPaths | kConfig, "", false},
     CommandInfo{Command::Leases, "leases", kPaths | kConfig | kJson, "", false},
     CommandInfo{Command::Adopt, "adopt", kPaths | kConfig | kJson | kMachine, "NAME", true},
@@ -50,7 +55,9 @@ struct ValueOption {
 
 // In the order --help lists them: the command's own options first, then the shared paths.
 constexpr std::array kValueOptions = {
-    ValueOption{"--bottle", kBottle, "NAME"},      ValueOption{"--since", kSince, "DUR"},
+    ValueOption{"--output", kOutput, "FORMAT"},    ValueOption{"--bottle", kBottle, "NAME"},
+    ValueOption{"--since", kSince, "WHEN"},        ValueOption{"--until", kSince, "WHEN"},
+    ValueOption{"--tail", kTail, "N"},             ValueOption{"--kind", kTail, "KIND"},
     ValueOption{"--machine", kMachine, "M"},
     ValueOption{"--specs", kPaths, "DIR"},         ValueOption{"--state-dir", kPaths, "DIR"},
     ValueOption{"--socket", kPaths, "PATH"},       ValueOption{"--config", kConfig, "FILE"},
@@ -67,6 +74,8 @@ constexpr std::array kFlagOptions = {
     FlagOption{"--once", kOnce},
     FlagOption{"--follow", kFollow},
     FlagOption{"--all", kAll},
+    FlagOption{"--watch", kWatch},
+    FlagOption{"--explain", kExplain},
 };
 
 const CommandInfo* find_command(std::string_view name) {
@@ -211,6 +220,11 @@ class Parser {
         continue;
       }
       std::string_view flag = arg;
+      // The short forms: -o (status), -n and -f (events, as in tail).
+      if (arg == "-o") flag = "--output";
+      else if (arg == "-n") flag = "--tail";
+      else if (arg == "-f") flag = "--follow";
+      else if (arg == "-w") flag = "--watch";
       std::optional<std::string> inline_value;
       if (auto eq = flag.find('='); eq != std::string_view::npos && flag.rfind("--", 0) == 0) {
         inline_value = std::string(flag.substr(eq + 1));
@@ -237,8 +251,11 @@ class Parser {
     if (c.command == Command::Adopt && !inv.machine) {
       return UsageError{"'adopt' needs --machine M (the smolvm machine the bottle's spec names)", help_hint(&c)};
     }
-    if (inv.once && inv.json) {
-      return UsageError{"'--json' cannot be combined with '--once'", help_hint(&c)};
+    if (inv.explain && inv.operands.size() != 1) {
+      return UsageError{"'--explain' takes exactly one FILE", help_hint(&c)};
+    }
+    if (inv.json && inv.output != Invocation::Output::Table) {
+      return UsageError{"'--json' cannot be combined with '--output'", help_hint(&c)};
     }
     return std::nullopt;
   }
@@ -255,6 +272,8 @@ class Parser {
       if (f.needs == kOnce) inv.once = true;
       if (f.needs == kFollow) inv.follow = true;
       if (f.needs == kAll) inv.all = true;
+      if (f.needs == kWatch) inv.watch = true;
+      if (f.needs == kExplain) inv.explain = true;
       return std::nullopt;
     }
     for (const auto& v : kValueOptions) {
@@ -297,15 +316,68 @@ class Parser {
     else if (flag == "--smolvm-data-dir") f.smolvm_data_dir = std::move(value);
     else if (flag == "--bottle") inv.bottle = std::move(value);
     else if (flag == "--machine") inv.machine = std::move(value);
-    else if (flag == "--since") {
-      // "--since -5s" reads naturally as "since five seconds ago": the same as "--since 5s"
-      // (--since only ever looks back).
+    else if (flag == "--since" || flag == "--until") {
+      // An RFC 3339 time, or a duration back from now: "--since -5s" reads naturally as "since
+      // five seconds ago", the same as "--since 5s" (both only ever look back).
+      if (auto at = parse_rfc3339(value)) {
+        (flag == "--since" ? inv.since_at_ms : inv.until_at_ms) = *at;
+        return std::nullopt;
+      }
       if (is_negative_number(value)) value.erase(0, 1);
-      auto d = parse_duration(value);
-      if (!d) return UsageError{"option '--since': " + d.error(), help_hint(&c)};
-      inv.since = *d;
+      auto d = parse_lookback(value);
+      if (!d) return UsageError{"option '" + std::string(flag) + "': " + d.error(), help_hint(&c)};
+      (flag == "--since" ? inv.since : inv.until) = *d;
+    } else if (flag == "--tail") {
+      std::size_t n = 0;
+      for (char ch : value) {
+        if (ch < '0' || ch > '9' || n > 1'000'000'000) {
+          return UsageError{"option '" + std::string(flag) + "': \"" + value + "\" is not a count (e.g. 20)",
+                            help_hint(&c)};
+        }
+        n = n * 10 + static_cast<std::size_t>(ch - '0');
+      }
+      inv.tail = n;
+    } else if (flag == "--kind") {
+      std::size_t start = 0;
+      while (start <= value.size()) {
+        std::size_t comma = value.find(',', start);
+        if (comma == std::string::npos) comma = value.size();
+        std::string kind = value.substr(start, comma - start);
+        if (kind.empty()) {
+          return UsageError{"option '--kind': an empty kind in \"" + value + "\"", help_hint(&c)};
+        }
+        inv.kinds.push_back(std::move(kind));
+        start = comma + 1;
+      }
+    } else if (flag == "--output") {
+      if (value == "table") inv.output = Invocation::Output::Table;
+      else if (value == "wide") inv.output = Invocation::Output::Wide;
+      else if (value == "name") inv.output = Invocation::Output::Name;
+      else {
+        return UsageError{"option '--output': \"" + value + "\" is not a format (table, wide or name)",
+                          help_hint(&c)};
+      }
     }
     return std::nullopt;
+  }
+
+  // A duration back from now: parse_duration's units, and "d" for days.
+  static bs::Expected<std::chrono::milliseconds, std::string> parse_lookback(const std::string& value) {
+    if (value.size() > 1 && value.back() == 'd') {
+      std::int64_t days = 0;
+      bool digits = true;
+      for (std::size_t k = 0; k + 1 < value.size(); ++k) {
+        if (value[k] < '0' || value[k] > '9' || days > 100'000) digits = false;
+        else days = days * 10 + (value[k] - '0');
+      }
+      if (digits) return std::chrono::milliseconds(days * 86'400'000);
+    }
+    auto d = parse_duration(value);
+    if (!d) {
+      return bs::unexpected("\"" + value + "\" is neither a duration (ms, s, m, h, d, e.g. \"30s\") nor an "
+                            "RFC 3339 time (e.g. \"2026-11-29T12:00:00Z\")");
+    }
+    return *d;
   }
 
   const std::vector<std::string>& args_;

@@ -26,7 +26,16 @@ struct Invocation {
   bool all = false;     // status: every smolvm machine, not only the bottles
   std::optional<std::string> machine;            // adopt --machine
   std::optional<std::string> bottle;             // events --bottle
-  std::optional<std::chrono::milliseconds> since;  // events --since
+  std::optional<std::chrono::milliseconds> since;  // events --since DURATION (that long ago)
+  std::optional<std::int64_t> since_at_ms;         // events --since RFC3339 (ms since the epoch)
+  std::optional<std::chrono::milliseconds> until;  // events --until DURATION
+  std::optional<std::int64_t> until_at_ms;         // events --until RFC3339
+  std::optional<std::size_t> tail;                 // events -n/--tail N: the last N first
+  std::vector<std::string> kinds;                  // events --kind (repeatable, comma lists)
+  enum class Output { Table, Wide, Name };
+  Output output = Output::Table;                   // status -o table|wide|name
+  bool watch = false;                              // status --watch
+  bool explain = false;                            // validate --explain
   std::vector<std::string> operands;  // status NAME..., validate FILE...
 };
 

@@ -11,11 +11,18 @@ namespace {
 std::string describe(Command command, std::string_view option) {
   static const std::pair<std::string_view, std::string_view> kDescriptions[] = {
       {"--once", "one pass in this process, no daemon"},
-      {"--follow", "keep printing new events until interrupted"},
+      {"--follow", "keep printing new events until interrupted (-f)"},
+      {"--explain", "what the daemon would make of FILE: machine, address, allowlist, actions"},
+      {"--watch", "redraw when the state changes (polls every second) until interrupted (-w)"},
       {"--bottle NAME", "only this bottle's events"},
       {"--all", "also list every smolvm machine no spec manages (guarded, unmanaged)"},
       {"--machine M", "the smolvm machine to adopt (the bottle's spec must name it)"},
-      {"--since DUR", "only events newer than DUR ago (e.g. 90s, 10m, 2h)"},
+      {"--since WHEN", "only events at or after WHEN: a duration ago (90s, 10m, 2h, 3d) or an\n"
+                       "                         RFC 3339 time (2026-11-29T12:00:00Z)"},
+      {"--until WHEN", "only events before WHEN (same forms as --since)"},
+      {"--tail N", "only the last N matching events (-n N); with --follow, printed first"},
+      {"--kind KIND", "only events of this kind (repeatable, or a comma list)"},
+      {"--output FORMAT", "table (fits the terminal), wide (nothing cut) or name (one per line)"},
       {"--specs DIR", "bottle spec folder (default $XDG_CONFIG_HOME/bottle-supervisor/bottles)"},
       {"--state-dir DIR", "state folder (default $XDG_STATE_HOME/bottle-supervisor)"},
       {"--socket PATH",
@@ -46,29 +53,36 @@ std::string command_help(Command command) {
           "SIGTERM/SIGINT stop it and leave VMs running; SIGHUP re-reads the config file.\n";
       break;
     case Command::Status:
-      s = "usage: bottle-supervisor status [--json] [--all] [options] [NAME...]\n\n"
+      s = "usage: bottle-supervisor status [--json | -o table|wide|name] [--watch] [--all] [options] [NAME...]\n\n"
           "Asks the running daemon for the state of every bottle (or only the NAMEs given) and\n"
           "prints a table, or with --json the status document. With --all the table also lists\n"
           "every smolvm machine no spec manages (guarded by a [[guard]] rule, or unmanaged).\n";
       break;
     case Command::Reconcile:
       s = "usage: bottle-supervisor reconcile [--json] [options]\n"
-          "       bottle-supervisor reconcile --once [options]\n\n"
+          "       bottle-supervisor reconcile --once [--json] [options]\n\n"
           "Asks the running daemon for a full pass now, waits for it, and prints the result like\n"
           "'status'. With --once no daemon is involved: one full pass runs in this process (it\n"
-          "takes the daemon's single-instance lock), then it exits.\n";
+          "takes the daemon's single-instance lock), prints what it did (one line per bottle and\n"
+          "action, from the events it wrote; with --json those events as JSON Lines) and exits.\n";
       break;
     case Command::Events:
-      s = "usage: bottle-supervisor events [--json] [--follow] [--bottle NAME] [--since DUR] [options]\n\n"
+      s = "usage: bottle-supervisor events [--json] [-f] [-n N] [--bottle NAME] [--kind KIND]\n"
+          "                              [--since WHEN] [--until WHEN] [options]\n\n"
           "Prints the audit log from the state DB, oldest first: TIME BOTTLE MACHINE KIND DETAIL,\n"
           "or with --json one JSON object per line (ts, bottle, machine, kind, detail).\n";
       break;
     case Command::Validate:
-      s = "usage: bottle-supervisor validate [--config FILE] FILE...\n\n"
+      s = "usage: bottle-supervisor validate [--config FILE] [FILE...]\n"
+          "       bottle-supervisor validate --explain [--config FILE] FILE\n\n"
           "Checks each spec file on its own, as the daemon would read it (name, syntax, keys, values,\n"
           "owner and permissions). Prints '<file>: ok' for a valid file, and one line\n"
           "'<file>:<line>:<col>: <message>' per problem of an invalid one, on stdout. Loopback\n"
-          "addresses are checked against the pool of the config file, if there is one.\n";
+          "addresses are checked against the pool of the config file, if there is one.\n"
+          "Without FILE it checks the configured spec folder as a whole, conflicts between files\n"
+          "included (two specs with the same machine or the same fixed loopback: the file whose\n"
+          "name sorts first wins). --explain prints the effective machine, address, allowlist and\n"
+          "what the supervisor would do with FILE.\n";
       break;
     case Command::Leases:
       s = "usage: bottle-supervisor leases [--json] [options]\n\n"

@@ -13,6 +13,7 @@
 
 #include "store/state_store.h"
 #include "supervisor/commands.h"
+#include "supervisor/event_filter.h"
 #include "supervisor/status_table.h"
 
 namespace bs::supervisor {
@@ -65,15 +66,6 @@ bool exists(const std::string& path) {
   return stat(path.c_str(), &st) == 0;
 }
 
-std::string json_line(const store::Event& e) {
-  nlohmann::ordered_json j;
-  j["ts"] = store::format_rfc3339(e.ts_ms);
-  j["bottle"] = e.bottle;
-  j["machine"] = e.machine;
-  j["kind"] = e.kind;
-  j["detail"] = e.detail;
-  return j.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace) + "\n";
-}
 
 // Human columns: widths fixed by the first batch so --follow stays aligned; a longer name later
 // widens its row rather than being cut (an audit log never hides a fact), and DETAIL runs on.
@@ -130,6 +122,7 @@ bs::Expected<std::vector<store::Event>, store::StoreError> read_batch(store::Sta
                                                                       std::int64_t after_id) {
   auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
   while (true) {
+    // Unlimited is bounded: the daemon trims the log to its last kEventsKept events.
     auto batch = db.events(bottle, since_ms, after_id, 0);
     if (batch || batch.error().kind != store::StoreError::Kind::Busy ||
         std::chrono::steady_clock::now() >= give_up || g_stop) {
@@ -142,6 +135,7 @@ bs::Expected<std::vector<store::Event>, store::StoreError> read_batch(store::Sta
 }  // namespace
 
 int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
+  g_stop = 0;  // a stop asked of an earlier --follow in this process is not one of this call
   std::optional<FollowSignals> signals;
   if (inv.follow) signals.emplace();
   const std::string db_path = settings.state_dir + "/state.db";
@@ -158,32 +152,57 @@ int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
                     : std::string());
     return kExitFailed;
   }
-  const std::string bottle = inv.bottle.value_or("");
-  const std::int64_t since_ms = inv.since ? io.now_ms() - inv.since->count() : 0;
+  const std::int64_t now = io.now_ms();
+  EventFilter filter;
+  filter.bottle = inv.bottle.value_or("");
+  filter.kinds = inv.kinds;
+  filter.since_ms = inv.since_at_ms ? *inv.since_at_ms : inv.since ? now - inv.since->count() : 0;
+  if (inv.until_at_ms) filter.until_ms = *inv.until_at_ms;
+  else if (inv.until) filter.until_ms = now - inv.until->count();
 
-  // Where --follow continues: past everything that exists now, matching or not.
+  // A mistyped --bottle must not look like a quiet bottle: without --follow (which may wait for
+  // a bottle still to come), a name with no event ever and no spec in the folder is an error.
+  if (!filter.bottle.empty() && !inv.follow) {
+    auto any = read_batch(*db, filter.bottle, 0, 0);
+    bool known = any && !any->empty();
+    if (!known) known = exists(settings.specs_dir + "/" + filter.bottle + ".toml");
+    if (!known) {
+      if (auto saved = db->saved_specs()) {
+        for (const auto& sp : *saved) known = known || sp.bottle == filter.bottle;
+      }
+    }
+    if (!known) {
+      print_error(io.err, "no bottle named '" + filter.bottle + "' (no event for it, no spec in " + settings.specs_dir + ")",
+                  "'bottle-supervisor status -o name' lists every bottle");
+      return kExitFailed;
+    }
+  }
+
+  // --follow starts at the end: past everything that exists now, matching or not, unless -n N
+  // asks for the last N matching events first.
   std::int64_t after_id = 0;
-  if (inv.follow) {
+  if (inv.follow && !inv.tail) {
     if (auto last = db->last_event_id()) after_id = *last;
   }
   EventTable table;
   bool first = true;
   while (true) {
-    auto batch = read_batch(*db, bottle, since_ms, first ? 0 : after_id);
-    if (!batch) {
-      if (!first && batch.error().kind == store::StoreError::Kind::Busy) {
+    auto read = read_batch(*db, filter.bottle, filter.since_ms, after_id);
+    if (!read) {
+      if (!first && read.error().kind == store::StoreError::Kind::Busy) {
         sleep_a_poll();  // keep following; the daemon will let go
         continue;
       }
-      print_error(io.err, "cannot read the audit log in " + db_path + ": " + batch.error().message);
+      print_error(io.err, "cannot read the audit log in " + db_path + ": " + read.error().message);
       return kExitFailed;
     }
+    for (const auto& e : *read) after_id = std::max(after_id, e.id);
+    std::vector<store::Event> batch = select_events(*read, filter, first ? inv.tail : std::nullopt);
     first = false;
-    for (const auto& e : *batch) after_id = std::max(after_id, e.id);
     if (inv.json) {
-      for (const auto& e : *batch) io.out << json_line(e);
+      for (const auto& e : batch) io.out << event_json_line(e);
     } else {
-      table.print(io.out, *batch);
+      table.print(io.out, batch);
     }
     io.out.flush();
     if (!io.out) return kExitOk;  // the reader went away (EPIPE): nothing more to say

@@ -35,6 +35,9 @@ int cmd_status(const Settings& settings, const Invocation& inv, CommandIo& io);
 // `reconcile` without --once: asks the daemon for a pass and waits for it.
 int cmd_reconcile_remote(const Settings& settings, const Invocation& inv, CommandIo& io);
 int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io);
+// `reconcile --once`: runs `pass` (the daemon's one pass), then prints the events it wrote.
+int cmd_reconcile_once(const Settings& settings, const Invocation& inv, CommandIo& io,
+                       const std::function<int()>& pass);
 int cmd_validate(const Settings& settings, const Invocation& inv, CommandIo& io);
 int cmd_preflight(const Settings& settings, const Invocation& inv, CommandIo& io);
 int cmd_leases(const Settings& settings, const Invocation& inv, CommandIo& io);

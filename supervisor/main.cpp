@@ -34,9 +34,13 @@ int dispatch(const Invocation& inv) {
   CommandIo io{std::cout, std::cerr, isatty(STDOUT_FILENO) == 1, env, &wall_clock_ms};
 
   const Command command = *inv.command;
-  if (command == Command::Run || (command == Command::Reconcile && inv.once)) {
+  if (command == Command::Run) {
     init_logging(settings->config.log_level, env);
-    return run_daemon(*settings, inv.common, command == Command::Run ? RunMode::Daemon : RunMode::Once);
+    return run_daemon(*settings, inv.common, RunMode::Daemon);
+  }
+  if (command == Command::Reconcile && inv.once) {
+    init_logging(settings->config.log_level, env);
+    return cmd_reconcile_once(*settings, inv, io, [&] { return run_daemon(*settings, inv.common, RunMode::Once); });
   }
   // The client commands report through their own output; only real trouble reaches the log.
   init_logging("warn", env);

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <optional>
 #include <vector>
 
 namespace bs::supervisor {
@@ -113,44 +114,63 @@ Row row_of(const json& b, std::int64_t now_ms) {
   r.cells[kActual] = text_of(b, "actual");
   r.cells[kConfinement] = text_of(b, "confinement");
   r.cells[kPid] = text_of(b, "pid");
-  std::string error = text_of(b, "error");
-  if (error != "-") {
-    r.error = true;
-    r.cells[kDetail] = error;
-  } else {
-    std::string event = text_of(b, "last_event");
-    std::string when = ago(b, "last_event_at", now_ms);
-    r.cells[kDetail] = event == "-" ? "-" : (when.empty() ? event : event + " " + when);
-  }
+  r.error = text_of(b, "error") != "-";
+  r.cells[kDetail] = detail_of(b, now_ms);
   return r;
+}
+
+std::string ordinal(std::int64_t n) {
+  const char* suffix = "th";
+  if (n % 100 < 11 || n % 100 > 13) {
+    if (n % 10 == 1) suffix = "st";
+    else if (n % 10 == 2) suffix = "nd";
+    else if (n % 10 == 3) suffix = "rd";
+  }
+  return std::to_string(n) + suffix;
 }
 
 // Natural widths, then the free-text columns (NAME, MACHINE, DETAIL) give up a column at a time,
 // widest first, until the table fits: no single column is starved while another stays wide.
+// When even their floors do not fit, MACHINE (width 0: not shown) goes first: it is derived
+// from NAME in the usual case, and `status NAME` shows it.
 std::array<std::size_t, kCols> column_widths(const std::vector<Row>& rows, std::size_t budget) {
   // The fixed columns hold short words; the caps only matter for a malformed document, and make
   // the width budget hold whatever the daemon sent.
   constexpr std::array<std::size_t, kCols> kCaps = {0, 0, 15, 7, 7, 12, 10, 0};
+  // Below these a free-text cell says too little to be worth its column.
+  constexpr std::array<std::size_t, kCols> kFloors = {8, 10, 0, 0, 0, 0, 0, 16};
   std::array<std::size_t, kCols> w{};
   for (std::size_t c = 0; c < kCols; ++c) {
     w[c] = display_width(kHeaders[c]);
     for (const auto& r : rows) w[c] = std::max(w[c], display_width(r.cells[c]));
     if (kCaps[c] != 0) w[c] = std::min(w[c], std::max(kCaps[c], display_width(kHeaders[c])));
   }
-  const std::size_t gaps = 2 * (kCols - 1);
   auto total = [&] {
-    std::size_t t = gaps;
-    for (auto x : w) t += x;
-    return t;
+    std::size_t t = 0, shown = 0;
+    for (auto x : w) {
+      t += x;
+      shown += x != 0 ? 1 : 0;
+    }
+    return t + 2 * (shown - 1);
   };
   constexpr std::array<Col, 3> kFlexible = {kName, kMachine, kDetail};
+  auto floor_of = [&](Col c) {
+    return std::min(w[c], std::max(kFloors[c], display_width(kHeaders[c])));
+  };
+  auto floors_total = [&] {
+    std::size_t t = total();
+    for (Col c : kFlexible) t -= w[c] - floor_of(c);
+    return t;
+  };
+  if (w[kMachine] != 0 && floors_total() > budget) w[kMachine] = 0;
   while (total() > budget) {
-    Col widest = kFlexible[0];
+    std::optional<Col> widest;
     for (Col c : kFlexible) {
-      if (w[c] > w[widest] || (w[c] == w[widest] && c == kDetail)) widest = c;
+      if (w[c] == 0 || w[c] <= display_width(kHeaders[c])) continue;
+      if (!widest || w[c] > w[*widest] || (w[c] == w[*widest] && c == kDetail)) widest = c;
     }
-    if (w[widest] <= display_width(kHeaders[widest])) break;  // cannot shrink any further
-    --w[widest];
+    if (!widest) break;  // at the headers: the line is as narrow as it gets
+    --w[*widest];
   }
   return w;
 }
@@ -159,6 +179,7 @@ std::string render_row(const std::array<std::string, kCols>& cells, const std::a
                        const std::array<const char*, kCols>& colours) {
   std::string line;
   for (std::size_t c = 0; c < kCols; ++c) {
+    if (w[c] == 0) continue;  // a column left out
     std::string cell = truncate(cells[c], w[c]);
     std::string shown = c + 1 == kCols ? cell : pad(cell, w[c]);
     if (colours[c] != nullptr) {
@@ -276,6 +297,64 @@ std::string format_age(std::int64_t ms) {
     std::snprintf(buf, sizeof(buf), "%lldd", static_cast<long long>(s / 86400));
   }
   return buf;
+}
+
+std::string message_first(const std::string& error, const std::string& spec_path) {
+  if (spec_path.empty() || error.rfind(spec_path, 0) != 0) return error;
+  std::size_t pos = spec_path.size();
+  // An optional ":<line>" and ":<col>" after the path, then ": " before the message.
+  std::size_t digits = pos;
+  for (int part = 0; part < 2 && digits < error.size() && error[digits] == ':'; ++part) {
+    std::size_t d = digits + 1;
+    while (d < error.size() && error[d] >= '0' && error[d] <= '9') ++d;
+    if (d == digits + 1) break;
+    digits = d;
+  }
+  if (error.compare(digits, 2, ": ") != 0) {
+    if (error.compare(pos, 2, ": ") != 0) return error;
+    digits = pos;
+  }
+  std::string where = error.substr(0, digits);
+  std::string message = error.substr(digits + 2);
+  if (message.empty()) return error;
+  return message + " (" + where + ")";
+}
+
+std::string detail_of(const json& b, std::int64_t now_ms) {
+  std::string error = text_of(b, "error");
+  std::string spec = text_of(b, "spec");
+  if (error != "-" && spec != "-") error = message_first(error, spec);
+  auto retry = b.is_object() ? b.find("retry") : b.end();
+  if (b.is_object() && retry != b.end() && retry->is_object()) {
+    auto next = retry->find("next_at");
+    auto count = retry->find("count");
+    std::optional<std::int64_t> at;
+    if (next != retry->end() && next->is_string()) at = parse_rfc3339(next->get_ref<const std::string&>());
+    if (at && count != retry->end() && count->is_number_integer()) {
+      std::string reason = text_of(*retry, "reason");
+      bool restart = reason.find("restart backoff") != std::string::npos;
+      std::string backoff = std::string(restart ? "restarting" : "retrying") + " in " +
+                            format_age(std::max<std::int64_t>(0, *at - now_ms)) + " (" +
+                            ordinal(count->get<std::int64_t>()) + ")";
+      // A restart backoff's error only repeats the reason; a failed step's says what failed.
+      return restart || error == "-" ? backoff : backoff + ": " + error;
+    }
+  }
+  if (error != "-") return error;
+  std::string event = text_of(b, "last_event");
+  std::string when = ago(b, "last_event_at", now_ms);
+  return event == "-" ? "-" : (when.empty() ? event : event + " " + when);
+}
+
+std::string render_status_names(const json& status) {
+  std::string out;
+  if (status.is_object() && status.contains("bottles") && status["bottles"].is_array()) {
+    for (const auto& b : status["bottles"]) {
+      std::string name = text_of(b, "name");
+      if (name != "-") out += name + "\n";
+    }
+  }
+  return out;
 }
 
 std::string render_status_table(const json& status, const TableStyle& style) {

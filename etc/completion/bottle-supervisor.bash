@@ -101,8 +101,15 @@ _bottle_supervisor() {
             fi ;;
         --bottle)
             mapfile -t COMPREPLY < <(compgen -W "$(_bottle_supervisor_bottles)" -- "$cur") ;;
-        --since)
-            mapfile -t COMPREPLY < <(compgen -W "30s 5m 1h 24h" -- "$cur") ;;
+        --since | --until)
+            mapfile -t COMPREPLY < <(compgen -W "30s 5m 1h 24h 7d" -- "$cur") ;;
+        -n | --tail)
+            mapfile -t COMPREPLY < <(compgen -W "10 20 50 100" -- "$cur") ;;
+        --kind)
+            mapfile -t COMPREPLY < <(compgen -W "lease-acquired lease-released created adopted patched verified
+                started stopped deleted quarantined drift-killed stray-killed exited error" -- "$cur") ;;
+        -o | --output)
+            mapfile -t COMPREPLY < <(compgen -W "table wide name" -- "$cur") ;;
         --machine)
             # smolvm's machines, as `smolvm machine ls` would name them, are not ours to list
             # here (it may be slow or absent): complete nothing rather than guess.
@@ -125,12 +132,12 @@ _bottle_supervisor() {
             fi
             return 0 ;;
         run | preflight) flags="$paths" ;;
-        status) flags="--json --all $paths" ;;
+        status) flags="--json -o --output -w --watch --all $paths" ;;
         leases | release) flags="--json $paths" ;;
         adopt) flags="--json --machine $paths" ;;
         reconcile) flags="--json --once $paths" ;;
-        events) flags="--json --follow --bottle --since $paths" ;;
-        validate) flags="--config" ;;
+        events) flags="--json -f --follow -n --tail --bottle --kind --since --until $paths" ;;
+        validate) flags="--explain --config" ;;
         *) return 0 ;;
     esac
     flags+=" --help --version"

@@ -56,6 +56,17 @@ TEST_CASE("cli: commands and their options", "[supervisor]") {
     // A minus sign reads as "ago": the same look back, with or without '='.
     CHECK(ok({"events", "--since", "-5s"}).since == std::chrono::milliseconds(5s));
     CHECK(ok({"events", "--since=-5s"}).since == std::chrono::milliseconds(5s));
+    CHECK(ok({"events", "--since", "2d"}).since == std::chrono::milliseconds(48h));
+    CHECK(ok({"events", "--since", "2026-11-29T12:00:00Z"}).since_at_ms == 1'795'953'600'000);
+    CHECK(ok({"events", "--until", "1h"}).until == std::chrono::milliseconds(1h));
+    auto tail = ok({"events", "-n", "5", "-f", "--kind", "drift-killed,started", "--kind=stopped"});
+    CHECK(tail.tail == std::size_t{5});
+    CHECK(tail.follow);
+    CHECK(tail.kinds == std::vector<std::string>{"drift-killed", "started", "stopped"});
+    CHECK(ok({"status", "-o", "wide"}).output == bs::supervisor::Invocation::Output::Wide);
+    CHECK(ok({"status", "--output=name"}).output == bs::supervisor::Invocation::Output::Name);
+    CHECK(ok({"status", "-w", "a"}).watch);
+    CHECK(ok({"status", "--watch"}).watch);
   }
   {
     auto inv = ok({"validate", "a.toml", "b.toml"});
@@ -124,18 +135,25 @@ TEST_CASE("cli: usage errors say what is wrong and where to look", "[supervisor]
       {{"status", "--specs"}, "option '--specs' needs a value (DIR)", "see 'bottle-supervisor status --help'"},
       {{"status", "--socket", "--json"}, "option '--socket' needs a value (PATH)",
        "see 'bottle-supervisor status --help'"},
-      {{"events", "--since="}, "option '--since' needs a non-empty value (DUR)", "see 'bottle-supervisor events --help'"},
-      {{"events", "--since", "ten"}, "option '--since': \"ten\" is not a duration (use ms, s, m, h, e.g. \"30s\")",
+      {{"events", "--since="}, "option '--since' needs a non-empty value (WHEN)", "see 'bottle-supervisor events --help'"},
+      {{"events", "--since", "ten"}, "option '--since': \"ten\" is neither a duration (ms, s, m, h, d, e.g. \"30s\") nor an RFC 3339 time "
+       "(e.g. \"2026-11-29T12:00:00Z\")",
        "see 'bottle-supervisor events --help'"},
+      {{"events", "-n", "x"}, "option '--tail': \"x\" is not a count (e.g. 20)", "see 'bottle-supervisor events --help'"},
+      {{"events", "--kind", "a,,b"}, "option '--kind': an empty kind in \"a,,b\"", "see 'bottle-supervisor events --help'"},
+      {{"status", "-o", "yaml"}, "option '--output': \"yaml\" is not a format (table, wide or name)",
+       "see 'bottle-supervisor status --help'"},
+      {{"status", "-o", "name", "--json"}, "'--json' cannot be combined with '--output'",
+       "see 'bottle-supervisor status --help'"},
       {{"status", "--json=yes"}, "option '--json' takes no value", "see 'bottle-supervisor status --help'"},
       {{"run", "extra"}, "'run' takes no arguments (got 'extra')", "see 'bottle-supervisor run --help'"},
-      {{"validate"}, "'validate' needs at least one FILE", "see 'bottle-supervisor validate --help'"},
-      {{"reconcile", "--once", "--json"}, "'--json' cannot be combined with '--once'",
-       "see 'bottle-supervisor reconcile --help'"},
+      {{"validate", "--explain"}, "'--explain' takes exactly one FILE", "see 'bottle-supervisor validate --help'"},
+      {{"validate", "--explain", "a.toml", "b.toml"}, "'--explain' takes exactly one FILE",
+       "see 'bottle-supervisor validate --help'"},
       {{"help", "nope"}, "unknown command 'nope'", "see 'bottle-supervisor --help'"},
       {{"--version", "extra"}, "'--version' takes no arguments (got 'extra')", "see 'bottle-supervisor --help'"},
       {{"-h", "status", "x"}, "'-h' takes at most one command", "see 'bottle-supervisor --help'"},
-      {{"events", "--since", "-ten"}, "option '--since' needs a value (DUR)", "see 'bottle-supervisor events --help'"},
+      {{"events", "--since", "-ten"}, "option '--since' needs a value (WHEN)", "see 'bottle-supervisor events --help'"},
   };
   for (const auto& c : cases) {
     INFO("args: " << Catch::Detail::stringify(c.args));
@@ -156,7 +174,7 @@ TEST_CASE("cli: every command's help lists every option it accepts", "[superviso
   }
   CHECK_THAT(usage_text(Command::Status), Catch::Contains("--json"));
   CHECK_THAT(usage_text(Command::Reconcile), Catch::Contains("--once"));
-  for (const char* opt : {"--json", "--follow", "--bottle NAME", "--since DUR"}) {
+  for (const char* opt : {"--json", "--follow", "--bottle NAME", "--since WHEN", "--until WHEN", "--tail N", "--kind KIND"}) {
     CHECK_THAT(usage_text(Command::Events), Catch::Contains(opt));
   }
   CHECK_THAT(usage_text(Command::Validate), Catch::Contains("--config FILE"));
@@ -176,7 +194,7 @@ TEST_CASE("cli: every command's help lists every option it accepts", "[superviso
       CHECK(line.size() > opt.size() + 10);
     }
   }
-  CHECK(bs::supervisor::accepted_options(Command::Validate) == std::vector<std::string>{"--config FILE"});
+  CHECK(bs::supervisor::accepted_options(Command::Validate) == std::vector<std::string>{"--explain", "--config FILE"});
   // Help fits the same 100 columns as the rest of the output.
   for (auto c : {std::optional<Command>{}, std::optional{Command::Run}, std::optional{Command::Status},
                  std::optional{Command::Reconcile}, std::optional{Command::Events},

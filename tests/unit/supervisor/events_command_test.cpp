@@ -7,6 +7,7 @@
 #include "cli_test_support.h"
 #include "store/state_store.h"
 #include "supervisor/commands.h"
+#include "supervisor/event_filter.h"
 #include "supervisor/status_table.h"
 
 using bs::supervisor::CommandIo;
@@ -195,6 +196,7 @@ TEST_CASE("events: --follow prints new events until SIGTERM", "[supervisor]") {
   inv.command = bs::supervisor::Command::Events;
   inv.json = true;
   inv.follow = true;
+  inv.tail = 10;  // -n 10 -f: the last ones first, then new ones
   inv.bottle = "agent-1";
   CommandIo io{out, err, false, bs::platform::map_env({}), [] { return kNoon; }};
   auto follower = std::async(std::launch::async, [&] { return bs::supervisor::cmd_events(settings, inv, io); });
@@ -219,4 +221,65 @@ TEST_CASE("events: --follow prints new events until SIGTERM", "[supervisor]") {
   REQUIRE(follower.wait_for(std::chrono::seconds(10)) == std::future_status::ready);
   CHECK(follower.get() == 0);
   CHECK(err.str().empty());
+}
+
+TEST_CASE("events: the filter by bottle, kind, since and until, and the last N", "[supervisor]") {
+  using bs::store::Event;
+  std::vector<Event> log = {{1, 100, "a", "m-a", "started", ""},
+                            {2, 200, "b", "m-b", "drift-killed", ""},
+                            {3, 300, "a", "m-a", "drift-killed", ""},
+                            {4, 400, "a", "m-a", "stopped", ""},
+                            {5, 500, "a", "m-a", "drift-killed", ""}};
+  auto ids = [](const std::vector<Event>& events) {
+    std::vector<std::int64_t> out;
+    for (const auto& e : events) out.push_back(e.id);
+    return out;
+  };
+  bs::supervisor::EventFilter all;
+  CHECK(ids(bs::supervisor::select_events(log, all, std::nullopt)) == std::vector<std::int64_t>{1, 2, 3, 4, 5});
+  CHECK(ids(bs::supervisor::select_events(log, all, 2)) == std::vector<std::int64_t>{4, 5});
+  CHECK(ids(bs::supervisor::select_events(log, all, 0)).empty());
+  bs::supervisor::EventFilter kills;
+  kills.kinds = {"drift-killed"};
+  kills.bottle = "a";
+  CHECK(ids(bs::supervisor::select_events(log, kills, std::nullopt)) == std::vector<std::int64_t>{3, 5});
+  CHECK(ids(bs::supervisor::select_events(log, kills, 1)) == std::vector<std::int64_t>{5});
+  bs::supervisor::EventFilter window;
+  window.since_ms = 200;
+  window.until_ms = 400;  // exclusive
+  window.kinds = {"drift-killed", "stopped"};
+  CHECK(ids(bs::supervisor::select_events(log, window, std::nullopt)) == std::vector<std::int64_t>{2, 3});
+}
+
+TEST_CASE("events: --kind, --until, -n on a real DB; an unknown --bottle is an error", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  Settings settings;
+  settings.state_dir = tmp / "state";
+  settings.specs_dir = tmp / "specs";
+  seed(settings.state_dir);
+
+  Invocation kinds;
+  kinds.json = true;
+  kinds.kinds = {"created", "drift-killed"};
+  kinds.tail = 1;
+  auto r = events(settings, kinds);
+  INFO(r.err);
+  CHECK(r.code == 0);
+  auto lines = lines_of(r.out);
+  REQUIRE(lines.size() == 1);
+  CHECK(json::parse(lines[0])["kind"] == "drift-killed");
+
+  Invocation until;
+  until.json = true;
+  until.until_at_ms = kNoon + 1'500;
+  CHECK(lines_of(events(settings, until).out).size() == 1);
+
+  Invocation unknown;
+  unknown.bottle = "agent-9";
+  r = events(settings, unknown);
+  CHECK(r.code == 1);
+  CHECK(r.out.empty());
+  CHECK_THAT(r.err, Catch::Contains("no bottle named 'agent-9'"));
+  unknown.bottle = "agent-2";  // known from its events
+  CHECK(events(settings, unknown).code == 0);
 }

@@ -1,8 +1,12 @@
 // `status` and `reconcile` against a ControlServer standing in for the daemon: what they print
 // and the exit codes of CONTRACT §7.
+#include <unistd.h>
+
+#include <csignal>
 #include <future>
 
 #include "cli_test_support.h"
+#include "store/state_store.h"
 #include "supervisor/commands.h"
 #include "supervisor/control_server.h"
 
@@ -26,7 +30,7 @@ struct Output {
 json served_document(bool b_converged) {
   auto bottle = [](const std::string& name, bool converged) {
     return json{{"name", name},   {"machine", "bottle-" + name},  {"address", "127.0.0.16"},
-                {"desired", "running"}, {"actual", "running"}, {"pid", 42},
+                {"allowlist", {"127.0.0.16/32"}}, {"desired", "running"}, {"actual", "running"}, {"pid", 42},
                 {"confinement", converged ? "verified" : "pending"}, {"converged", converged},
                 {"error", nullptr}, {"last_event", "started"}, {"last_event_at", "2026-11-29T12:00:00Z"}};
   };
@@ -39,6 +43,8 @@ class FakeDaemon {
   explicit FakeDaemon(bs::cli_test::TestLoop& loop, const std::string& path) : loop_(loop) {
     auto s = ControlServer::listen(loop.get(), path, [this](const ControlRequest& req, ControlReply reply) {
       requests.push_back(req.body);
+      // --watch ends at SIGTERM: sent once it has polled this often.
+      if (stop_after != 0 && requests.size() == stop_after) kill(getpid(), SIGTERM);
       if (req.cmd == "reconcile") pending = reply;  // answered when the "pass" ends
       else answer(req, reply);
     });
@@ -89,6 +95,7 @@ class FakeDaemon {
   ControlReply pending;
   bool b_converged = true;
   bool refuse = false;
+  std::size_t stop_after = 0;
 
  private:
   bs::cli_test::TestLoop& loop_;
@@ -137,6 +144,47 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
     CHECK(o.code == 1);
     CHECK(o.err == "error: no bottle named 'zzz'\nhint: 'bottle-supervisor status' lists every bottle\n");
     CHECK_THAT(o.out, Catch::Contains("\na  "));
+  }
+  SECTION("status NAME describes the bottle, with its last ten events from the state DB") {
+    settings.state_dir = tmp / "state";
+    {
+      auto db = bs::store::StateStore::open(settings.state_dir);
+      REQUIRE(db.has_value());
+      for (int i = 0; i < 12; ++i) {
+        REQUIRE_FALSE(db->append_event({0, 1'795'953'600'000 + i, "a", "bottle-a", i == 11 ? "started" : "patched",
+                                        "n" + std::to_string(i)}));
+      }
+      REQUIRE_FALSE(db->append_event({0, 1'795'953'600'000, "b", "bottle-b", "started", "other bottle"}));
+    }
+    auto o = daemon.run(settings, status_inv({"a"}), bs::supervisor::cmd_status);
+    INFO(o.out);
+    CHECK(o.code == 0);
+    CHECK_THAT(o.out, Catch::StartsWith("Name:         a\n"));
+    CHECK_THAT(o.out, Catch::Contains("\nMachine:      bottle-a\n"));
+    CHECK_THAT(o.out, Catch::Contains("\nAllowlist:    127.0.0.16/32\n"));
+    CHECK_THAT(o.out, Catch::Contains("\nPid:          42  up 11s\n"));  // since the last "started"
+    CHECK_THAT(o.out, Catch::Contains("\nConfinement:  verified\n"));
+    CHECK_THAT(o.out, Catch::Contains("patched  n2\n"));
+    CHECK(o.out.find("patched  n1\n") == std::string::npos);  // only the last ten
+    CHECK(o.out.find("other bottle") == std::string::npos);
+  }
+  SECTION("-o name: one name per line; -o wide: nothing cut") {
+    auto inv = status_inv();
+    inv.output = Invocation::Output::Name;
+    CHECK(daemon.run(settings, inv, bs::supervisor::cmd_status).out == "a\nb\n");
+    inv.output = Invocation::Output::Wide;
+    CHECK_THAT(daemon.run(settings, inv, bs::supervisor::cmd_status).out, Catch::Contains("NAME"));
+  }
+  SECTION("--watch polls every second, draws only a changed document, and ends at SIGTERM") {
+    daemon.stop_after = 3;
+    auto inv = status_inv();
+    inv.watch = true;
+    auto o = daemon.run(settings, inv, bs::supervisor::cmd_status);
+    CHECK(o.code == 0);
+    CHECK(daemon.requests.size() >= 3);
+    // The same document three times: one table.
+    CHECK(o.out.find("NAME") != std::string::npos);
+    CHECK(o.out.find("NAME") == o.out.rfind("NAME"));
   }
   SECTION("the daemon refuses: 1 with its message") {
     daemon.refuse = true;

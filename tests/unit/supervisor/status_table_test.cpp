@@ -183,3 +183,53 @@ TEST_CASE("status table: a spec folder that cannot be read or trusted gets a lin
         std::string::npos);
   CHECK(lines_of(out).size() == lines_of(render_status_table(document({bottle("a", "verified", false)}), style)).size() + 1);
 }
+
+TEST_CASE("status table: fits 80, 100 and 200 columns with a long error; MACHINE goes first", "[supervisor]") {
+  const std::string spec = "/home/u/.config/bottle-supervisor/bottles/scratch.toml";
+  json broken = bottle("scratch", "unverifiable", false,
+                       spec + ":3: key 'allow': \"10.0.0.0/33\" is not a CIDR (prefix length above 32); the "
+                              "bottle keeps its last valid spec until this is fixed");
+  json doc = document({bottle("agent-1", "verified", true), broken});
+  for (std::size_t width : {80u, 100u, 200u}) {
+    TableStyle style;
+    style.now_ms = kNoon;
+    style.width = width;
+    std::string out = render_status_table(doc, style);
+    INFO(width << "\n" << out);
+    auto lines = lines_of(out);
+    REQUIRE(lines.size() == 5);
+    for (const auto& l : lines) CHECK(display_width(l) <= width);
+    // The message comes first; a cut line loses the path, not the reason.
+    CHECK(lines[4].find("key 'allow'") != std::string::npos);
+    CHECK((lines[2].find("MACHINE") != std::string::npos) == (width > 80));
+  }
+  TableStyle wide;
+  wide.now_ms = kNoon;
+  wide.width = bs::supervisor::kUnlimited;
+  std::string out = render_status_table(doc, wide);
+  CHECK(out.find("…") == std::string::npos);
+  CHECK(out.find("until this is fixed (" + spec + ":3)\n") != std::string::npos);
+}
+
+TEST_CASE("status table: message first, spec path last", "[supervisor]") {
+  using bs::supervisor::message_first;
+  CHECK(message_first("/s/a.toml:3: bad key", "/s/a.toml") == "bad key (/s/a.toml:3)");
+  CHECK(message_first("/s/a.toml: unreadable", "/s/a.toml") == "unreadable (/s/a.toml)");
+  CHECK(message_first("/s/a.toml:2:8: cpus = 0 is out of range", "/s/a.toml") ==
+        "cpus = 0 is out of range (/s/a.toml:2:8)");
+  CHECK(message_first("smolvm failed", "/s/a.toml") == "smolvm failed");
+  CHECK(message_first("/s/a.tomlx: x", "/s/a.toml") == "/s/a.tomlx: x");
+}
+
+TEST_CASE("status table: DETAIL shows the backoff from retry; -o name lists names", "[supervisor]") {
+  json b = bottle("agent-1", "verified", false, "the VM exited 5 time(s) within 10 minutes of its start; restart "
+                                                "backoff, next start at 2026-11-29T12:00:16Z");
+  b["retry"] = {{"reason", "the VM exited 5 time(s) within 10 minutes of its start; restart backoff"},
+                {"count", 5},
+                {"next_at", "2026-11-29T12:00:16Z"}};
+  CHECK(bs::supervisor::detail_of(b, kNoon) == "restarting in 16s (5th)");
+  json f = bottle("agent-2", "pending", false, "smolvm machine create failed: exit 1");
+  f["retry"] = {{"reason", "smolvm machine create failed: exit 1"}, {"count", 2}, {"next_at", "2026-11-29T12:00:04Z"}};
+  CHECK(bs::supervisor::detail_of(f, kNoon) == "retrying in 4s (2nd): smolvm machine create failed: exit 1");
+  CHECK(bs::supervisor::render_status_names(document({b, f})) == "agent-1\nagent-2\n");
+}

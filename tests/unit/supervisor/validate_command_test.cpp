@@ -1,4 +1,7 @@
 // `validate FILE...`: "<file>: ok" per valid file, "file:line:col: message" per problem, exit 0/1.
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "cli_test_support.h"
 #include "supervisor/commands.h"
 
@@ -13,8 +16,9 @@ struct Run {
   std::string out, err;
 };
 
-Run validate(const Settings& settings, std::vector<std::string> files) {
+Run validate(const Settings& settings, std::vector<std::string> files, bool explain = false) {
   Invocation inv;
+  inv.explain = explain;
   inv.command = bs::supervisor::Command::Validate;
   inv.operands = std::move(files);
   std::ostringstream out, err;
@@ -84,4 +88,52 @@ TEST_CASE("validate: files the daemon would not take", "[supervisor]") {
     CHECK(r.code == 1);
     CHECK(r.out == tmp / "x.toml" + ": not a regular file\n");
   }
+}
+
+TEST_CASE("validate without FILE: the spec folder as a whole, conflicts included", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  Settings settings;
+  settings.specs_dir = tmp / "bottles";
+  REQUIRE(mkdir(settings.specs_dir.c_str(), 0700) == 0);
+  const std::string a = settings.specs_dir + "/a.toml", b = settings.specs_dir + "/b.toml",
+                    c = settings.specs_dir + "/c.toml";
+  bs::cli_test::write_file(a, "image = \"alpine\"\nloopback = \"127.0.0.20\"\n");
+  bs::cli_test::write_file(b, "image = \"alpine\"\nmachine = \"bottle-a\"\n");
+  bs::cli_test::write_file(c, "image = \"alpine\"\nloopback = \"127.0.0.20\"\n");
+  auto r = validate(settings, {});
+  INFO(r.out << r.err);
+  CHECK(r.code == 1);
+  CHECK_THAT(r.out, Catch::StartsWith(a + ": ok\n" + b + ": machine 'bottle-a' is already used by " + a + "\n" + c + ": "));
+  CHECK_THAT(r.out, Catch::Contains("127.0.0.20"));
+  CHECK(r.err == "error: 2 of 3 spec files in " + settings.specs_dir + " are invalid\n");
+
+  REQUIRE(unlink(b.c_str()) == 0);
+  REQUIRE(unlink(c.c_str()) == 0);
+  CHECK(validate(settings, {}).code == 0);
+
+  settings.specs_dir = tmp / "absent";
+  r = validate(settings, {});
+  CHECK(r.code == 1);
+  CHECK_THAT(r.err, Catch::Contains(settings.specs_dir));
+}
+
+TEST_CASE("validate --explain: the effective machine, address, allowlist and actions", "[supervisor]") {
+  bs::cli_test::TempDir tmp;
+  Settings settings;
+  const std::string fixed = tmp / "web.toml", automatic = tmp / "db.toml";
+  bs::cli_test::write_file(fixed, "image = \"alpine\"\nloopback = \"127.0.0.20\"\nstate = \"stopped\"\n"
+                                  "[egress]\nallow = [\"10.0.0.0/8\"]\n");
+  bs::cli_test::write_file(automatic, "image = \"alpine\"\n");
+  auto r = validate(settings, {fixed}, true);
+  INFO(r.out);
+  CHECK(r.code == 0);
+  CHECK_THAT(r.out, Catch::Contains("machine:    bottle-web\n"));
+  CHECK_THAT(r.out, Catch::Contains("address:    127.0.0.20\n"));
+  CHECK_THAT(r.out, Catch::Contains("allowlist:  10.0.0.0/8, 127.0.0.20/32\n"));
+  CHECK_THAT(r.out, Catch::Contains("keep it stopped"));
+  r = validate(settings, {automatic}, true);
+  CHECK_THAT(r.out, Catch::Contains("address:    auto"));
+  CHECK_THAT(r.out, Catch::Contains("start it"));
+  bs::cli_test::write_file(automatic, "cpus = 0\n");
+  CHECK(validate(settings, {automatic}, true).code == 1);
 }
