@@ -97,9 +97,19 @@ TEST_CASE("an out-of-band unconfined start is killed before its agent answers, a
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "early")).empty(); });
   INFO("pid1 " << pid1 << " pid2 " << pid2 << " rogue " << rogue << "; events: " << Json(h.events()).dump());
-  REQUIRE(kills.size() == 1);
-  CHECK(mentions_pid(kills[0]["detail"], rogue));
-  CHECK(contains(kills[0]["detail"], "null"));
+  // As in the drift test (confinement_test.cpp): an occasional extra unverifiable kill of pid2,
+  // the VM just stopped out of band, is tolerated; exactly one kill of the rogue is required.
+  std::vector<Json> rogue_kills;
+  for (const Json& k : kills) {
+    if (mentions_pid(k["detail"], rogue)) {
+      rogue_kills.push_back(k);
+    } else {
+      CHECK(mentions_pid(k["detail"], pid2));
+      CHECK(contains(k["detail"], "agent.pid"));
+    }
+  }
+  REQUIRE(rogue_kills.size() == 1);
+  CHECK(contains(rogue_kills[0]["detail"], "null"));
 
   Json b = h.wait_verified("early");
   const std::int64_t pid3 = b["pid"];
