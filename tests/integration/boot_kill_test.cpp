@@ -97,14 +97,17 @@ TEST_CASE("an out-of-band unconfined start is killed before its agent answers, a
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "early")).empty(); });
   INFO("pid1 " << pid1 << " pid2 " << pid2 << " rogue " << rogue << "; events: " << Json(h.events()).dump());
-  // As in the drift test (confinement_test.cpp): an occasional extra unverifiable kill of pid2,
-  // the VM just stopped out of band, is tolerated; exactly one kill of the rogue is required.
+  // Exactly one kill of the rogue VM; any other kill may only be the race below.
   std::vector<Json> rogue_kills;
   for (const Json& k : kills) {
     if (mentions_pid(k["detail"], rogue)) {
       rogue_kills.push_back(k);
     } else {
-      CHECK(mentions_pid(k["detail"], pid2));
+      // Our own restart after the out-of-band stop, made while that `machine stop` was still
+      // cleaning up: the stop removes agent.pid and agent.config.json after its VM is gone,
+      // and those were already the new VM's. Unverifiable, so killed (fail closed) and started
+      // again; real smolvm's stop does the same cleanup.
+      CHECK(contains(k["detail"], "unverifiable"));
       CHECK(contains(k["detail"], "agent.pid"));
     }
   }

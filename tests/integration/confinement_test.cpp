@@ -141,16 +141,17 @@ TEST_CASE("a VM started out of band with another policy is drift-killed and rest
   std::vector<Json> kills;
   h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "drift")).empty(); });
   INFO("drift-killed events: " << Json(kills).dump());
-  // Exactly one kill of the rogue VM. Now and then (about 1 run in 10 under load) the VM this test
-  // had just stopped out of band (pid2) is also killed as unverifiable during that stop, its
-  // agent.pid already removed: it was being stopped anyway. Not understood yet (see the closing
-  // note of issue 12); tolerated here, and only for pid2.
+  // Exactly one kill of the rogue VM; any other kill may only be the race below.
   std::vector<Json> rogue_kills;
   for (const Json& k : kills) {
     if (mentions_pid(k["detail"], rogue)) {
       rogue_kills.push_back(k);
     } else {
-      CHECK(mentions_pid(k["detail"], pid2));
+      // Our own restart after the out-of-band stop, made while that `machine stop` was still
+      // cleaning up: the stop removes agent.pid and agent.config.json after its VM is gone,
+      // and those were already the new VM's. Unverifiable, so killed (fail closed) and started
+      // again; real smolvm's stop does the same cleanup.
+      CHECK(contains(k["detail"], "unverifiable"));
       CHECK(contains(k["detail"], "agent.pid"));
     }
   }
