@@ -100,7 +100,15 @@ void VmDirWatch::arm_root(bool look) {
   }, parent.c_str(), 0);
   ancestor_handle_ = UvHandle<uv_fs_event_t>(a);
   ancestor_child_ = child;
-  if (rc != 0) ancestor_handle_.reset();  // tried again at the next sync
+  if (rc != 0) {
+    ancestor_handle_.reset();  // tried again at the next sync
+    return;
+  }
+  // Made between the look above and this watch (smolvm creates the whole chain at once): its
+  // event was missed, so descend now. Bounded: each call starts one segment deeper.
+  struct stat st {};
+  const std::string next = (parent == "/" ? "" : parent) + "/" + child;
+  if (::stat(next.c_str(), &st) == 0 && S_ISDIR(st.st_mode)) arm_root(true);
 }
 
 void VmDirWatch::on_ancestor_event(const char* file) {
