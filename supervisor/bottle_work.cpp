@@ -65,6 +65,10 @@ BottleInput Supervisor::build_input(Bottle& b) {
   // would only parse the same bytes again (most of the cost of a no-op pass). Asked once per
   // loop iteration: the steps of one drain share the answer, and a commit landing meanwhile
   // wakes the DB watch, which re-reads the rows and re-queues the bottles they belong to.
+  // No DB open (there was none at the last look): smolvm may have created it since, before our
+  // watch on its folder exists. Look now rather than take "no rows" for "no machine": a VM found
+  // through agent.pid with its row thought gone would be killed.
+  if (!vms_) on_rows_changed(refresh_rows(false));
   bool snapshot_current = false;
   if (vms_ && rows_.available) {
     if (snapshot_checked_at_ && *snapshot_checked_at_ == wakeups_.loop) {

@@ -62,16 +62,20 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   // Keep the address the machine already allows, so its VM's booted policy stays the desired one.
   std::string note;
   std::optional<Ipv4> address = own_address(row->second, settings_.config.pool);
-  if (b.spec->loopback) {
-    if (address && *address != *b.spec->loopback) {
-      note = "; the spec's fixed loopback " + b.spec->loopback->str() + " differs from the machine's " +
-             address->str() + ": its row is re-patched and its VM restarted confined";
-    }
-  } else if (address && (leases_.count(name) == 0 || leases_[name] != *address)) {
-    store::Lease l{name, address->str(), now_ms()};
-    if (auto e = store_.put_lease(l)) return refuse("cannot lease " + address->str() + ": " + e->message);
-    leases_[name] = *address;
-    event(name, machine, "lease-acquired", address->str() + " (the address machine '" + machine + "' allows)");
+  if (b.spec->loopback && address && *address != *b.spec->loopback) {
+    note = "; the spec's fixed loopback " + b.spec->loopback->str() + " differs from the machine's " +
+           address->str() + ": its row is re-patched and its VM restarted confined";
+  }
+  // Leased before the machine is recorded as managed: a managed machine without a lease has no
+  // desired allowlist, and its VM would be killed as unverifiable.
+  const std::optional<Ipv4> want = b.spec->loopback ? b.spec->loopback : address;
+  if (want && (leases_.count(name) == 0 || leases_[name] != *want)) {
+    store::Lease l{name, want->str(), now_ms()};
+    if (auto e = store_.put_lease(l)) return refuse("cannot lease " + want->str() + ": " + e->message);
+    leases_[name] = *want;
+    event(name, machine, "lease-acquired",
+          want->str() + (b.spec->loopback ? " (the spec's fixed loopback)"
+                                          : " (the address machine '" + machine + "' allows)"));
   }
   Action adopt{};
   adopt.kind = Action::Kind::Adopt;

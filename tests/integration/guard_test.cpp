@@ -207,10 +207,11 @@ TEST_CASE("guard: adopt takes a running machine in without restarting it and rel
   const std::int64_t pid = h.row("bot-bottle-a")->json()["pid"];
   const auto start_time = pid_start_time(pid);
 
-  h.write_spec("agent", spec_toml("machine = \"bot-bottle-a\"\n"));
-  // The daemon may be in the bottle's first step when the command arrives ("busy; try again"),
-  // and that step may itself adopt the machine the spec names: either way it ends managed by
-  // `agent`, its VM untouched.
+  // The spec a launcher writes when it hands a machine over names the address the machine already
+  // allows. The daemon may be in the bottle's first step when the command arrives ("busy; try
+  // again"), and that step may itself adopt the machine the spec names: either way it ends
+  // managed by `agent`, its VM untouched.
+  h.write_spec("agent", spec_toml("machine = \"bot-bottle-a\"\nloopback = \"127.0.0.22\"\n"));
   RunResult adopt;
   h.wait_until("adopt to be answered", [&] {
     adopt = h.cli({"adopt", "agent", "--machine", "bot-bottle-a", "--json"});
@@ -219,6 +220,7 @@ TEST_CASE("guard: adopt takes a running machine in without restarting it and rel
   INFO(adopt.describe());
   REQUIRE((adopt.exit_code == 0 || contains(adopt.out, "is managed by bottle 'agent'")));
   Json b = h.wait_verified("agent");
+  INFO("kills: " << Json(h.events("drift-killed")).dump() << Json(h.events("guard-killed")).dump());
   CHECK(b["pid"] == pid);
   CHECK(b["address"] == "127.0.0.22");
   CHECK(pid_start_time(pid) == start_time);
