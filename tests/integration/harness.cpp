@@ -31,4 +31,18 @@ std::vector<Json> mentioning(const std::vector<Json>& events, const std::string&
   return out;
 }
 
+std::vector<Json> kills_of_rogue(const std::vector<Json>& kills, std::int64_t rogue) {
+  std::vector<Json> out;
+  for (const Json& k : kills) {
+    const std::string detail = k.value("detail", "");
+    if (mentions_pid(detail, rogue)) {
+      out.push_back(k);
+    } else {
+      CHECK(contains(detail, "unverifiable"));
+      CHECK(contains(detail, "agent.pid"));
+    }
+  }
+  return out;
+}
+
 }  // namespace bs::integ

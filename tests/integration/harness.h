@@ -30,6 +30,12 @@ std::vector<Json> mentioning(const std::vector<Json>& events, const std::string&
 // "pid N" exactly, not a prefix of a longer number.
 bool mentions_pid(const std::string& detail, std::int64_t pid);
 
+// The drift-killed events among `kills` that name `rogue`. Any other must be the race of an
+// out-of-band `machine stop` with the supervisor's at-once restart: the stop removes agent.pid
+// and agent.config.json after its VM is gone, when they may already be the new VM's, which is
+// then unverifiable, killed (fail closed) and started again (real smolvm's stop does the same).
+std::vector<Json> kills_of_rogue(const std::vector<Json>& kills, std::int64_t rogue);
+
 // The one allowlist most tests expect: the first lease of the default pool.
 inline const Json kFirstAllowlist = Json::array({"127.0.0.16/32"});
 
