@@ -13,6 +13,7 @@
 
 #include "store/state_store.h"
 #include "supervisor/commands.h"
+#include "supervisor/state_reader.h"
 #include "supervisor/event_filter.h"
 #include "supervisor/status_table.h"
 
@@ -20,8 +21,6 @@ namespace bs::supervisor {
 namespace {
 
 constexpr std::chrono::milliseconds kPollInterval{200};
-// A read that meets the daemon's write lock is retried for this long before giving up.
-constexpr std::chrono::milliseconds kBusyPatience{3000};
 
 volatile std::sig_atomic_t g_stop = 0;
 
@@ -104,23 +103,13 @@ class EventTable {
   bool header_done_ = false;
 };
 
-bs::Expected<store::StateStore, store::StoreError> open_store(const std::string& state_dir) {
-  auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
-  while (true) {
-    auto db = store::StateStore::open_read_only(state_dir);
-    if (db || db.error().kind != store::StoreError::Kind::Busy || std::chrono::steady_clock::now() >= give_up) {
-      return db;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
 
 // Reads a batch, waiting out the daemon's write lock for a while instead of failing at once.
 bs::Expected<std::vector<store::Event>, store::StoreError> read_batch(store::StateStore& db,
                                                                       const std::string& bottle,
                                                                       std::int64_t since_ms,
                                                                       std::int64_t after_id) {
-  auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
+  auto give_up = std::chrono::steady_clock::now() + kStateBusyPatience;
   while (true) {
     // Unlimited is bounded: the daemon trims the log to its last kEventsKept events.
     auto batch = db.events(bottle, since_ms, after_id, 0);
@@ -144,7 +133,7 @@ int cmd_events(const Settings& settings, const Invocation& inv, CommandIo& io) {
   // must not look like "nothing happened". Creating it is the daemon's job, never ours.
   while (inv.follow && !g_stop && exists(settings.state_dir) && !exists(db_path)) sleep_a_poll();
   if (g_stop) return kExitOk;
-  auto db = open_store(settings.state_dir);
+  auto db = open_state_read_only(settings.state_dir);
   if (!db) {
     print_error(io.err, "cannot read the audit log: " + db.error().message,
                 db.error().kind == store::StoreError::Kind::Missing

@@ -3,38 +3,22 @@
 // pool: an address listed here is a managed bottle's, and a launcher must not allow it to its own
 // machines (the supervisor reports that as a lease conflict and refuses to start the bottle).
 #include <algorithm>
-#include <thread>
 
 #include <nlohmann/json.hpp>
 
 #include "store/state_store.h"
 #include "supervisor/commands.h"
+#include "supervisor/state_reader.h"
 #include "supervisor/status_table.h"
 
 namespace bs::supervisor {
-namespace {
-
-constexpr std::chrono::milliseconds kBusyPatience{3000};
-
-bs::Expected<store::StateStore, store::StoreError> open_store(const std::string& state_dir) {
-  auto give_up = std::chrono::steady_clock::now() + kBusyPatience;
-  while (true) {
-    auto db = store::StateStore::open_read_only(state_dir);
-    if (db || db.error().kind != store::StoreError::Kind::Busy || std::chrono::steady_clock::now() >= give_up) {
-      return db;
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(20));
-  }
-}
-
-}  // namespace
 
 int cmd_leases(const Settings& settings, const Invocation& inv, CommandIo& io) {
   nlohmann::ordered_json doc;
   doc["state_dir"] = settings.state_dir;
   doc["pool"] = settings.config.pool.str();
   nlohmann::ordered_json list = nlohmann::ordered_json::array();
-  auto db = open_store(settings.state_dir);
+  auto db = open_state_read_only(settings.state_dir);
   if (!db && db.error().kind != store::StoreError::Kind::Missing) {
     print_error(io.err, "cannot read the leases: " + db.error().message);
     return kExitFailed;
