@@ -94,11 +94,9 @@ TEST_CASE("an out-of-band unconfined start is killed before its agent answers, a
   print_metric("unconfined_vm_lived_ms", static_cast<long long>(lived_ms + 0.5));
   CHECK(lived_ms < 1000);
 
-  std::vector<Json> kills;
-  h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "early")).empty(); });
   INFO("pid1 " << pid1 << " pid2 " << pid2 << " rogue " << rogue << "; events: " << Json(h.events()).dump());
   // Exactly one kill of the rogue VM; any other may only be the stop-cleanup race (harness.h).
-  const std::vector<Json> rogue_kills = kills_of_rogue(kills, rogue);
+  const std::vector<Json> rogue_kills = wait_kills_of_rogue(h, "early", rogue);
   REQUIRE(rogue_kills.size() == 1);
   CHECK(contains(rogue_kills[0]["detail"], "null"));
 

@@ -138,11 +138,9 @@ TEST_CASE("a VM started out of band with another policy is drift-killed and rest
                [&] { return !pid_alive(rogue); });
   print_metric("drift_kill_ms", elapsed_ms(started));
 
-  std::vector<Json> kills;
-  h.wait_until("the drift-killed event", [&] { return !(kills = h.events("drift-killed", "drift")).empty(); });
-  INFO("drift-killed events: " << Json(kills).dump());
   // Exactly one kill of the rogue VM; any other may only be the stop-cleanup race (harness.h).
-  const std::vector<Json> rogue_kills = kills_of_rogue(kills, rogue);
+  const std::vector<Json> rogue_kills = wait_kills_of_rogue(h, "drift", rogue);
+  INFO("drift-killed events: " << Json(h.events("drift-killed", "drift")).dump());
   REQUIRE(rogue_kills.size() == 1);
   CHECK(contains(rogue_kills[0]["detail"], "0.0.0.0/0"));
 

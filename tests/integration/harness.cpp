@@ -45,4 +45,16 @@ std::vector<Json> kills_of_rogue(const std::vector<Json>& kills, std::int64_t ro
   return out;
 }
 
+std::vector<Json> wait_kills_of_rogue(TempHome& h, const std::string& bottle, std::int64_t rogue) {
+  std::vector<Json> kills;
+  h.wait_until("a drift-killed event naming pid " + std::to_string(rogue), [&] {
+    kills = h.events("drift-killed", bottle);
+    for (const Json& k : kills) {
+      if (mentions_pid(k.value("detail", ""), rogue)) return true;
+    }
+    return false;
+  });
+  return kills_of_rogue(kills, rogue);
+}
+
 }  // namespace bs::integ

@@ -36,6 +36,11 @@ bool mentions_pid(const std::string& detail, std::int64_t pid);
 // then unverifiable, killed (fail closed) and started again (real smolvm's stop does the same).
 std::vector<Json> kills_of_rogue(const std::vector<Json>& kills, std::int64_t rogue);
 
+// Waits for a drift-killed event of `bottle` that names `rogue`, then returns kills_of_rogue of
+// all its drift-killed events. (Waiting for any drift-killed event is not enough: the race above
+// may record its kill first.)
+std::vector<Json> wait_kills_of_rogue(TempHome& h, const std::string& bottle, std::int64_t rogue);
+
 // The one allowlist most tests expect: the first lease of the default pool.
 inline const Json kFirstAllowlist = Json::array({"127.0.0.16/32"});
 
