@@ -15,6 +15,7 @@
 #include "platform/pidfd.h"
 #include "reconcile/plan.h"
 #include "reconcile/spec.h"
+#include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {

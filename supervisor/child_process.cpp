@@ -3,6 +3,7 @@
 #include <cstring>
 #include <signal.h>
 
+#include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 
 extern char** environ;

@@ -13,6 +13,7 @@
 #include "store/pending_events.h"
 #include "store/state_store.h"
 #include "supervisor/log_throttle.h"
+#include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {

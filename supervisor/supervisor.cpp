@@ -61,7 +61,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       vm_dirs_(loop, [this](const std::string& machine, VmDirWatch::Change change) {
         on_vm_dir_change(machine, change);
       }),
-      queue_(loop, [this](const std::string& name) { process(name); }),
+      queue_(time_, [this](const std::string& name) { process(name); }),
       commands_(loop),
       spec_debounce_(loop),
       spec_rearm_(loop),

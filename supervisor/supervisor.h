@@ -31,6 +31,7 @@
 #include "supervisor/observer.h"
 #include "supervisor/settings.h"
 #include "supervisor/spec_folder.h"
+#include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 #include "supervisor/vm_dir_watch.h"
 #include "supervisor/work_queue.h"
@@ -153,6 +154,7 @@ class Supervisor {
   std::map<std::string, std::string> smolvm_env() const;
 
   uv_loop_t* loop_;
+  LoopTime time_{loop_};
   Settings settings_;
   CommonFlags flags_;
   RunMode mode_;

@@ -4,8 +4,8 @@
 
 namespace bs::supervisor {
 
-WorkQueue::WorkQueue(uv_loop_t* loop, Handler handler)
-    : loop_(loop), handler_(std::move(handler)), drain_timer_(loop) {}
+WorkQueue::WorkQueue(TimeSource& time, Handler handler)
+    : time_(time), handler_(std::move(handler)), drain_timer_(time) {}
 
 void WorkQueue::set_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max) {
   initial_ = initial;
@@ -32,9 +32,9 @@ void WorkQueue::add_after(const std::string& key, std::chrono::milliseconds dela
     add(key);
     return;
   }
-  auto when = std::chrono::steady_clock::now() + delay;
+  auto when = time_.now() + delay;
   if (auto d = due_.find(key); d != due_.end() && d->second <= when) return;  // earlier wins
-  auto timer = std::make_unique<Timer>(loop_);
+  auto timer = std::make_unique<Timer>(time_);
   timer->start(delay, [this, key] {
     // Timer::fire runs a copy of this callback, so freeing the timer here is safe.
     due_.erase(key);
@@ -61,7 +61,7 @@ int WorkQueue::failures(const std::string& key) const {
   return it == failures_.end() ? 0 : it->second;
 }
 
-std::optional<std::chrono::steady_clock::time_point> WorkQueue::scheduled(const std::string& key) const {
+std::optional<TimePoint> WorkQueue::scheduled(const std::string& key) const {
   auto it = due_.find(key);
   if (it == due_.end()) return std::nullopt;
   return it->second;

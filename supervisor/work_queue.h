@@ -3,8 +3,6 @@
 // after done()), and failures back off per key, reset on success.
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <deque>
 #include <functional>
@@ -14,6 +12,7 @@
 #include <set>
 #include <string>
 
+#include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {
@@ -22,7 +21,7 @@ class WorkQueue {
  public:
   using Handler = std::function<void(const std::string& key)>;  // must call done(key) later
 
-  WorkQueue(uv_loop_t* loop, Handler handler);
+  WorkQueue(TimeSource& time, Handler handler);
   WorkQueue(const WorkQueue&) = delete;
   WorkQueue& operator=(const WorkQueue&) = delete;
 
@@ -38,19 +37,19 @@ class WorkQueue {
   bool idle() const { return queue_.empty() && processing_.empty(); }
   std::size_t delayed() const { return delayed_.size(); }
   // When the key is scheduled by add_after / add_rate_limited; nullopt when it is not.
-  std::optional<std::chrono::steady_clock::time_point> scheduled(const std::string& key) const;
+  std::optional<TimePoint> scheduled(const std::string& key) const;
   int failures(const std::string& key) const;
 
  private:
   void schedule_drain();
   void drain();
 
-  uv_loop_t* loop_;
+  TimeSource& time_;
   Handler handler_;
   std::deque<std::string> queue_;
   std::set<std::string> queued_, processing_, dirty_;
   std::map<std::string, std::unique_ptr<Timer>> delayed_;
-  std::map<std::string, std::chrono::steady_clock::time_point> due_;
+  std::map<std::string, TimePoint> due_;
   std::map<std::string, int> failures_;
   Timer drain_timer_;
   std::chrono::milliseconds initial_{1000}, max_{300000};
