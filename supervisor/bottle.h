@@ -33,9 +33,7 @@ struct Bottle {
   std::string spec_path;
   std::optional<BottleSpec> spec;         // last valid desired state
   std::optional<std::string> spec_error;  // the current spec's problem
-  bool file_present = false;
-  std::optional<TimePoint> absent_since;  // spec file missing since (removal grace)
-  std::unique_ptr<Timer> removal_timer;   // fires when the removal grace has passed
+  bool file_present = false;              // absent and its removal grace: RemovalGrace
   RestartHistory restarts;
 
   // The reconcile step in hand.

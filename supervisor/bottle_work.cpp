@@ -52,8 +52,8 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.spec = b.spec;
   in.spec_error = b.spec_error;
   in.held = spec_folder_problem_.has_value();
-  in.absent = !b.file_present && b.absent_since.has_value();
-  in.removed = !in.held && in.absent && Clock::now() - *b.absent_since >= settings_.config.removal_grace;
+  in.absent = removal_.absent(b.name);
+  in.removed = !in.held && removal_.removed(b.name);
   if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
   for (const std::string& m : managed_.of_bottle(b.name)) {
     const store::ManagedMachine& mm = managed_.find(m)->second;
@@ -142,10 +142,10 @@ void Supervisor::plan_round(Bottle& b, bool count_round) {
     return;
   }
   BottleInput in = build_input(b);
-  if (!in.held && in.absent && !in.removed && !(b.removal_timer && b.removal_timer->active())) {
+  if (!in.held && in.absent && !in.removed) {
     // Still inside the removal grace (the loop's clock may run a little behind the timer that
     // woke us): look again when it has really passed.
-    arm_removal(b.name, b);
+    removal_.rearm(b.name);
   }
   Plan plan = plan_bottle(in);
   if (plan.pending) {
@@ -210,11 +210,12 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
     queue_.forget(b.name);
   }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
-  bool gone = !b.file_present && b.absent_since && !shown && leases_.count(b.name) == 0 &&
-              managed_.of_bottle(b.name).empty() && !(b.removal_timer && b.removal_timer->active());
+  bool gone = !b.file_present && removal_.absent(b.name) && !shown && leases_.count(b.name) == 0 &&
+              managed_.of_bottle(b.name).empty() && !removal_.running(b.name);
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
     if (auto err = store_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, err->message);
+    removal_.end(b.name);
     bottles_.erase(b.name);  // `b` is dead from here
   }
   update_notify_status();
@@ -225,7 +226,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
 bool Supervisor::converged(const Bottle& b) const {
   // Cached by the last step: cheap enough to ask for every bottle after every step.
   return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
-         !(b.absent_since && !b.file_present) && !spec_folder_problem_;
+         !removal_.absent(b.name) && !spec_folder_problem_;
 }
 
 }  // namespace bs::supervisor

@@ -5,6 +5,7 @@
 #include <string_view>
 
 #include "reconcile/duration.h"
+#include "supervisor/closest_word.h"
 #include "supervisor/status_table.h"
 
 namespace bs::supervisor {
@@ -90,35 +91,6 @@ const CommandInfo& info_of(Command command) {
     if (c.command == command) return c;
   }
   return kCommands.front();  // unreachable: every Command is in the table
-}
-
-std::size_t edit_distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
-
-// The closest known word within two edits, so a typo gets a "did you mean" hint.
-std::optional<std::string> closest(std::string_view word, const std::vector<std::string>& known) {
-  std::optional<std::string> best;
-  std::size_t best_distance = 3;
-  for (const auto& k : known) {
-    std::size_t d = edit_distance(word, k);
-    if (d < best_distance) {
-      best_distance = d;
-      best = k;
-    }
-  }
-  return best;
 }
 
 std::string help_hint(const CommandInfo* c) {

@@ -121,12 +121,12 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       }
     }
     if (spec_folder_problem_ && !error) error = "held: " + *spec_folder_problem_;
-    bool absent = b.absent_since && !b.file_present;
+    bool absent = removal_.absent(name);
     if (absent && !error && !spec_folder_problem_) {
       // Inside the removal grace (or its removal in progress): say when it is acted on.
       error = "spec file removed; the bottle is removed " +
-              std::string(b.removal_timer && b.removal_timer->active()
-                              ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(b.removal_timer->due_in()))
+              std::string(removal_.due_in(name)
+                              ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
                               : "now");
     }
     bool is_converged = !busy && !error && plan.actions.empty() && !absent && !spec_folder_problem_;

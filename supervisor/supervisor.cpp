@@ -227,11 +227,8 @@ void Supervisor::rescan_specs() {
     spec_folder_problem_.reset();
     // The time the folder could not be read does not count: a file that is still gone gets a
     // whole removal grace from now.
-    const TimePoint now = Clock::now();
-    for (auto& [name, b] : bottles_) {
-      if (!b.file_present && b.absent_since) mark_absent(name, b, now);
-      queue_.add(name);
-    }
+    removal_.resume();
+    for (const auto& [name, _] : bottles_) queue_.add(name);
   }
   // The same files as last time (all unchanged since read) under the same pool resolve to the
   // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
@@ -242,7 +239,7 @@ void Supervisor::rescan_specs() {
     std::size_t with_file = 0;
     for (const auto& [_, b] : bottles_) with_file += b.file_present ? 1 : 0;
     bool same_files = with_file == scan.files.size();
-    for (const auto& [_, b] : bottles_) same_files = same_files && (b.file_present || b.absent_since);
+    for (const auto& [name, b] : bottles_) same_files = same_files && (b.file_present || removal_.absent(name));
     for (std::size_t i = 0; same_files && i < scan.files.size(); ++i) {
       auto it = bottles_.find(bottle_name_of(scan.files[i].file_name));
       same_files = it != bottles_.end() && it->second.file_present && it->second.spec_path == scan.files[i].path;
@@ -254,15 +251,13 @@ void Supervisor::rescan_specs() {
   std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
   for (const SpecFile& f : scan.files) texts[f.path] = f.text;
   std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool, &spec_parses_);
-  const TimePoint now = Clock::now();
   std::set<std::string> seen;
   for (SpecEntry& e : entries) {
     seen.insert(e.name);
     Bottle& b = bottle(e.name);
     bool changed = !b.file_present || b.spec_path != e.path || b.spec_error != e.error;
     b.file_present = true;
-    b.absent_since.reset();
-    if (b.removal_timer) b.removal_timer->stop();
+    removal_.end(e.name);
     b.spec_path = e.path;
     if (e.spec) {
       bool spec_changed = !b.spec || !(*b.spec == *e.spec);
@@ -288,7 +283,7 @@ void Supervisor::rescan_specs() {
   resolved_pool_ = settings_.config.pool;
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
-    if (b.file_present || !b.absent_since) mark_absent(name, b, now);
+    if (b.file_present || !removal_.absent(name)) mark_absent(name, b);
   }
 }
 
@@ -299,30 +294,15 @@ void Supervisor::hold_all(const std::string& problem) {
   spdlog::error("{}; holding every bottle (confinement enforced, nothing stopped or deleted)", problem);
   spec_folder_problem_ = problem;
   resolved_pool_.reset();
-  for (auto& [name, b] : bottles_) {
-    if (b.removal_timer) b.removal_timer->stop();
-    queue_.add(name);
-  }
+  removal_.hold();
+  for (const auto& [name, _] : bottles_) queue_.add(name);
 }
 
-void Supervisor::mark_absent(const std::string& name, Bottle& b, TimePoint now) {
+void Supervisor::mark_absent(const std::string& name, Bottle& b) {
   b.file_present = false;
-  b.absent_since = now;
   b.spec_error.reset();  // a problem of a file that is gone
-  arm_removal(name, b);
+  removal_.begin(name);
   queue_.add(name);  // held at once: nothing new is begun for it during the grace
-}
-
-// The removal grace is a timer of its own: when it runs out the bottle is planned again at once,
-// whatever started it. (A delayed queue entry would be superseded by any other add meanwhile.)
-void Supervisor::arm_removal(const std::string& name, Bottle& b) {
-  if (!b.absent_since || b.file_present || spec_folder_problem_) return;  // held: no grace runs
-  if (!b.removal_timer) b.removal_timer = std::make_unique<Timer>(loop_);
-  auto left = std::chrono::duration_cast<std::chrono::milliseconds>(settings_.config.removal_grace -
-                                                                     (Clock::now() - *b.absent_since));
-  // +1 ms: the loop's clock may run a little behind the steady clock the planner is given.
-  b.removal_timer->start(std::max(left, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1),
-                         [this, name] { queue_.add(name); });
 }
 
 // ---- smolvm's DB ----------------------------------------------------------------------------
@@ -625,8 +605,7 @@ void Supervisor::reload() {
     queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
     spdlog::info("config reloaded from {}{}", settings_.config_path,
                  pool_changed ? " (the new pool applies to new leases)" : "");
-    // A new removal_grace applies to the graces already running.
-    for (auto& [name, b] : bottles_) arm_removal(name, b);
+    removal_.set_grace(settings_.config.removal_grace);  // also for the graces already running
     schedule_resync();
     full_resync();
   }
@@ -658,10 +637,8 @@ void Supervisor::maybe_finish_shutdown() {
   if (!stopping_) return;
   // Finish the step in hand: commands already running complete (bounded by their timeout).
   if (commands_.running() != 0) return;
-  for (auto& [_, b] : bottles_) {
-    b.exit_watch.reset();
-    b.removal_timer.reset();
-  }
+  for (auto& [_, b] : bottles_) b.exit_watch.reset();
+  removal_.stop();
   wakeup_counter_.reset();
   control_.reset();
   signals_.clear();

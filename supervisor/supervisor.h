@@ -29,6 +29,7 @@
 #include "supervisor/guard_watch.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
+#include "supervisor/removal_grace.h"
 #include "supervisor/settings.h"
 #include "supervisor/spec_folder.h"
 #include "supervisor/time_source.h"
@@ -83,8 +84,7 @@ class Supervisor {
   void schedule_resync();
   void full_resync();
   void rescan_specs();
-  void mark_absent(const std::string& name, Bottle& b, TimePoint now);  // its spec file is gone
-  void arm_removal(const std::string& name, Bottle& b);  // (re)starts its removal grace timer
+  void mark_absent(const std::string& name, Bottle& b);  // its spec file is gone: the grace begins
   void hold_all(const std::string& problem);  // the spec folder cannot be read or trusted
   // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
   // row appeared, vanished or changed since the last snapshot.
@@ -188,6 +188,7 @@ class Supervisor {
   SpecParseMemo spec_parses_;                                // and as last parsed
   std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
   WorkQueue queue_;
+  RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
   CommandRunner commands_;
   DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
   // Bottles waiting for a command slot, FIFO (1,000 bottles queue 1,000 creates). Only names: a
