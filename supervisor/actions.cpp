@@ -3,7 +3,6 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <thread>
 
 #include "platform/file_lock.h"
 #include "platform/listeners.h"
@@ -34,20 +33,6 @@ std::string command_error(const std::string& what, const CommandResult& r, const
   while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
   if (msg.empty()) msg = "exit code " + std::to_string(r.exit_code);
   return what + ": " + msg;
-}
-
-// SIGKILL is delivered at once, but the process is gone only when the kernel has torn it down;
-// wait for that briefly (it takes well under a millisecond) so the next start never meets it.
-void wait_gone(std::int64_t pid) {
-  for (int i = 0; i < 2000; ++i) {
-    platform::reap_child(pid);
-    auto st = platform::read_proc_stat(pid);
-    if (!st || st->state == 'Z' || st->state == 'X') {
-      platform::reap_child(pid);
-      return;
-    }
-    std::this_thread::sleep_for(std::chrono::microseconds(50));
-  }
 }
 
 }  // namespace
@@ -231,29 +216,28 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
 }
 
 std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
-  platform::KillResult r = platform::kill_verified(a.pid, a.start_time, settings_.smolvm.vm_command_line(a.machine));
+  const KillReport r = kill_vm(processes_, a, settings_.smolvm.vm_command_line(a.machine));
   // Strays are listed by the last full resync only: one that is dead (or no longer that process)
   // must leave the list, or every round plans its kill again and the bottle is "not converging"
   // until the next resync.
   // Whatever that pid was, it is not the process remembered under it any more (or soon not):
   // later looks in this same loop iteration must read /proc again.
-  if (r.outcome != platform::KillOutcome::Failed) vm_processes_.forget(a.pid);
-  if (a.reason == KillReason::Stray && r.outcome != platform::KillOutcome::Failed) {
-    if (auto s = strays_.find(a.machine); s != strays_.end()) {
-      auto& list = s->second;
-      list.erase(std::remove_if(list.begin(), list.end(), [&](const StrayVm& v) { return v.pid == a.pid; }),
-                 list.end());
-      if (list.empty()) strays_.erase(s);
+  if (r.result != KillReport::Result::Failed) {
+    vm_processes_.forget(a.pid);
+    if (a.reason == KillReason::Stray) {
+      if (auto s = strays_.find(a.machine); s != strays_.end()) {
+        auto& list = s->second;
+        list.erase(std::remove_if(list.begin(), list.end(), [&](const StrayVm& v) { return v.pid == a.pid; }),
+                   list.end());
+        if (list.empty()) strays_.erase(s);
+      }
     }
   }
-  switch (r.outcome) {
-    case platform::KillOutcome::Killed: {
-      wait_gone(a.pid);
-      bool stray = a.reason == KillReason::Stray;
-      if (!stray) ++counters_.drift_kills;
+  switch (r.result) {
+    case KillReport::Result::Killed: {
+      if (r.drift) ++counters_.drift_kills;
       b.restarts.record_kill(Clock::now());
-      event(b.name, a.machine, stray ? "stray-killed" : "drift-killed",
-            (a.reason == KillReason::Unverifiable ? "unverifiable: " : "") + a.detail);
+      event(b.name, a.machine, r.event_kind, r.detail);
       if (auto v = verified_.find(a.machine); v != verified_.end() && v->second.pid == a.pid) {
         (void)store_.clear_verified_vm(a.machine);
         verified_.erase(v);
@@ -262,12 +246,11 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       queue_.add(b.name);  // the confined restart follows at once
       return std::nullopt;
     }
-    case platform::KillOutcome::Gone:
-    case platform::KillOutcome::Mismatch:
-      spdlog::info("bottle {}: not killing pid {}: {}", b.name, a.pid, r.message);
+    case KillReport::Result::NotThere:
+      spdlog::info("bottle {}: not killing pid {}: {}", b.name, a.pid, r.detail);
       return std::nullopt;
-    case platform::KillOutcome::Failed:
-      return "cannot kill pid " + std::to_string(a.pid) + ": " + r.message;
+    case KillReport::Result::Failed:
+      return r.detail;
   }
   return std::nullopt;
 }

@@ -35,6 +35,7 @@
 #include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 #include "supervisor/vm_dir_watch.h"
+#include "supervisor/vm_kill.h"
 #include "supervisor/work_queue.h"
 
 namespace bs::supervisor {
@@ -175,6 +176,7 @@ class Supervisor {
   std::map<std::string, std::set<std::string>> spec_machine_owners_;
   std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
+  HostProcesses processes_;                                  // the kill path's seam
   VmDirWatch vm_dirs_;
   std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
   // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
