@@ -51,7 +51,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.name = b.name;
   in.spec = b.spec;
   in.spec_error = b.spec_error;
-  in.held = spec_folder_problem_.has_value();
+  in.held = specs_.problem().has_value();
   in.absent = removal_.absent(b.name);
   in.removed = !in.held && removal_.removed(b.name);
   if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
@@ -226,7 +226,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
 bool Supervisor::converged(const Bottle& b) const {
   // Cached by the last step: cheap enough to ask for every bottle after every step.
   return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
-         !removal_.absent(b.name) && !spec_folder_problem_;
+         !removal_.absent(b.name) && !specs_.problem();
 }
 
 }  // namespace bs::supervisor

@@ -39,7 +39,7 @@ std::optional<Ipv4> Supervisor::launcher_address(const Bottle& b) const {
 
 nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::string& machine) {
   if (name.empty() || machine.empty()) return refuse("adopt needs a bottle name and --machine");
-  rescan_specs();  // the launcher may have written the spec a moment ago
+  specs_.rescan();  // the launcher may have written the spec a moment ago
   refresh_rows(false);
   auto it = bottles_.find(name);
   if (it == bottles_.end() || !it->second.spec || !it->second.file_present) {
@@ -97,7 +97,7 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
 
 nlohmann::json Supervisor::release_bottle(const std::string& name) {
   if (name.empty()) return refuse("release needs a bottle name");
-  rescan_specs();
+  specs_.rescan();
   auto it = bottles_.find(name);
   if (it == bottles_.end()) return refuse("no bottle '" + name + "'");
   Bottle& b = it->second;

@@ -52,7 +52,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   sup["kvm"] = kvm_word();
   // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
   sup["spec_folder_problem"] =
-      spec_folder_problem_ ? nlohmann::json(*spec_folder_problem_) : nlohmann::json(nullptr);
+      specs_.problem() ? nlohmann::json(*specs_.problem()) : nlohmann::json(nullptr);
   sup["last_resync"] = time_or_null(last_resync_ms_);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
   sup["smolvm_command_ms"] = static_cast<double>(command_time_.count()) / 1000.0;
@@ -120,16 +120,16 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
         retry = {{"reason", *error}, {"count", queue_.failures(name)}, {"next_at", time_or_null(wall_of(*due))}};
       }
     }
-    if (spec_folder_problem_ && !error) error = "held: " + *spec_folder_problem_;
+    if (specs_.problem() && !error) error = "held: " + *specs_.problem();
     bool absent = removal_.absent(name);
-    if (absent && !error && !spec_folder_problem_) {
+    if (absent && !error && !specs_.problem()) {
       // Inside the removal grace (or its removal in progress): say when it is acted on.
       error = "spec file removed; the bottle is removed " +
               std::string(removal_.due_in(name)
                               ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
                               : "now");
     }
-    bool is_converged = !busy && !error && plan.actions.empty() && !absent && !spec_folder_problem_;
+    bool is_converged = !busy && !error && plan.actions.empty() && !absent && !specs_.problem();
 
     nlohmann::json j;
     j["name"] = name;

@@ -20,7 +20,6 @@
 namespace bs::supervisor {
 namespace {
 
-constexpr auto kSpecRearmMax = std::chrono::milliseconds(20000);
 // After a DB event, look again at 1, 2, 4, ... 128 ms (see on_db_event).
 constexpr auto kDbRecheckFirst = std::chrono::milliseconds(1);
 constexpr auto kDbRecheckLast = std::chrono::milliseconds(128);
@@ -63,8 +62,6 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       }),
       queue_(time_, [this](const std::string& name) { process(name); }),
       commands_(loop),
-      spec_debounce_(loop),
-      spec_rearm_(loop),
       resync_(loop),
       watchdog_(loop),
       db_rearm_(loop),
@@ -130,7 +127,7 @@ std::optional<std::string> Supervisor::start() {
   }
 
   last_resync_ms_ = now_ms();
-  rescan_specs();
+  specs_.rescan();
   refresh_rows(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
   std::set<std::string> all;
@@ -143,7 +140,7 @@ std::optional<std::string> Supervisor::start() {
   for (const auto& [name, _] : bottles_) queue_.add(name);
 
   if (mode_ == RunMode::Daemon) {
-    arm_spec_watch();
+    specs_.watch();
     arm_db_watch();
     sync_vm_dirs();
     schedule_resync();
@@ -160,7 +157,7 @@ std::optional<std::string> Supervisor::start() {
   } else {
     ready_ = true;
     pass_waiters_.push_back([this] {
-      bool all_converged = !spec_folder_problem_;  // a folder we cannot read: nothing is known
+      bool all_converged = !specs_.problem();  // a folder we cannot read: nothing is known
       for (auto& [_, b] : bottles_) all_converged = converged(b) && all_converged;
       exit_code_ = all_converged ? 0 : 1;
       begin_shutdown();
@@ -168,141 +165,6 @@ std::optional<std::string> Supervisor::start() {
     check_pass_waiters();
   }
   return std::nullopt;
-}
-
-// ---- the spec folder ------------------------------------------------------------------------
-
-void Supervisor::arm_spec_watch() {
-  spec_watch_.reset();
-  struct stat st {};
-  if (::stat(settings_.specs_dir.c_str(), &st) != 0 || !S_ISDIR(st.st_mode)) {
-    // Missing (or replaced by a file): retry with backoff; the resync still rescans.
-    spec_rearm_.start(spec_rearm_delay_, [this] { arm_spec_watch(); });
-    spec_rearm_delay_ = std::min(spec_rearm_delay_ * 2, kSpecRearmMax);
-    return;
-  }
-  auto* h = new uv_fs_event_t;
-  uv_fs_event_init(loop_, h);
-  h->data = this;
-  int rc = uv_fs_event_start(h, [](uv_fs_event_t* e, const char*, int, int) {
-    if (e->data != nullptr) static_cast<Supervisor*>(e->data)->on_spec_event();
-  }, settings_.specs_dir.c_str(), 0);
-  spec_watch_ = UvHandle<uv_fs_event_t>(h);
-  if (rc != 0) {
-    spdlog::warn("cannot watch {}: {}", settings_.specs_dir, uv_strerror(rc));
-    spec_watch_.reset();
-    spec_rearm_.start(spec_rearm_delay_, [this] { arm_spec_watch(); });
-    spec_rearm_delay_ = std::min(spec_rearm_delay_ * 2, kSpecRearmMax);
-    return;
-  }
-  spec_dir_inode_ = st.st_ino;
-  spec_dir_device_ = st.st_dev;
-  spec_rearm_delay_ = std::chrono::milliseconds(1000);
-  on_spec_event();  // whatever changed while we were not watching
-}
-
-void Supervisor::on_spec_event() {
-  // Writers emit many events per save (libuv has no CLOSE_WRITE): coalesce.
-  if (!spec_debounce_.active()) {
-    spec_debounce_.start(settings_.config.debounce, [this] { rescan_specs(); });
-  }
-}
-
-void Supervisor::rescan_specs() {
-  SpecFolderScan scan = scan_spec_folder(settings_.specs_dir, &spec_reads_);
-  if (mode_ == RunMode::Daemon && (!scan.readable || scan.inode != spec_dir_inode_ ||
-                                   scan.device != spec_dir_device_)) {
-    // The folder was removed, renamed or replaced: the inotify watch died with its inode.
-    if (spec_watch_ || scan.readable) {
-      spec_watch_.reset();
-      if (!spec_rearm_.active()) arm_spec_watch();
-    }
-  }
-  if (!scan.readable || !scan.trusted) {
-    hold_all(scan.problem);
-    return;
-  }
-  if (spec_folder_problem_) {
-    spdlog::info("spec folder {} can be read and is trusted again", settings_.specs_dir);
-    spec_folder_problem_.reset();
-    // The time the folder could not be read does not count: a file that is still gone gets a
-    // whole removal grace from now.
-    removal_.resume();
-    for (const auto& [name, _] : bottles_) queue_.add(name);
-  }
-  // The same files as last time (all unchanged since read) under the same pool resolve to the
-  // same entries, which the bottles already hold: nothing to do (a no-op resync's usual case).
-  // The cache only vouches for the files it holds (it keeps a file only once it has settled), so
-  // a file deleted before it was cached is no "miss": the shortcut also needs the files present
-  // to be exactly those of the bottles that have one.
-  if (scan.unchanged && resolved_pool_ && *resolved_pool_ == settings_.config.pool) {
-    std::size_t with_file = 0;
-    for (const auto& [_, b] : bottles_) with_file += b.file_present ? 1 : 0;
-    bool same_files = with_file == scan.files.size();
-    for (const auto& [name, b] : bottles_) same_files = same_files && (b.file_present || removal_.absent(name));
-    for (std::size_t i = 0; same_files && i < scan.files.size(); ++i) {
-      auto it = bottles_.find(bottle_name_of(scan.files[i].file_name));
-      same_files = it != bottles_.end() && it->second.file_present && it->second.spec_path == scan.files[i].path;
-    }
-    if (same_files) return;
-  }
-  resolved_pool_.reset();
-
-  std::map<std::string, std::string> texts;  // by path: what a valid spec is saved as
-  for (const SpecFile& f : scan.files) texts[f.path] = f.text;
-  std::vector<SpecEntry> entries = resolve_specs(std::move(scan.files), settings_.config.pool, &spec_parses_);
-  std::set<std::string> seen;
-  for (SpecEntry& e : entries) {
-    seen.insert(e.name);
-    Bottle& b = bottle(e.name);
-    bool changed = !b.file_present || b.spec_path != e.path || b.spec_error != e.error;
-    b.file_present = true;
-    removal_.end(e.name);
-    b.spec_path = e.path;
-    if (e.spec) {
-      bool spec_changed = !b.spec || !(*b.spec == *e.spec);
-      if (spec_changed) {
-        // Kept so that a spec found invalid at our next start still has a desired state.
-        if (auto err = store_.save_spec({e.name, e.path, texts[e.path], now_ms()})) {
-          spdlog::warn("bottle {}: cannot save its spec: {}", e.name, err->message);
-        }
-      }
-      changed = changed || spec_changed;
-      b.spec = std::move(e.spec);
-      b.spec_error.reset();
-    } else {
-      if (b.spec_error != e.error) spdlog::warn("bottle {}: {}", e.name, one_line(e.error.value_or("invalid")));
-      b.spec_error = e.error;  // keeps its last valid desired state
-    }
-    if (changed) queue_.add(e.name);
-  }
-  spec_machine_owners_.clear();
-  for (const auto& [name, b] : bottles_) {
-    if (b.spec) spec_machine_owners_[b.spec->machine].insert(name);
-  }
-  resolved_pool_ = settings_.config.pool;
-  for (auto& [name, b] : bottles_) {
-    if (seen.count(name) != 0) continue;
-    if (b.file_present || !removal_.absent(name)) mark_absent(name, b);
-  }
-}
-
-void Supervisor::hold_all(const std::string& problem) {
-  if (spec_folder_problem_ == problem) return;
-  // "Cannot tell" is never "every spec removed": every bottle is held (confinement still
-  // enforced, nothing begun, stopped or deleted) until the folder can be read and trusted again.
-  spdlog::error("{}; holding every bottle (confinement enforced, nothing stopped or deleted)", problem);
-  spec_folder_problem_ = problem;
-  resolved_pool_.reset();
-  removal_.hold();
-  for (const auto& [name, _] : bottles_) queue_.add(name);
-}
-
-void Supervisor::mark_absent(const std::string& name, Bottle& b) {
-  b.file_present = false;
-  b.spec_error.reset();  // a problem of a file that is gone
-  removal_.begin(name);
-  queue_.add(name);  // held at once: nothing new is begun for it during the grace
 }
 
 // ---- smolvm's DB ----------------------------------------------------------------------------
@@ -532,7 +394,7 @@ void Supervisor::full_resync() {
   if (stopping_) return;
   last_resync_ms_ = now_ms();
   const auto began = std::chrono::steady_clock::now();
-  rescan_specs();
+  specs_.rescan();
   refresh_rows(true);
   std::set<std::string> machines;
   for (const auto& [m, mm] : managed_) {
@@ -603,6 +465,8 @@ void Supervisor::reload() {
     settings_ = std::move(*fresh);
     set_log_level(settings_.config.log_level);
     queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
+    specs_.set_pool(settings_.config.pool);
+    specs_.set_debounce(settings_.config.debounce);
     spdlog::info("config reloaded from {}{}", settings_.config_path,
                  pool_changed ? " (the new pool applies to new leases)" : "");
     removal_.set_grace(settings_.config.removal_grace);  // also for the graces already running
@@ -616,10 +480,8 @@ void Supervisor::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
   if (ready_ && mode_ == RunMode::Daemon) notify::stopping();
-  spec_watch_.reset();
+  specs_.stop();
   db_watch_.reset();
-  spec_debounce_.stop();
-  spec_rearm_.stop();
   db_root_watch_.reset();
   db_rearm_.stop();
   db_recheck_.stop();
@@ -658,7 +520,7 @@ void Supervisor::publish_notify_status() {
     if (converged(b)) ++ok;
     if (b.spec_error || b.exec_error || b.plan_error) ++errors;
   }
-  notify::status((spec_folder_problem_ ? "spec folder cannot be read or trusted, every bottle held; " : "") +
+  notify::status((specs_.problem() ? "spec folder cannot be read or trusted, every bottle held; " : "") +
                  std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
                   std::to_string(errors) + " with errors; drift kills " +
                   std::to_string(counters_.drift_kills));

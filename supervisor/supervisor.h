@@ -31,7 +31,7 @@
 #include "supervisor/observer.h"
 #include "supervisor/removal_grace.h"
 #include "supervisor/settings.h"
-#include "supervisor/spec_folder.h"
+#include "supervisor/spec_source.h"
 #include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 #include "supervisor/vm_dir_watch.h"
@@ -71,9 +71,7 @@ class Supervisor {
 
  private:
   // supervisor.cpp: lifecycle, watches, rescans
-  void arm_spec_watch();
   void arm_db_watch();
-  void on_spec_event();
   void on_db_event();
   void check_db_rows();
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
@@ -84,9 +82,11 @@ class Supervisor {
   void arm_db_reopen();  // retries the DB's open when its backoff ends
   void schedule_resync();
   void full_resync();
-  void rescan_specs();
+  // spec_changes.cpp: what the spec folder's whole-set updates mean for each bottle
+  void apply_specs(SpecScan scan);
   void mark_absent(const std::string& name, Bottle& b);  // its spec file is gone: the grace begins
-  void hold_all(const std::string& problem);  // the spec folder cannot be read or trusted
+  void hold_all();     // the spec folder cannot be read or trusted
+  void resume_all();   // it can again
   // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
   // row appeared, vanished or changed since the last snapshot.
   std::set<std::string> refresh_rows(bool force);
@@ -184,11 +184,10 @@ class Supervisor {
   std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
   GuardState guard_;                                         // machines no spec manages
   Timer guard_recheck_{loop_};                               // a guarded VM's pending window ends
-  SpecReadCache spec_reads_;                                 // spec files as last read
-  // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
-  std::optional<std::string> spec_folder_problem_;
-  SpecParseMemo spec_parses_;                                // and as last parsed
-  std::optional<Ipv4Pool> resolved_pool_;                    // the pool of the last full resolve
+  SpecSource specs_{loop_, time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
+                    settings_.config.debounce,
+                    SpecSource::Callbacks{[this](SpecScan scan) { apply_specs(std::move(scan)); },
+                                          [this](const std::string&) { hold_all(); }, [this] { resume_all(); }}};
   WorkQueue queue_;
   RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
   CommandRunner commands_;
@@ -200,18 +199,16 @@ class Supervisor {
   std::optional<std::string> slot_reserved_for_;
   std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
-  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_, booted_scan_;
+  Timer resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_, booted_scan_;
   std::chrono::milliseconds db_recheck_delay_{1};
   // After a failed open of smolvm's DB, the next attempt waits (doubling): opening runs SQLite on
   // the loop, and a broken DB must not be reopened on every event it causes.
   std::chrono::milliseconds db_reopen_delay_{0};
   std::chrono::steady_clock::time_point db_reopen_not_before_{};
-  std::chrono::milliseconds spec_rearm_delay_{1000};
   std::chrono::milliseconds watchdog_every_{0};
   // db_watch_: smolvm's server/ folder; db_root_watch_: its parent, which sees a new server/.
-  UvHandle<uv_fs_event_t> spec_watch_, db_watch_, db_root_watch_;
+  UvHandle<uv_fs_event_t> db_watch_, db_root_watch_;
   std::uint64_t db_dir_inode_ = 0, db_dir_device_ = 0;  // the server/ folder db_watch_ watches
-  std::uint64_t spec_dir_inode_ = 0, spec_dir_device_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
