@@ -50,7 +50,11 @@ Flow lease(const BottleInput& in, Plan& p) {
 
 Flow db_available(const SpecMachine& m, Plan& p) {
   if (m.obs == nullptr || m.obs->row == MachineObservation::Row::DbUnavailable) {
-    if (m.obs != nullptr) {
+    // A machine of another bottle that this one does not manage is that bottle's to judge, by its
+    // own allowlist: with the DB readable this bottle leaves it alone, and an unreadable DB must
+    // not make it kill a VM its owner verified.
+    const bool of_another = m.managed == nullptr && m.in.machines_of_others.count(m.name) != 0;
+    if (m.obs != nullptr && !of_another) {
       if (auto kill = drift_kill(m.name, *m.obs, m.desired)) p.actions.push_back(*kill);
     }
     p.error = "cannot verify: " + (m.obs ? m.obs->problem : std::string("machine not observed"));

@@ -162,3 +162,15 @@ TEST_CASE("planner table: 7. removal, the removal grace, 8. strays", "[reconcile
       {"a stray _boot-vm of the machine is killed, the row's VM spared", ours_running().stray(42).stray(77), "kill"},
   });
 }
+
+// Found by the property test (plan_property_test.cpp), each once a real planner bug.
+TEST_CASE("planner table: machines that are not the bottle's own are left alone", "[reconcile][plan][table]") {
+  using namespace plan_table;
+  check_rows({
+      // With smolvm's DB unreadable, the VM of a machine another bottle manages was judged by this
+      // bottle's allowlist and killed for drift, though its owner had verified it.
+      {"DB missing: the VM of another bottle's machine is left to that bottle",
+       World().spec().machine("shared").lease().at("shared").db_unavailable("gone").vm(42, kOtherBottles).of_others(),
+       "", "cannot verify"},
+  });
+}
