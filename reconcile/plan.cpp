@@ -46,15 +46,20 @@ namespace {
 // new is begun for it (no lease, machine, adoption, start, stop or recreate: a spec deleted for
 // good must not first get a machine only to lose it two seconds later), but its confinement is
 // still kept: drifted, unverifiable and stray VMs are killed, its row is patched, and what the
-// supervisor recorded stays true. A rewritten spec ends the hold at once.
-bool allowed_while_absent(Action::Kind kind) {
+// supervisor recorded stays true. A rewritten spec ends the hold at once. Confinement is kept for
+// the machines the bottle manages: the machine its spec names but it has not adopted yet is not
+// its own (§6.7: never touched), so its row is not patched nor its VM killed or recorded.
+bool allowed_while_absent(const BottleInput& in, const Action& a) {
   using K = Action::Kind;
-  switch (kind) {
+  auto managed = [&] {
+    return std::any_of(in.managed.begin(), in.managed.end(), [&](const Managed& m) { return m.machine == a.machine; });
+  };
+  switch (a.kind) {
     case K::Kill:
     case K::Patch:
     case K::RecordVerified:
     case K::RecordExit:
-      return true;
+      return managed();
     default:
       return false;
   }
@@ -93,7 +98,7 @@ Plan plan_full(const BottleInput& in) {
 Plan plan_bottle(const BottleInput& in) {
   Plan p = plan_full(in);
   if (in.held || (in.absent && !in.removed)) {
-    std::erase_if(p.actions, [](const Action& a) { return !allowed_while_absent(a.kind); });
+    std::erase_if(p.actions, [&](const Action& a) { return !allowed_while_absent(in, a); });
   }
   return p;
 }

@@ -172,5 +172,11 @@ TEST_CASE("planner table: machines that are not the bottle's own are left alone"
       {"DB missing: the VM of another bottle's machine is left to that bottle",
        World().spec().machine("shared").lease().at("shared").db_unavailable("gone").vm(42, kOtherBottles).of_others(),
        "", "cannot verify"},
+      // Held, a bottle dropped the adoption of its spec's machine but still patched the row of that
+      // machine it did not manage, and killed or recorded its VM.
+      {"held: the spec's machine not adopted yet is not patched", World().spec().lease().held().row(kOpen), ""},
+      {"held: nor its VM killed", World().spec().lease().held().row(kOwnRow).vm(42, kOpen), ""},
+      {"absent within the grace: nor its VM recorded as verified",
+       World().spec().lease().absent().row(kOwnRow).vm(42, kOwnRow), ""},
   });
 }
