@@ -27,7 +27,8 @@ class RandomWorld {
     in.backoff_max = Millis(pick({8, 300000}));
 
     // The spec: which machine it names decides what is ours to adopt or another bottle's.
-    const std::string spec_machine = pick({"bottle-a", "bottle-a", "bottle-a", "bottle-a", "old-a", "loose", "bottle-b"});
+    const std::string spec_machine =
+        pick({"bottle-a", "bottle-a", "bottle-a", "bottle-a", "old-a", "loose", "bottle-b"});
     if (chance(10)) {
       if (chance(70)) in.spec_error = "a.toml:1:1: broken";
     } else {
@@ -36,7 +37,8 @@ class RandomWorld {
       s.state = chance(75) ? RunState::Running : RunState::Stopped;
       s.on_remove = chance(60) ? OnRemove::Delete : OnRemove::Keep;
       if (chance(20)) s.loopback = ip(pick({"127.0.0.16", "127.0.0.20"}));
-      s.egress_allow = pick_list({Allowlist{}, Allowlist{}, allow({"10.0.0.0/8"}), allow({"10.0.0.0/8", "192.168.0.0/16"})});
+      s.egress_allow =
+          pick_list({Allowlist{}, Allowlist{}, allow({"10.0.0.0/8"}), allow({"10.0.0.0/8", "192.168.0.0/16"})});
       if (chance(20)) {
         s.image.reset();
         s.from = "/abs/agent.smolmachine";
@@ -49,7 +51,9 @@ class RandomWorld {
     in.absent = in.removed ? chance(50) : chance(10);
     in.held = chance(5);
     if (!chance(15)) in.lease = ip(pick({"127.0.0.16", "127.0.0.16", "127.0.0.16", "127.0.0.17", "127.0.0.20"}));
-    if (chance(10)) in.lease_conflicts.push_back(LeaseConflict{"bot-bottle-x", "a", in.lease.value_or(ip("127.0.0.16"))});
+    if (chance(10)) {
+      in.lease_conflicts.push_back(LeaseConflict{"bot-bottle-x", "a", in.lease.value_or(ip("127.0.0.16"))});
+    }
 
     // What the bottle manages, and what other bottles do.
     w.others.insert("bottle-b");

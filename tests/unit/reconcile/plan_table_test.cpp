@@ -33,14 +33,14 @@ void check_rows(const std::vector<PlanRow>& rows) {
   }
 }
 
-const Policy kOwnRow = Policy::of(allow({"127.0.0.16/32"}));
+const Policy kOwnRow = Policy::of(kOwn);
 const Policy kOpen = Policy::unrestricted();
 const Policy kOtherBottles = Policy::of(allow({"127.0.0.17/32"}));
 
 // Bottle a, leased 127.0.0.16, its machine bottle-a created by us with the spec's shape.
 World ours() { return World().spec().lease().managed(); }
 // ... and its VM pid 42 running confined, verified earlier.
-World ours_running() { return ours().row(kOwnRow).vm(42, kOwnRow).verified(42, allow({"127.0.0.16/32"})); }
+World ours_running() { return ours().row(kOwnRow).vm(42, kOwnRow).verified(42, kOwn); }
 
 RestartHistory exits_in_a_row(int exits) {
   RestartHistory h;
@@ -74,7 +74,7 @@ TEST_CASE("planner table: 1. lease, 2. create or adopt", "[reconcile][plan][tabl
       {"image edited, on_remove = delete: stopped and deleted to be created again",
        ours_running().image("alpine:3.21"), "stop delete"},
       {"image edited, on_remove = keep: nothing recreated, the way to do it reported",
-       World().spec().keep().lease().managed().cpus(3).row(kOwnRow).vm(42, kOwnRow).verified(42, allow({"127.0.0.16/32"})),
+       World().spec().keep().lease().managed().cpus(3).row(kOwnRow).vm(42, kOwnRow).verified(42, kOwn),
        "", "on_remove = \"keep\""},
       {"a spec never valid creates nothing", World().no_spec("machine 'bottle-a' is already used").row_missing(), "",
        "already used"},
@@ -119,14 +119,14 @@ TEST_CASE("planner table: 5. run state, 6. watch the VM", "[reconcile][plan][tab
        "not started"},
       {"but a VM running confined is left running", ours_running().lease_conflict("x"), ""},
       {"the verified VM exited: recorded, restarted at once",
-       ours().row(kOwnRow).verified(42, allow({"127.0.0.16/32"})).restarts(exits_in_a_row(0)), "record-exit start"},
+       ours().row(kOwnRow).verified(42, kOwn).restarts(exits_in_a_row(0)), "record-exit start"},
       {"the 5th exit within 10 minutes waits the backoff",
-       ours().row(kOwnRow).verified(42, allow({"127.0.0.16/32"})).restarts(exits_in_a_row(4)),
+       ours().row(kOwnRow).verified(42, kOwn).restarts(exits_in_a_row(4)),
        "record-exit wait-until"},
       {"a drift kill is never delayed by backoff", ours().row(kOwnRow).vm(43, kOpen).restarts(exits_in_a_row(6)),
        "kill start"},
       {"the VM we verified still runs, the row names another pid: a stray",
-       ours().row(kOwnRow).verified(42, allow({"127.0.0.16/32"})).superseded(42).pid_note("pid 77 is another process"),
+       ours().row(kOwnRow).verified(42, kOwn).superseded(42).pid_note("pid 77 is another process"),
        "kill start"},
   });
 }
@@ -142,8 +142,8 @@ TEST_CASE("planner table: 7. removal, the removal grace, 8. strays", "[reconcile
       {"removed, on_remove = keep, its row unreadable: stopped, not quarantined",
        World().spec().keep().lease().managed().row_unreadable("TEXT").vm(42, kOwnRow).removed(), "stop",
        "cannot quarantine"},
-      {"removed, DB missing: its VM cannot be confirmed without a spec", ours().db_unavailable("gone").vm(42, kOwnRow).removed(),
-       "kill", "cannot remove"},
+      {"removed, DB missing: its VM cannot be confirmed without a spec",
+       ours().db_unavailable("gone").vm(42, kOwnRow).removed(), "kill", "cannot remove"},
       {"removed: machines we never managed are never touched",
        World().lease().removed().at("someone-elses").row(kOpen).vm(7, kOpen), "release-lease"},
       {"the machine renamed: the old one removed, the new one created",

@@ -48,6 +48,19 @@ inline RunningVm running_vm(std::int64_t pid, Policy booted) {
   return RunningVm{pid, 1000 + static_cast<std::uint64_t>(pid), std::move(booted), 0};
 }
 
+inline const Allowlist kOwn = allow({"127.0.0.16/32"});  // bottle a's own /32 on lease 127.0.0.16
+
+// A bottle with lease .16, its machine managed (created by us with the spec's shape), spec as given.
+inline BottleInput managed_bottle(const BottleSpec& s = plain_spec()) {
+  BottleInput in;
+  in.name = s.name;
+  in.spec = s;
+  in.lease = ip("127.0.0.16");
+  in.managed.push_back(Managed{s.machine, false, s.on_remove, machine_fingerprint(s)});
+  in.now = kPlanNow;
+  return in;
+}
+
 class World {
  public:
   World() { in_.name = "a"; in_.now = kPlanNow; }
@@ -105,7 +118,12 @@ class World {
 
   // --- what was observed; these act on the machine last named by at() (default: the spec's) ---
   World& at(std::string machine) { at_ = std::move(machine); return *this; }
-  World& row(Policy allowed) { obs().row = MachineObservation::Row::Ok; obs().allowed = std::move(allowed); obs().network = true; return *this; }
+  World& row(Policy allowed) {
+    obs().row = MachineObservation::Row::Ok;
+    obs().allowed = std::move(allowed);
+    obs().network = true;
+    return *this;
+  }
   World& row_missing() { obs().row = MachineObservation::Row::Missing; return *this; }
   World& row_unreadable(std::string problem) {
     obs().row = MachineObservation::Row::Unreadable;
@@ -161,6 +179,9 @@ inline std::vector<std::string> rendered(const Plan& p) {
   for (const Action& a : p.actions) out.push_back(to_string(a));
   return out;
 }
+
+using Strings = std::vector<std::string>;
+inline Strings plan_of(const BottleInput& in) { return rendered(plan_bottle(in)); }
 
 // The plan's action kinds, space-separated: "kill patch start" ("" for none).
 inline std::string kinds_of(const Plan& p) {
