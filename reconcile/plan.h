@@ -1,6 +1,8 @@
 // The reconcile planner: (desired spec, observed world, leases, store records, clock) -> actions.
-// Pure: no I/O, no clock but the one passed in. CONTRACT.md §6 is its specification; the tests
-// in tests/unit/reconcile/plan_test.cpp read like that section's table.
+// Pure: no I/O, no clock but the one passed in. CONTRACT.md §6 is its specification: plan.cpp
+// runs its steps in order (plan_steps.cpp, plan_removal.cpp). tests/unit/reconcile/
+// plan_table_test.cpp reads like that section's table; plan_property_test.cpp checks the plans
+// of random worlds (verified starts, observed kills, own machines only, a fixed point).
 #pragma once
 
 #include <map>
