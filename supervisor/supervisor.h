@@ -29,6 +29,7 @@
 #include "supervisor/guard_watch.h"
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
+#include "supervisor/row_watch.h"
 #include "supervisor/settings.h"
 #include "supervisor/spec_folder.h"
 #include "supervisor/time_source.h"
@@ -70,25 +71,15 @@ class Supervisor {
  private:
   // supervisor.cpp: lifecycle, watches, rescans
   void arm_spec_watch();
-  void arm_db_watch();
   void on_spec_event();
-  void on_db_event();
-  void check_db_rows();
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
-  void arm_db_recheck();
-  // The watched server/ folder is gone or is another folder now (deleted, renamed, recreated).
-  bool db_watch_stale() const;
-  void rearm_db_watch_soon();
-  void arm_db_reopen();  // retries the DB's open when its backoff ends
+  void on_rows_availability_changed();
   void schedule_resync();
   void full_resync();
   void rescan_specs();
   void mark_absent(const std::string& name, Bottle& b, TimePoint now);  // its spec file is gone
   void arm_removal(const std::string& name, Bottle& b);  // (re)starts its removal grace timer
   void hold_all(const std::string& problem);  // the spec folder cannot be read or trusted
-  // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
-  // row appeared, vanished or changed since the last snapshot.
-  std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
   void arm_booted_scan();  // the stray scan timer, for the earliest due VM boot
 
@@ -160,10 +151,10 @@ class Supervisor {
   RunMode mode_;
   store::StateStore store_;
   EventRecorder events_{loop_, store_};  // the audit log's writer, with its retry queue
-  std::optional<smolvm::VmTable> vms_;
-  std::uint64_t data_version_ = 0;
-  std::optional<std::uint64_t> snapshot_checked_at_;  // loop iteration (wakeups_.loop) it was last current in
-  RowSnapshot rows_;
+  // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
+  RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return wakeups_.loop; },
+                 {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
+                  [this] { on_rows_availability_changed(); }}};
 
   // Mirrors of the store, written through.
   std::map<std::string, Ipv4> leases_;                       // by bottle
@@ -197,17 +188,10 @@ class Supervisor {
   std::optional<std::string> slot_reserved_for_;
   std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
-  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_, booted_scan_;
-  std::chrono::milliseconds db_recheck_delay_{1};
-  // After a failed open of smolvm's DB, the next attempt waits (doubling): opening runs SQLite on
-  // the loop, and a broken DB must not be reopened on every event it causes.
-  std::chrono::milliseconds db_reopen_delay_{0};
-  std::chrono::steady_clock::time_point db_reopen_not_before_{};
+  Timer spec_debounce_, spec_rearm_, resync_, watchdog_, booted_scan_;
   std::chrono::milliseconds spec_rearm_delay_{1000};
   std::chrono::milliseconds watchdog_every_{0};
-  // db_watch_: smolvm's server/ folder; db_root_watch_: its parent, which sees a new server/.
-  UvHandle<uv_fs_event_t> spec_watch_, db_watch_, db_root_watch_;
-  std::uint64_t db_dir_inode_ = 0, db_dir_device_ = 0;  // the server/ folder db_watch_ watches
+  UvHandle<uv_fs_event_t> spec_watch_;
   std::uint64_t spec_dir_inode_ = 0, spec_dir_device_ = 0;
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;
