@@ -185,7 +185,6 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
 }
 
 std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, bool quarantine) {
-  if (!vms_) return "cannot verify: smolvm DB " + settings_.smolvm.db + " is not available";
   smolvm::RecordPatch patch;
   if (quarantine) {
     patch.network = false;
@@ -193,8 +192,9 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
   } else {
     patch.allowed_cidrs = to_strings(a.allowlist);
   }
-  smolvm::PatchResult r = vms_->patch(a.machine, patch);
-  if (!r.after.name.empty()) rows_.rows[a.machine] = r.after;
+  std::optional<smolvm::PatchResult> patched = rows_.patch(a.machine, patch);  // the snapshot takes its row
+  if (!patched) return "cannot verify: smolvm DB " + settings_.smolvm.db + " is not available";
+  const smolvm::PatchResult& r = *patched;
   switch (r.outcome) {
     case smolvm::PatchOutcome::Patched:
       ++counters_.patches;
@@ -368,11 +368,9 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
 }
 
 bool Supervisor::created_row_verified(const Action& create) const {
-  auto it = rows_.rows.find(create.machine);
-  if (!rows_.available || it == rows_.rows.end() || it->second.problem != smolvm::MachineRow::Problem::None) {
-    return false;
-  }
-  return policy_of(it->second.record.allowed_cidrs).equals(create.allowlist);
+  const smolvm::MachineRow* row = rows_.row(create.machine);
+  if (row == nullptr || row->problem != smolvm::MachineRow::Problem::None) return false;
+  return policy_of(row->record.allowed_cidrs).equals(create.allowlist);
 }
 
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
@@ -381,10 +379,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
   // smolvm's server folder appears with its first command, usually our own first create. Watch
   // it now, not at the next 2 s re-arm: a VM started out of band meanwhile would otherwise go
   // unnoticed (and unkilled) until a resync or this bottle's next round.
-  if (mode_ == RunMode::Daemon && !stopping_ && !db_watch_) {
-    db_rearm_.stop();
-    arm_db_watch();
-  }
+  if (mode_ == RunMode::Daemon && !stopping_ && !rows_.watching()) rows_.watch();
   spdlog::debug("bottle {}: smolvm {} took {:.1f} ms (exit {})", name, to_string(a), r.elapsed.count() / 1000.0,
                 r.exit_code);
   launch_pending_commands();
@@ -464,7 +459,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
   // get the same at-once drift check a DB event would have given them: this read consumes the
   // data_version change, so that event will find nothing new. Our own machine is checked by the
   // bottle's next round below.
-  std::set<std::string> changed = refresh_rows(false);
+  std::set<std::string> changed = rows_.refresh(false);
   changed.erase(a.machine);
   on_rows_changed(changed);
   if (!err && a.kind == Action::Kind::Create && created_row_verified(a)) {

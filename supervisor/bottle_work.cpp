@@ -59,41 +59,19 @@ BottleInput Supervisor::build_input(Bottle& b) {
     const store::ManagedMachine& mm = managed_.find(m)->second;
     in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
   }
-  // Fresh rows for this bottle's machines: the snapshot may predate our own last command. When
-  // no other connection has committed since the snapshot was read (data_version unchanged; our
-  // own patches update the snapshot as they write), it is current, and re-reading each row
-  // would only parse the same bytes again (most of the cost of a no-op pass). Asked once per
-  // loop iteration: the steps of one drain share the answer, and a commit landing meanwhile
-  // wakes the DB watch, which re-reads the rows and re-queues the bottles they belong to.
   // No DB open (there was none at the last look): smolvm may have created it since, before our
   // watch on its folder exists. Look now rather than take "no rows" for "no machine": a VM found
   // through agent.pid with its row thought gone would be killed.
-  if (!vms_) on_rows_changed(refresh_rows(false));
-  bool snapshot_current = false;
-  if (vms_ && rows_.available) {
-    if (snapshot_checked_at_ && *snapshot_checked_at_ == wakeups_.loop) {
-      snapshot_current = true;
-    } else {
-      auto version = vms_->data_version();
-      snapshot_current = version && *version == data_version_;
-      if (snapshot_current) snapshot_checked_at_ = wakeups_.loop;
-    }
-  }
+  if (!rows_.open()) on_rows_changed(rows_.refresh(false));
+  rows_.freshen(machines_of(b));  // the snapshot may predate our own last command
   for (const std::string& m : machines_of(b)) {
-    if (vms_ && !snapshot_current) {
-      auto row = vms_->read_one(m);
-      if (row) {
-        if (*row) rows_.rows[m] = **row;
-        else rows_.rows.erase(m);
-      }
-    }
     std::optional<Verified> v;
     if (auto it = verified_.find(m); it != verified_.end()) {
       auto list = parse_allowlist(it->second.allowlist);
       v = Verified{it->second.pid, it->second.start_time, list ? *list : Allowlist{}};
       in.verified[m] = *v;
     }
-    in.observed[m] = observe_machine(m, rows_, settings_.smolvm, v, vm_processes_);
+    in.observed[m] = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);
     if (auto s = strays_.find(m); s != strays_.end()) in.strays[m] = s->second;
   }
   // Only this bottle's own machines matter: are any of them claimed by another bottle?

@@ -55,7 +55,7 @@ bool Supervisor::managed_by_spec(const std::string& machine) const {
 
 std::set<std::string> Supervisor::outside_rows() const {
   std::set<std::string> out;
-  for (const auto& [m, _] : rows_.rows) {
+  for (const auto& [m, _] : rows_.rows().rows) {
     if (!managed_by_spec(m)) out.insert(m);
   }
   for (const auto& [m, _] : guard_.machines) out.insert(m);  // gone or managed now: dropped below
@@ -65,7 +65,7 @@ std::set<std::string> Supervisor::outside_rows() const {
 void Supervisor::guard_check(const std::set<std::string>& machines) {
   if (stopping_) return;
   const std::set<std::string> before = guard_.guarded();
-  const bool full = rows_.available && machines == outside_rows();
+  const bool full = rows_.available() && machines == outside_rows();
   for (const std::string& m : machines) judge_outside(m);
   if (full) {
     // Every outside machine was just judged: forget the VMs reported earlier that are gone, so
@@ -86,9 +86,9 @@ void Supervisor::guard_check(const std::set<std::string>& machines) {
 
 void Supervisor::judge_outside(const std::string& m) {
   // Unreadable rows tell nothing about which machines exist: keep the last judgement.
-  if (!rows_.available) return;
-  auto row = rows_.rows.find(m);
-  if (managed_by_spec(m) || row == rows_.rows.end()) {
+  if (!rows_.available()) return;
+  auto row = rows_.rows().rows.find(m);
+  if (managed_by_spec(m) || row == rows_.rows().rows.end()) {
     guard_.machines.erase(m);
     return;
   }
@@ -96,7 +96,7 @@ void Supervisor::judge_outside(const std::string& m) {
   const GuardRule* rule = guard_rule_for(settings_.config.guards, m);
   o.rule = rule != nullptr ? std::optional<GuardRule>(*rule) : std::nullopt;
   // No verified pid: the supervisor never verified this VM; the row's pid or agent.pid names it.
-  o.observed = observe_machine(m, rows_, settings_.smolvm, std::nullopt, vm_processes_);
+  o.observed = observe_machine(m, rows_.rows(), settings_.smolvm, std::nullopt, vm_processes_);
   o.judgement = judge_outside_machine(o.observed, rule);
   const GuardJudgement& j = o.judgement;
   if (!o.observed.vm) return;
@@ -207,7 +207,7 @@ nlohmann::json Supervisor::guarded_document() const {
   nlohmann::json list = nlohmann::json::array();
   for (const auto& [m, o] : guard_.machines) {
     const smolvm::MachineRow* row = nullptr;
-    if (auto it = rows_.rows.find(m); it != rows_.rows.end()) row = &it->second;
+    if (auto it = rows_.rows().rows.find(m); it != rows_.rows().rows.end()) row = &it->second;
     nlohmann::json j;
     j["name"] = m;
     j["kind"] = o.rule ? "guarded" : "unmanaged";

@@ -31,16 +31,16 @@ std::optional<Ipv4> own_address(const smolvm::MachineRow& row, const Ipv4Pool& p
 }  // namespace
 
 std::optional<Ipv4> Supervisor::launcher_address(const Bottle& b) const {
-  if (!b.spec || !rows_.available || managed_.count(b.spec->machine) != 0) return std::nullopt;
-  auto row = rows_.rows.find(b.spec->machine);
-  if (row == rows_.rows.end()) return std::nullopt;
-  return own_address(row->second, settings_.config.pool);
+  if (!b.spec || !rows_.available() || managed_.count(b.spec->machine) != 0) return std::nullopt;
+  const smolvm::MachineRow* row = rows_.row(b.spec->machine);
+  if (row == nullptr) return std::nullopt;
+  return own_address(*row, settings_.config.pool);
 }
 
 nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::string& machine) {
   if (name.empty() || machine.empty()) return refuse("adopt needs a bottle name and --machine");
   specs_.rescan();  // the launcher may have written the spec a moment ago
-  refresh_rows(false);
+  rows_.refresh(false);
   auto it = bottles_.find(name);
   if (it == bottles_.end() || !it->second.spec || !it->second.file_present) {
     return refuse("no bottle '" + name + "' with a valid spec in " + settings_.specs_dir +
@@ -56,12 +56,12 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   if (in_flight_machines_.count(machine) != 0 || queue_.processing(name)) {
     return refuse("bottle '" + name + "' is busy; try again");
   }
-  auto row = rows_.available ? rows_.rows.find(machine) : rows_.rows.end();
-  if (row == rows_.rows.end()) return refuse("no smolvm machine '" + machine + "' in " + settings_.smolvm.db);
+  const smolvm::MachineRow* row = rows_.row(machine);
+  if (row == nullptr) return refuse("no smolvm machine '" + machine + "' in " + settings_.smolvm.db);
 
   // Keep the address the machine already allows, so its VM's booted policy stays the desired one.
   std::string note;
-  std::optional<Ipv4> address = own_address(row->second, settings_.config.pool);
+  std::optional<Ipv4> address = own_address(*row, settings_.config.pool);
   if (b.spec->loopback && address && *address != *b.spec->loopback) {
     note = "; the spec's fixed loopback " + b.spec->loopback->str() + " differs from the machine's " +
            address->str() + ": its row is re-patched and its VM restarted confined";

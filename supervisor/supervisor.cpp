@@ -20,10 +20,6 @@
 namespace bs::supervisor {
 namespace {
 
-// After a DB event, look again at 1, 2, 4, ... 128 ms (see on_db_event).
-constexpr auto kDbRecheckFirst = std::chrono::milliseconds(1);
-constexpr auto kDbRecheckLast = std::chrono::milliseconds(128);
-
 std::chrono::milliseconds jittered(std::chrono::milliseconds base) {
   static std::mt19937_64 rng{std::random_device{}()};
   std::uniform_real_distribution<double> dist(0.9, 1.1);  // ±10 %: no aligned resyncs
@@ -64,9 +60,6 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       commands_(loop),
       resync_(loop),
       watchdog_(loop),
-      db_rearm_(loop),
-      db_recheck_(loop),
-      db_reopen_(loop),
       booted_scan_(loop) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
@@ -128,7 +121,7 @@ std::optional<std::string> Supervisor::start() {
 
   last_resync_ms_ = now_ms();
   specs_.rescan();
-  refresh_rows(true);
+  rows_.refresh(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
   std::set<std::string> all;
   for (const auto& [m, _] : managed_) all.insert(m);
@@ -141,7 +134,7 @@ std::optional<std::string> Supervisor::start() {
 
   if (mode_ == RunMode::Daemon) {
     specs_.watch();
-    arm_db_watch();
+    rows_.watch();
     sync_vm_dirs();
     schedule_resync();
     if (auto interval = notify::watchdog_interval()) {
@@ -167,117 +160,11 @@ std::optional<std::string> Supervisor::start() {
   return std::nullopt;
 }
 
-// ---- smolvm's DB ----------------------------------------------------------------------------
+// ---- smolvm's DB (its rows: row_watch.cpp) --------------------------------------------------
 
-namespace {
-
-// A watch on `dir` in `out`; empty (and false) when the folder cannot be watched.
-bool start_fs_watch(uv_loop_t* loop, void* data, const std::string& dir, uv_fs_event_cb cb,
-                    UvHandle<uv_fs_event_t>& out) {
-  auto* h = new uv_fs_event_t;
-  uv_fs_event_init(loop, h);
-  h->data = data;
-  int rc = uv_fs_event_start(h, cb, dir.c_str(), 0);
-  out = UvHandle<uv_fs_event_t>(h);
-  if (rc != 0) out.reset();
-  return rc == 0;
-}
-
-std::string base_name(const std::string& path) { return std::filesystem::path(path).filename().string(); }
-std::string parent_of(const std::string& path) { return std::filesystem::path(path).parent_path().string(); }
-
-}  // namespace
-
-// Two watches: server/ for the DB's own files, and its parent, because a watch dies with the
-// folder it watches (a user "resetting" smolvm deletes server/; the next smolvm command makes a
-// new one). Either one seeing server/ deleted, renamed or created re-arms both, off a timer: a
-// watch is not closed inside its own callback.
-void Supervisor::arm_db_watch() {
-  db_rearm_.stop();
-  db_watch_.reset();
-  db_root_watch_.reset();
-  db_dir_inode_ = db_dir_device_ = 0;
-  const std::string& server = settings_.smolvm.server_dir;
-  bool root_ok = start_fs_watch(loop_, this, parent_of(server), [](uv_fs_event_t* e, const char* file, int, int) {
-    auto* self = static_cast<Supervisor*>(e->data);
-    if (self == nullptr) return;
-    const std::string f = file != nullptr ? file : "";
-    const std::string& dir = self->settings_.smolvm.server_dir;
-    if (f.empty() || f == base_name(dir) || f == base_name(parent_of(dir))) {
-      if (!self->db_watch_ || self->db_watch_stale()) self->rearm_db_watch_soon();
-    }
-  }, db_root_watch_);
-  struct stat st {};
-  const bool server_exists = ::stat(server.c_str(), &st) == 0;
-  if (server_exists &&
-      start_fs_watch(loop_, this, server, [](uv_fs_event_t* e, const char* file, int, int) {
-        auto* self = static_cast<Supervisor*>(e->data);
-        if (self == nullptr) return;
-        // Only the DB and its WAL matter; the shm file changes on every read.
-        const std::string f = file != nullptr ? file : "";
-        if (f.empty() || f == "smolvm.db" || f == "smolvm.db-wal") {
-          self->on_db_event();
-        } else if (f == base_name(self->settings_.smolvm.server_dir)) {
-          self->rearm_db_watch_soon();  // the folder itself was deleted or moved away
-        }
-      }, db_watch_)) {
-    db_dir_inode_ = st.st_ino;
-    db_dir_device_ = st.st_dev;
-  }
-  if (!root_ok || (server_exists && !db_watch_)) {
-    // Not even smolvm's folder exists (smolvm has not run yet), or the watch failed: look again
-    // later (the resync also re-reads the DB).
-    db_rearm_.start(std::chrono::milliseconds(2000), [this] { arm_db_watch(); on_db_event(); });
-  }
-}
-
-void Supervisor::rearm_db_watch_soon() {
-  if (stopping_) return;
-  if (db_rearm_.active() && db_rearm_.due_in() == 0) return;
-  db_rearm_.start(std::chrono::milliseconds(0), [this] { arm_db_watch(); on_db_event(); });
-}
-
-bool Supervisor::db_watch_stale() const {
-  if (!db_watch_) return false;  // not watching: the parent's watch or the retry timer arms it
-  struct stat st {};
-  if (::stat(settings_.smolvm.server_dir.c_str(), &st) != 0) return true;
-  return st.st_ino != db_dir_inode_ || st.st_dev != db_dir_device_;
-}
-
-void Supervisor::on_db_event() {
-  if (stopping_) return;
-  check_db_rows();
-  // The event is the writer's write() to the WAL, which comes BEFORE the writer publishes the
-  // commit in the WAL index (shared memory, which inotify cannot see): the read above often still
-  // sees the old version, and no further event follows. Look again shortly, with backoff, so that
-  // commit is not left to the next full resync (30 s). A new event starts the series again.
-  db_recheck_delay_ = kDbRecheckFirst;
-  arm_db_recheck();
-}
-
-void Supervisor::arm_db_recheck() {
-  db_recheck_.start(db_recheck_delay_, [this] {
-    if (stopping_) return;
-    check_db_rows();
-    db_recheck_delay_ *= 2;
-    if (db_recheck_delay_ <= kDbRecheckLast) arm_db_recheck();
-  });
-}
-
-void Supervisor::arm_db_reopen() {
-  if (stopping_ || db_reopen_.active()) return;
-  auto wait = std::chrono::duration_cast<std::chrono::milliseconds>(db_reopen_not_before_ - std::chrono::steady_clock::now());
-  db_reopen_.start(std::max(wait, std::chrono::milliseconds(0)) + std::chrono::milliseconds(1), [this] { check_db_rows(); });
-}
-
-void Supervisor::check_db_rows() {
-  // No debounce on this path: a changed row is acted on at once.
-  bool was_available = rows_.available;
-  std::set<std::string> changed = refresh_rows(false);
-  if (rows_.available != was_available) {
-    for (const auto& [name, _] : bottles_) queue_.add(name);
-  }
-  on_rows_changed(changed);
+// Readable rows or none changes what every bottle can verify: each is planned again.
+void Supervisor::on_rows_availability_changed() {
+  for (const auto& [name, _] : bottles_) queue_.add(name);
 }
 
 void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
@@ -289,83 +176,6 @@ void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
   }
 }
 
-std::set<std::string> Supervisor::refresh_rows(bool force) {
-  snapshot_checked_at_.reset();  // set again below when the rows are read
-  // Compared only when something was re-read: most calls find data_version unchanged, and
-  // copying every row's bytes first would cost O(rows) per DB event.
-  std::set<std::string> changed;
-  auto drop_all = [&] {
-    for (const auto& [m, _] : rows_.rows) changed.insert(m);
-    rows_.rows.clear();
-  };
-  if (db_watch_stale()) rearm_db_watch_soon();
-  if (vms_ && vms_->replaced()) {
-    spdlog::warn("smolvm DB {} (or its -wal/-shm) was replaced or deleted; reopening", settings_.smolvm.db);
-    vms_.reset();
-  }
-  // A failure that went through SQLite: no rows, "cannot verify" (the VMs we verified stay
-  // checked through their pids), and the next open only after a backoff.
-  auto unavailable = [&](const std::string& problem) {
-    if (rows_.available || rows_.problem != problem) spdlog::warn("{}", problem);
-    drop_all();
-    rows_.available = false;
-    rows_.problem = problem;
-    vms_.reset();
-    db_reopen_delay_ = std::clamp(db_reopen_delay_ * 2, std::chrono::milliseconds(100), std::chrono::milliseconds(2000));
-    db_reopen_not_before_ = std::chrono::steady_clock::now() + db_reopen_delay_;
-    arm_db_reopen();
-    return changed;
-  };
-  if (vms_) {
-    if (auto problem = vms_->access_problem()) return unavailable(problem->message);
-  }
-  if (!vms_) {
-    if (std::chrono::steady_clock::now() < db_reopen_not_before_) {
-      arm_db_reopen();
-      return changed;  // still backing off: the last attempt's problem stands
-    }
-    auto opened = smolvm::VmTable::open(settings_.smolvm.db);
-    if (!opened) {
-      // No DB yet: smolvm has no machines, and its first `machine create` creates the DB. Any
-      // other failure (a file with no usable vms table included) means we cannot see the rows.
-      if (opened.error().kind != smolvm::DbError::Kind::Missing) return unavailable(opened.error().message);
-      drop_all();
-      rows_.problem = opened.error().message;
-      rows_.available = true;
-      return changed;
-    }
-    vms_ = std::move(*opened);
-    force = true;
-  }
-  auto version = vms_->data_version();
-  if (!version) {
-    if (version.error().kind != smolvm::DbError::Kind::Busy) return unavailable(version.error().message);
-    return changed;  // busy: keep the last snapshot, a later event or the resync catches up
-  }
-  if (!force && *version == data_version_ && rows_.available) return changed;
-  auto diff = vms_->read_changes(rows_.rows);
-  if (!diff) {
-    if (diff.error().kind == smolvm::DbError::Kind::Busy) return changed;
-    return unavailable(diff.error().message);
-  }
-  db_reopen_delay_ = std::chrono::milliseconds(0);
-  db_reopen_not_before_ = {};
-  data_version_ = *version;
-  snapshot_checked_at_ = wakeups_.loop;
-  rows_.available = true;
-  rows_.problem.clear();
-  for (smolvm::MachineRow& row : diff->changed) {
-    changed.insert(row.name);
-    std::string name = row.name;
-    rows_.rows.insert_or_assign(std::move(name), std::move(row));
-  }
-  for (const std::string& m : diff->removed) {
-    changed.insert(m);
-    rows_.rows.erase(m);
-  }
-  return changed;
-}
-
 void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
   for (const std::string& m : machines) {
     // Only machines we manage; one a spec merely names is adopted by its bottle's step first.
@@ -375,7 +185,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
     if (b.spec && b.spec->machine != m) continue;  // an old machine on its way out: removal stops it
     std::optional<Verified> v;
     if (auto it = verified_.find(m); it != verified_.end()) v = Verified{it->second.pid, it->second.start_time, {}};
-    MachineObservation obs = observe_machine(m, rows_, settings_.smolvm, v, vm_processes_);
+    MachineObservation obs = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);
     if (auto k = drift_kill(m, obs, desired_of(b))) {
       if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
     }
@@ -395,7 +205,7 @@ void Supervisor::full_resync() {
   last_resync_ms_ = now_ms();
   const auto began = std::chrono::steady_clock::now();
   specs_.rescan();
-  refresh_rows(true);
+  rows_.refresh(true);
   std::set<std::string> machines;
   for (const auto& [m, mm] : managed_) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
@@ -481,11 +291,7 @@ void Supervisor::begin_shutdown() {
   stopping_ = true;
   if (ready_ && mode_ == RunMode::Daemon) notify::stopping();
   specs_.stop();
-  db_watch_.reset();
-  db_root_watch_.reset();
-  db_rearm_.stop();
-  db_recheck_.stop();
-  db_reopen_.stop();
+  rows_.stop();
   booted_scan_.stop();
   guard_recheck_.stop();
   vm_dirs_.stop();

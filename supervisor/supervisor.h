@@ -30,6 +30,7 @@
 #include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
 #include "supervisor/removal_grace.h"
+#include "supervisor/row_watch.h"
 #include "supervisor/settings.h"
 #include "supervisor/spec_source.h"
 #include "supervisor/time_source.h"
@@ -71,15 +72,8 @@ class Supervisor {
 
  private:
   // supervisor.cpp: lifecycle, watches, rescans
-  void arm_db_watch();
-  void on_db_event();
-  void check_db_rows();
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
-  void arm_db_recheck();
-  // The watched server/ folder is gone or is another folder now (deleted, renamed, recreated).
-  bool db_watch_stale() const;
-  void rearm_db_watch_soon();
-  void arm_db_reopen();  // retries the DB's open when its backoff ends
+  void on_rows_availability_changed();
   void schedule_resync();
   void full_resync();
   // spec_changes.cpp: what the spec folder's whole-set updates mean for each bottle
@@ -87,9 +81,6 @@ class Supervisor {
   void mark_absent(const std::string& name, Bottle& b);  // its spec file is gone: the grace begins
   void hold_all();     // the spec folder cannot be read or trusted
   void resume_all();   // it can again
-  // Re-reads the vms rows if another process committed (or `force`); returns the machines whose
-  // row appeared, vanished or changed since the last snapshot.
-  std::set<std::string> refresh_rows(bool force);
   void fast_drift_check(const std::set<std::string>& machines);
   void arm_booted_scan();  // the stray scan timer, for the earliest due VM boot
 
@@ -161,10 +152,10 @@ class Supervisor {
   RunMode mode_;
   store::StateStore store_;
   EventRecorder events_{loop_, store_};  // the audit log's writer, with its retry queue
-  std::optional<smolvm::VmTable> vms_;
-  std::uint64_t data_version_ = 0;
-  std::optional<std::uint64_t> snapshot_checked_at_;  // loop iteration (wakeups_.loop) it was last current in
-  RowSnapshot rows_;
+  // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
+  RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return wakeups_.loop; },
+                 {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
+                  [this] { on_rows_availability_changed(); }}};
 
   // Mirrors of the store, written through.
   std::map<std::string, Ipv4> leases_;                       // by bottle
@@ -199,16 +190,8 @@ class Supervisor {
   std::optional<std::string> slot_reserved_for_;
   std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
-  Timer resync_, watchdog_, db_rearm_, db_recheck_, db_reopen_, booted_scan_;
-  std::chrono::milliseconds db_recheck_delay_{1};
-  // After a failed open of smolvm's DB, the next attempt waits (doubling): opening runs SQLite on
-  // the loop, and a broken DB must not be reopened on every event it causes.
-  std::chrono::milliseconds db_reopen_delay_{0};
-  std::chrono::steady_clock::time_point db_reopen_not_before_{};
+  Timer resync_, watchdog_, booted_scan_;
   std::chrono::milliseconds watchdog_every_{0};
-  // db_watch_: smolvm's server/ folder; db_root_watch_: its parent, which sees a new server/.
-  UvHandle<uv_fs_event_t> db_watch_, db_root_watch_;
-  std::uint64_t db_dir_inode_ = 0, db_dir_device_ = 0;  // the server/ folder db_watch_ watches
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass

@@ -84,7 +84,7 @@ std::map<std::string, std::vector<StrayVm>> Supervisor::scan_strays(const std::s
   std::map<std::string, std::set<std::int64_t>> referenced;  // the pids the row and agent.pid name
   for (const std::string& m : machines) {
     hashes.emplace(m, smolvm::vm_dir_hash(m));
-    if (auto r = rows_.rows.find(m); r != rows_.rows.end() && r->second.record.pid) {
+    if (auto r = rows_.rows().rows.find(m); r != rows_.rows().rows.end() && r->second.record.pid) {
       referenced[m].insert(*r->second.record.pid);
     }
     if (auto agent = smolvm::read_agent_pid(settings_.smolvm.vm_data_dir(m)); agent && *agent) {
