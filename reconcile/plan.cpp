@@ -5,6 +5,7 @@
 
 #include <algorithm>
 
+#include "reconcile/booted_verdict.h"
 #include "reconcile/plan_steps.h"
 
 namespace bs {
@@ -17,25 +18,16 @@ Allowlist desired_allowlist(const BottleSpec& spec, Ipv4 lease) {
 
 std::optional<Action> drift_kill(const std::string& machine, const MachineObservation& obs,
                                  const std::optional<Allowlist>& desired) {
-  using plan_steps::kill_action;
   if (!obs.vm) return std::nullopt;
-  const RunningVm& vm = *obs.vm;
-  std::string pid = "pid " + std::to_string(vm.pid);
-  if (!desired) {
-    return kill_action(machine, vm.pid, vm.start_time, KillReason::Unverifiable,
-                       pid + ": no desired allowlist to verify against (no lease)");
-  }
-  // A start in flight: not yet known, not yet killed. The window is short and bounded (the
-  // observer turns it into Invalid when it closes), and the VM is judged again when it does or
-  // as soon as agent.pid names it.
-  if (vm.booted.kind == Policy::Kind::Pending) return std::nullopt;
-  if (vm.booted.kind == Policy::Kind::Invalid) {
-    return kill_action(machine, vm.pid, vm.start_time, KillReason::Unverifiable,
-                       pid + ": booted policy " + vm.booted.str() + ", desired " + to_string(*desired));
-  }
-  if (!vm.booted.equals(*desired)) {
-    return kill_action(machine, vm.pid, vm.start_time, KillReason::Drift,
-                       pid + ": booted with " + vm.booted.str() + ", desired " + to_string(*desired));
+  BootedJudgement j = judge_booted(*obs.vm, desired);
+  switch (j.verdict) {
+    case BootedVerdict::Confined:
+    case BootedVerdict::Pending: return std::nullopt;
+    case BootedVerdict::Drifted:
+      return plan_steps::kill_action(machine, obs.vm->pid, obs.vm->start_time, KillReason::Drift, std::move(j.detail));
+    case BootedVerdict::Unverifiable:
+      return plan_steps::kill_action(machine, obs.vm->pid, obs.vm->start_time, KillReason::Unverifiable,
+                                     std::move(j.detail));
   }
   return std::nullopt;
 }

@@ -1,6 +1,8 @@
 // How status reports a bottle's machine (CONTRACT.md §8): actual state and confinement.
 #include "reconcile/plan.h"
 
+#include "reconcile/booted_verdict.h"
+
 namespace bs {
 
 std::string to_string(Actual a) {
@@ -32,16 +34,18 @@ Assessment assess(const MachineObservation* obs, const std::optional<Allowlist>&
   }
   Assessment a;
   a.actual = obs->vm ? Actual::Running : Actual::Stopped;
-  if (!desired) {
-    a.confinement = obs->vm ? Confinement::Unverifiable : Confinement::Pending;
-  } else if (obs->vm && obs->vm->booted.kind == Policy::Kind::Invalid) {
-    a.confinement = Confinement::Unverifiable;
-  } else if (obs->vm && obs->vm->booted.kind == Policy::Kind::Pending) {
-    a.confinement = Confinement::Pending;
-  } else if (obs->vm && !obs->vm->booted.equals(*desired)) {
-    a.confinement = Confinement::Drifted;
-  } else {
-    a.confinement = obs->allowed.equals(*desired) ? Confinement::Verified : Confinement::Pending;
+  const bool row_confined = desired && obs->allowed.equals(*desired);
+  if (!obs->vm) {
+    a.confinement = row_confined ? Confinement::Verified : Confinement::Pending;
+    return a;
+  }
+  // The running VM's verdict is the kill path's (judge_booted): what is killed is what status
+  // calls drifted or unverifiable.
+  switch (judge_booted(*obs->vm, desired).verdict) {
+    case BootedVerdict::Confined: a.confinement = row_confined ? Confinement::Verified : Confinement::Pending; break;
+    case BootedVerdict::Pending: a.confinement = Confinement::Pending; break;
+    case BootedVerdict::Drifted: a.confinement = Confinement::Drifted; break;
+    case BootedVerdict::Unverifiable: a.confinement = Confinement::Unverifiable; break;
   }
   return a;
 }

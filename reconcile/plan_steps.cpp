@@ -2,6 +2,7 @@
 // them (plan.cpp). The order is not the contract's numbering: the running VM is judged (4) and
 // strays are killed (8) before the row is patched (3), because a kill must not wait on anything.
 #include "reconcile/plan_steps.h"
+#include "reconcile/booted_verdict.h"
 
 namespace bs::plan_steps {
 
@@ -123,7 +124,7 @@ void check_booted_policy(SpecMachine& m, Plan& p) {
     m.history.record_kill(m.in.now);
     m.running = false;
   } else if (m.running && obs.vm->booted.kind == Policy::Kind::Pending) {
-    p.pending = "pid " + std::to_string(obs.vm->pid) + ": booted policy " + obs.vm->booted.str();
+    p.pending = judge_booted(*obs.vm, m.desired).detail;
   } else if (m.running) {
     auto v = m.in.verified.find(m.name);
     if (v == m.in.verified.end() || v->second.pid != obs.vm->pid || v->second.start_time != obs.vm->start_time ||
