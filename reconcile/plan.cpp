@@ -24,9 +24,9 @@ std::optional<Action> drift_kill(const std::string& machine, const MachineObserv
     case BootedVerdict::Confined:
     case BootedVerdict::Pending: return std::nullopt;
     case BootedVerdict::Drifted:
-      return plan_steps::kill_action(machine, obs.vm->pid, obs.vm->start_time, KillReason::Drift, std::move(j.detail));
+      return Action::kill(machine, obs.vm->pid, obs.vm->start_time, KillReason::Drift, std::move(j.detail));
     case BootedVerdict::Unverifiable:
-      return plan_steps::kill_action(machine, obs.vm->pid, obs.vm->start_time, KillReason::Unverifiable,
+      return Action::kill(machine, obs.vm->pid, obs.vm->start_time, KillReason::Unverifiable,
                                      std::move(j.detail));
   }
   return std::nullopt;

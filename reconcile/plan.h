@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "reconcile/action.h"
 #include "reconcile/cidr.h"
 #include "reconcile/guard.h"
 #include "reconcile/restart_backoff.h"
@@ -19,13 +20,6 @@
 
 namespace bs {
 
-// What a machine is created with (image/from, cpus, memory); a change recreates it.
-struct MachineShape {
-  std::optional<std::string> image, from;
-  int cpus = 1;
-  int memory_mib = 512;
-  bool operator==(const MachineShape&) const = default;
-};
 MachineShape shape_of(const BottleSpec& s);
 std::string machine_fingerprint(const MachineShape& s);  // as recorded in the store
 std::string machine_fingerprint(const BottleSpec& s);
@@ -69,45 +63,6 @@ struct BottleInput {
   Millis backoff_max{300000};
   TimePoint now{};
 };
-
-enum class KillReason { Drift, Unverifiable, Stray };
-
-struct Action {
-  enum class Kind {
-    AcquireLease,    // address: the fixed loopback, or unset for "lowest free"
-    ReleaseLease,
-    Create,          // machine, with shape + allowlist; recorded as created with shape + on_remove
-    Adopt,           // record machine as managed (it existed already), with shape + on_remove
-    Remember,        // update the managed record's on_remove (its shape stays what it was)
-    Patch,           // row allowed_cidrs := allowlist, then verify (failure stops the plan)
-    Quarantine,      // row network := false, allowed_cidrs := [], then verify
-    Kill,            // pid + start_time, reason, detail
-    Start,           // only ever after the row was verified in the same plan
-    Stop,
-    Delete,          // smolvm machine delete -f
-    Forget,          // drop machine from the store (it is gone or quarantined)
-    RecordVerified,  // store pid + start_time + allowlist of a confined running VM
-    RecordExit,      // the verified VM is gone without us stopping it
-    WaitUntil,       // restart backoff: come back at `not_before`
-  };
-  Kind kind;
-  std::string machine;
-  std::optional<Ipv4> address;
-  Allowlist allowlist;
-  std::int64_t pid = 0;
-  std::uint64_t start_time = 0;
-  KillReason reason = KillReason::Drift;
-  std::string detail;
-  TimePoint not_before{};
-  // What the action was planned from: the executor records these, never the bottle's spec as it
-  // is when the action completes (the spec may have changed meanwhile; the next round sees that).
-  MachineShape shape;                      // Create, Adopt
-  OnRemove on_remove = OnRemove::Delete;   // Create, Adopt, Remember
-
-  bool operator==(const Action&) const = default;
-};
-
-std::string to_string(const Action& a);  // "kill machine=x pid=1 reason=drift", for logs and tests
 
 struct Plan {
   std::vector<Action> actions;

@@ -13,10 +13,10 @@ void plan_removal(const BottleInput& in, const Managed& m, Plan& p) {
   const MachineObservation* obs = find_obs(in, m.machine);
   if (obs == nullptr || obs->row == MachineObservation::Row::Missing) {
     if (obs != nullptr && obs->vm) {
-      p.actions.push_back(kill_action(m.machine, obs->vm->pid, obs->vm->start_time, KillReason::Unverifiable,
+      p.actions.push_back(Action::kill(m.machine, obs->vm->pid, obs->vm->start_time, KillReason::Unverifiable,
                                       "pid " + std::to_string(obs->vm->pid) + ": the machine's row is gone"));
     }
-    p.actions.push_back(make(K::Forget, m.machine));
+    p.actions.push_back(Action::forget(m.machine));
     return;
   }
   if (obs->row == MachineObservation::Row::DbUnavailable) {
@@ -24,17 +24,17 @@ void plan_removal(const BottleInput& in, const Managed& m, Plan& p) {
     p.error = "cannot remove machine '" + m.machine + "': " + obs->problem;
     return;
   }
-  if (obs->vm) p.actions.push_back(make(K::Stop, m.machine));
+  if (obs->vm) p.actions.push_back(Action::stop(m.machine));
   if (m.on_remove == OnRemove::Delete) {
-    p.actions.push_back(make(K::Delete, m.machine));
+    p.actions.push_back(Action::delete_machine(m.machine));
     return;
   }
   if (obs->row == MachineObservation::Row::Unreadable) {
     p.error = "cannot quarantine machine '" + m.machine + "': " + obs->problem;
     return;
   }
-  p.actions.push_back(make(K::Quarantine, m.machine));
-  p.actions.push_back(make(K::Forget, m.machine));
+  p.actions.push_back(Action::quarantine(m.machine));
+  p.actions.push_back(Action::forget(m.machine));
 }
 
 // Every managed machine is removed; the lease goes once all of them are forgotten.
@@ -45,7 +45,7 @@ void plan_all_removed(const BottleInput& in, Plan& p) {
     return std::any_of(p.actions.begin(), p.actions.end(),
                        [&](const Action& a) { return a.kind == K::Forget && a.machine == m.machine; });
   });
-  if (all_forgotten && in.lease) p.actions.push_back(make(K::ReleaseLease, ""));
+  if (all_forgotten && in.lease) p.actions.push_back(Action::release_lease());
 }
 
 // Never valid (or its last valid state was lost): nothing is created or adopted, but a machine

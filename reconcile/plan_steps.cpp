@@ -6,22 +6,6 @@
 
 namespace bs::plan_steps {
 
-Action make(K kind, const std::string& machine) {
-  Action a{};
-  a.kind = kind;
-  a.machine = machine;
-  return a;
-}
-
-Action kill_action(const std::string& machine, std::int64_t pid, std::uint64_t start_time, KillReason reason,
-                   std::string detail) {
-  Action a = make(K::Kill, machine);
-  a.pid = pid;
-  a.start_time = start_time;
-  a.reason = reason;
-  a.detail = std::move(detail);
-  return a;
-}
 
 const MachineObservation* find_obs(const BottleInput& in, const std::string& machine) {
   auto it = in.observed.find(machine);
@@ -41,9 +25,7 @@ SpecMachine spec_machine(const BottleInput& in, Allowlist desired) {
 Flow lease(const BottleInput& in, Plan& p) {
   const BottleSpec& spec = *in.spec;
   if (!in.lease || (spec.loopback && *in.lease != *spec.loopback)) {
-    Action a = make(K::AcquireLease, "");
-    a.address = spec.loopback;
-    p.actions.push_back(a);
+    p.actions.push_back(Action::acquire_lease(spec.loopback));
     return Flow::Done;
   }
   return Flow::Go;
@@ -69,18 +51,14 @@ Flow create_or_adopt(const SpecMachine& m, Plan& p) {
   if (obs.row == MachineObservation::Row::Missing) {
     if (obs.vm) {
       // Its row is gone: nothing says what it booted with is still what smolvm would restart.
-      p.actions.push_back(kill_action(m.name, obs.vm->pid, obs.vm->start_time, KillReason::Unverifiable,
+      p.actions.push_back(Action::kill(m.name, obs.vm->pid, obs.vm->start_time, KillReason::Unverifiable,
                                       "pid " + std::to_string(obs.vm->pid) + ": the machine's row is gone"));
     }
     if (m.in.machines_of_others.count(m.name) != 0) {
       p.error = "machine '" + m.name + "' is managed by another bottle";
       return Flow::Done;
     }
-    Action a = make(K::Create, m.name);
-    a.allowlist = m.desired;
-    a.shape = shape_of(m.spec);
-    a.on_remove = m.spec.on_remove;
-    p.actions.push_back(a);
+    p.actions.push_back(Action::create(m.name, m.desired, shape_of(m.spec), m.spec.on_remove));
     return Flow::Done;
   }
   if (m.managed == nullptr) {
@@ -89,14 +67,9 @@ Flow create_or_adopt(const SpecMachine& m, Plan& p) {
       return Flow::Done;
     }
     // Its shape is not known: what the spec says is recorded, so only a later edit recreates it.
-    Action a = make(K::Adopt, m.name);
-    a.shape = shape_of(m.spec);
-    a.on_remove = m.spec.on_remove;
-    p.actions.push_back(a);
+    p.actions.push_back(Action::adopt(m.name, shape_of(m.spec), m.spec.on_remove));
   } else if (m.managed->on_remove != m.spec.on_remove) {
-    Action a = make(K::Remember, m.name);
-    a.on_remove = m.spec.on_remove;
-    p.actions.push_back(a);
+    p.actions.push_back(Action::remember(m.name, m.spec.on_remove));
   }
   return Flow::Go;
 }
@@ -105,10 +78,8 @@ Flow recreate_on_shape_change(const SpecMachine& m, Plan& p) {
   if (m.managed == nullptr || m.managed->fingerprint == machine_fingerprint(m.spec)) return Flow::Go;
   std::string change = describe_fingerprint_change(m.managed->fingerprint, machine_fingerprint(m.spec));
   if (m.spec.on_remove == OnRemove::Delete) {
-    if (m.obs->vm) p.actions.push_back(make(K::Stop, m.name));
-    Action del = make(K::Delete, m.name);
-    del.detail = "recreate: " + change;
-    p.actions.push_back(del);
+    if (m.obs->vm) p.actions.push_back(Action::stop(m.name));
+    p.actions.push_back(Action::delete_machine(m.name, "recreate: " + change));
     return Flow::Done;
   }
   p.error = "spec changed (" + change + ") but on_remove = \"keep\": the machine is not recreated; "
@@ -129,11 +100,7 @@ void check_booted_policy(SpecMachine& m, Plan& p) {
     auto v = m.in.verified.find(m.name);
     if (v == m.in.verified.end() || v->second.pid != obs.vm->pid || v->second.start_time != obs.vm->start_time ||
         v->second.allowlist != m.desired) {
-      Action a = make(K::RecordVerified, m.name);
-      a.pid = obs.vm->pid;
-      a.start_time = obs.vm->start_time;
-      a.allowlist = m.desired;
-      p.actions.push_back(a);
+      p.actions.push_back(Action::record_verified(m.name, obs.vm->pid, obs.vm->start_time, m.desired));
     }
   }
 }
@@ -143,21 +110,17 @@ void watch_vm(SpecMachine& m, Plan& p) {
   if (obs.superseded) {
     // The row moved on to another pid (or none) while the VM we verified still runs.
     const StrayVm& old = *obs.superseded;
-    p.actions.push_back(kill_action(m.name, old.pid, old.start_time, KillReason::Stray,
+    p.actions.push_back(Action::kill(m.name, old.pid, old.start_time, KillReason::Stray,
                                     "pid " + std::to_string(old.pid) + " is the VM of " + m.name +
                                         " verified earlier, which the row no longer references"));
   } else if (!obs.vm && m.in.verified.count(m.name) != 0) {
-    Action a = make(K::RecordExit, m.name);
-    a.pid = m.in.verified.at(m.name).pid;
-    p.actions.push_back(a);
+    p.actions.push_back(Action::record_exit(m.name, m.in.verified.at(m.name).pid));
     m.history.record_exit(m.in.now);
   } else if (!obs.vm && m.in.restarts.start_unverified && obs.row == MachineObservation::Row::Ok) {
     // The VM of our last start is gone before it was ever verified (it crashed while booting, or
     // right after smolvm called it ready): an exit all the same, or a VM that dies at once would
     // be restarted at once, for ever.
-    Action a = make(K::RecordExit, m.name);
-    a.detail = "the VM of the last start exited before it was verified";
-    p.actions.push_back(a);
+    p.actions.push_back(Action::record_exit(m.name, 0, "the VM of the last start exited before it was verified"));
     m.history.record_exit(m.in.now);
   }
 }
@@ -169,7 +132,7 @@ void kill_strays(const SpecMachine& m, Plan& p) {
   for (const StrayVm& st : s->second) {
     if (obs.vm && obs.vm->pid == st.pid) continue;
     if (obs.superseded && obs.superseded->pid == st.pid) continue;  // killed by watch_vm
-    p.actions.push_back(kill_action(m.name, st.pid, st.start_time, KillReason::Stray,
+    p.actions.push_back(Action::kill(m.name, st.pid, st.start_time, KillReason::Stray,
                                     "pid " + std::to_string(st.pid) + " is a _boot-vm for " + m.name +
                                         " that the row does not reference"));
   }
@@ -182,10 +145,7 @@ Flow confine_row(const SpecMachine& m, Plan& p) {
     return Flow::Done;
   }
   if (!obs.allowed.equals(m.desired)) {
-    Action a = make(K::Patch, m.name);
-    a.allowlist = m.desired;
-    a.detail = "row had " + obs.allowed.str();
-    p.actions.push_back(a);
+    p.actions.push_back(Action::patch(m.name, m.desired, "row had " + obs.allowed.str()));
   }
   return Flow::Go;
 }
@@ -194,16 +154,14 @@ void converge_run_state(const SpecMachine& m, Plan& p) {
   if (m.spec.state == RunState::Running && !m.running) {
     auto not_before = restart_not_before(m.history, m.in.backoff_initial, m.in.backoff_max);
     if (not_before && *not_before > m.in.now) {
-      Action a = make(K::WaitUntil, m.name);
-      a.not_before = *not_before;
-      p.actions.push_back(a);
+      p.actions.push_back(Action::wait_until(m.name, *not_before));
     } else if (!m.in.lease_conflicts.empty()) {
       p.error = "not started: " + describe_lease_conflicts(m.in.lease_conflicts);
     } else {
-      p.actions.push_back(make(K::Start, m.name));
+      p.actions.push_back(Action::start(m.name));
     }
   } else if (m.spec.state == RunState::Stopped && m.running) {
-    p.actions.push_back(make(K::Stop, m.name));
+    p.actions.push_back(Action::stop(m.name));
   }
 }
 

@@ -13,9 +13,6 @@ namespace bs::plan_steps {
 
 using K = Action::Kind;
 
-Action make(K kind, const std::string& machine);
-Action kill_action(const std::string& machine, std::int64_t pid, std::uint64_t start_time, KillReason reason,
-                   std::string detail);
 const MachineObservation* find_obs(const BottleInput& in, const std::string& machine);
 
 enum class Flow { Go, Done };

@@ -49,14 +49,7 @@ struct FakeProcesses final : ProcessControl {
 const ArgvRule kVmArgv{{"/usr/local/bin/smolvm"}, {"_boot-vm", "/data/vms/abc/boot-config.json"}};
 
 Action kill_of(std::int64_t pid, std::uint64_t start_time, KillReason reason, const std::string& detail) {
-  Action a;
-  a.kind = Action::Kind::Kill;
-  a.machine = "bottle-a";
-  a.pid = pid;
-  a.start_time = start_time;
-  a.reason = reason;
-  a.detail = detail;
-  return a;
+  return Action::kill("bottle-a", pid, start_time, reason, detail);
 }
 
 FakeProcesses with_vm(std::int64_t pid, std::uint64_t start_time) {
