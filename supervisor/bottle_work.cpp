@@ -180,11 +180,11 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
     event(b.name, machine, "error", *shown);  // logged by event(), at err priority
   }
   b.last_reported_error = shown.value_or("");
-  queue_.done(b.name);
   if (shown) {
-    auto delay = queue_.add_rate_limited(b.name);
+    auto delay = queue_.done_failed(b.name);
     spdlog::debug("bottle {}: retry in {} ms", b.name, delay.count());
   } else {
+    queue_.done(b.name);
     queue_.forget(b.name);
   }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.

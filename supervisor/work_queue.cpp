@@ -72,6 +72,12 @@ void WorkQueue::done(const std::string& key) {
   if (dirty_.erase(key) != 0) add(key);
 }
 
+std::chrono::milliseconds WorkQueue::done_failed(const std::string& key) {
+  processing_.erase(key);
+  dirty_.erase(key);
+  return add_rate_limited(key);
+}
+
 void WorkQueue::schedule_drain() {
   if (!drain_timer_.active()) drain_timer_.start(std::chrono::milliseconds(0), [this] { drain(); });
 }

@@ -1,6 +1,7 @@
 // A per-bottle work queue with client-go semantics: keys are deduplicated, a key is never
 // processed twice at once (an add while it is processed marks it dirty and it runs again
-// after done()), and failures back off per key, reset on success.
+// after done()), and failures back off per key, reset on success; a failed step's backoff is not
+// cut short by adds made while it ran (done_failed).
 #pragma once
 
 #include <chrono>
@@ -31,6 +32,12 @@ class WorkQueue {
   std::chrono::milliseconds add_rate_limited(const std::string& key);
   void forget(const std::string& key);  // success: reset the key's backoff
   void done(const std::string& key);
+  // The key's step failed: done, and it runs again after its backoff (add_rate_limited), not
+  // sooner because of adds made while the step ran. Those adds are what the retry re-reads
+  // anyway, and the step's own commands cause some of them (a failing start writes the row, a VM
+  // killed while its start runs): honouring them would make every such failure an immediate
+  // retry, a hot loop. An add after the failure still supersedes the backoff (a spec edit).
+  std::chrono::milliseconds done_failed(const std::string& key);
 
   void set_backoff(std::chrono::milliseconds initial, std::chrono::milliseconds max);
   bool processing(const std::string& key) const { return processing_.count(key) != 0; }

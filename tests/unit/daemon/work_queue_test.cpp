@@ -104,8 +104,7 @@ TEST_CASE("work queue: a key that fails every time is retried a bounded number o
   WorkQueue* qp = nullptr;
   WorkQueue queue{time, [&](const std::string& key) {
                     ++steps;
-                    qp->done(key);
-                    qp->add_rate_limited(key);  // every step fails
+                    qp->done_failed(key);  // every step fails
                   }};
   qp = &queue;
   queue.set_backoff(1000ms, 300000ms);
@@ -115,4 +114,35 @@ TEST_CASE("work queue: a key that fails every time is retried a bounded number o
   for (int s = 0; s < 600; ++s) time.advance(1000ms);
   CHECK(steps >= 9);
   CHECK(steps <= 11);
+}
+
+TEST_CASE("work queue: adds made while a step fails do not cut its backoff short (no hot loop)",
+          "[daemon-unit]") {
+  // Each failing step's own work re-adds the key while it runs (a failing start writes the row;
+  // a VM killed during its start queues the bottle): the retry still waits its backoff.
+  FakeTime time;
+  int steps = 0;
+  WorkQueue* qp = nullptr;
+  WorkQueue queue{time, [&](const std::string& key) {
+                    ++steps;
+                    qp->add(key);  // an event of the step's own making, while it runs
+                    qp->done_failed(key);
+                  }};
+  qp = &queue;
+  queue.set_backoff(200ms, 300000ms);
+  queue.add("drifting");
+  time.run_due();
+  CHECK(steps == 1);
+  time.advance(199ms);
+  CHECK(steps == 1);  // not at once, though the key was added while it ran
+  time.advance(1ms);
+  CHECK(steps == 2);
+  // Five seconds: tries at 0, 0.2, 0.6, 1.4, 3.0 s.
+  for (int ms = 200; ms < 5000; ms += 10) time.advance(10ms);
+  CHECK(steps == 5);
+
+  // An add after the failure (a spec edit) still supersedes the backoff.
+  queue.add("drifting");
+  time.run_due();
+  CHECK(steps == 6);
 }
