@@ -1,66 +1,15 @@
 // The state dir on a full filesystem (a 512 KiB tmpfs, root only): the daemon says so clearly,
 // keeps its store sound and its loop answering, and carries on once space returns.
-#include <errno.h>
-#include <fcntl.h>
-#include <sys/mount.h>
-#include <unistd.h>
-
 #include <catch2/catch.hpp>
-#include <cstring>
 #include <filesystem>
 #include <regex>
 
 #include "fault_support.h"
+#include "support/small_tmpfs.h"
 
 using namespace bs::integ;
 
 namespace {
-
-// A tmpfs mounted on `dir` for the test's lifetime; lazily unmounted so open files do not stop it.
-class SmallTmpfs {
- public:
-  explicit SmallTmpfs(const std::string& dir) : dir_(dir) {
-    std::filesystem::create_directories(dir);
-    if (::mount("tmpfs", dir.c_str(), "tmpfs", 0, "size=512k,mode=0700") == 0) {
-      mounted_ = true;
-    } else {
-      error_ = std::strerror(errno);
-    }
-  }
-  ~SmallTmpfs() {
-    if (mounted_) ::umount2(dir_.c_str(), MNT_DETACH);
-  }
-  SmallTmpfs(const SmallTmpfs&) = delete;
-  SmallTmpfs& operator=(const SmallTmpfs&) = delete;
-  bool mounted() const { return mounted_; }
-  const std::string& error() const { return error_; }
-
- private:
-  std::string dir_;
-  bool mounted_ = false;
-  std::string error_;
-};
-
-// Writes `path` until the filesystem refuses; returns the bytes written.
-std::size_t fill(const std::string& path) {
-  int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  REQUIRE(fd >= 0);
-  std::string block(4096, 'x');
-  std::size_t total = 0;
-  for (;;) {
-    ssize_t n = ::write(fd, block.data(), block.size());
-    if (n <= 0) break;
-    total += static_cast<std::size_t>(n);
-  }
-  // Small leftovers too: SQLite needs only a page to grow.
-  for (;;) {
-    ssize_t n = ::write(fd, block.data(), 1);
-    if (n <= 0) break;
-    total += 1;
-  }
-  ::close(fd);
-  return total;
-}
 
 bool says_disk_full(const std::string& text) {
   static const std::regex full("disk is full|no space left|SQLITE_FULL",
@@ -73,7 +22,7 @@ bool says_disk_full(const std::string& text) {
 TEST_CASE("fault: the state dir's filesystem full: a clear error, a sound store, recovery when space returns",
           "[integration][fault]") {
   TempHome h;
-  SmallTmpfs tmpfs(h.state_dir());
+  bs::test::SmallTmpfs tmpfs(h.state_dir(), "512k");
   if (!tmpfs.mounted()) {
     WARN("skipped: cannot mount a tmpfs on " << h.state_dir() << " (" << tmpfs.error() << "); needs root");
     return;
@@ -85,7 +34,7 @@ TEST_CASE("fault: the state dir's filesystem full: a clear error, a sound store,
   const std::size_t events_before = read_state(h).events.size();
 
   const std::string filler = h.state_dir() + "/filler";
-  const std::size_t filled = fill(filler);
+  const std::size_t filled = bs::test::fill_until_full(filler).bytes;
   INFO("filler: " << filled << " bytes");
   // Work that must write the store: a new bottle (lease, events) and an edit (patch events).
   h.write_spec("disk-b", spec_toml());

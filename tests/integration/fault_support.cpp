@@ -1,55 +1,21 @@
 #include "fault_support.h"
 
+#include <fcntl.h>
 #include <poll.h>
 #include <sqlite3.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
-#include <filesystem>
-#include <fstream>
-#include <memory>
 #include <stdexcept>
 
 #include "platform/process.h"
 #include "smolvm/boot_config.h"
 #include "smolvm/running_vm.h"
+#include "support/files.h"
+#include "support/sqlite_db.h"
 
 namespace bs::integ {
-namespace fs = std::filesystem;
 namespace {
-
-struct DbCloser {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using Db = std::unique_ptr<sqlite3, DbCloser>;
-
-struct StmtFinalizer {
-  void operator()(sqlite3_stmt* s) const { sqlite3_finalize(s); }
-};
-using Stmt = std::unique_ptr<sqlite3_stmt, StmtFinalizer>;
-
-Db open_db(const std::string& path, int flags) {
-  sqlite3* raw = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &raw, flags, nullptr);
-  Db db(raw);
-  if (rc != SQLITE_OK) throw std::runtime_error("open " + path + ": " + sqlite3_errstr(rc));
-  sqlite3_busy_timeout(db.get(), 15000);  // as another smolvm process would wait
-  return db;
-}
-
-Stmt prepare(sqlite3* db, const char* sql) {
-  sqlite3_stmt* raw = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &raw, nullptr) != SQLITE_OK) {
-    throw std::runtime_error(std::string("prepare ") + sql + ": " + sqlite3_errmsg(db));
-  }
-  return Stmt(raw);
-}
-
-void step_done(sqlite3* db, sqlite3_stmt* s, const std::string& what) {
-  if (sqlite3_step(s) != SQLITE_DONE) throw std::runtime_error(what + ": " + sqlite3_errmsg(db));
-}
 
 template <class T>
 T value_or_fail(bs::Expected<T, store::StoreError> r, const char* what) {
@@ -57,8 +23,8 @@ T value_or_fail(bs::Expected<T, store::StoreError> r, const char* what) {
   return std::move(*r);
 }
 
-// The DbLockHolder child: never returns.
-[[noreturn]] void hold_lock(const std::string& db_path, int ready_fd, int release_fd, Ms max_hold) {
+// The DbLockHolder child: holds the lock until its stdin (the release pipe) ends. Never returns.
+[[noreturn]] void hold_lock(const std::string& db_path, int ready_fd, Ms max_hold) {
   auto fail = [&](const char* what, sqlite3* db) {
     std::string msg = std::string("E") + what + ": " + (db ? sqlite3_errmsg(db) : "?");
     ssize_t ignored = ::write(ready_fd, msg.data(), msg.size());
@@ -75,7 +41,7 @@ T value_or_fail(bs::Expected<T, store::StoreError> r, const char* what) {
     fail("UPDATE", db);
   }
   if (::write(ready_fd, "L", 1) != 1) _exit(3);
-  pollfd p{release_fd, POLLIN, 0};
+  pollfd p{STDIN_FILENO, POLLIN, 0};
   int ms = static_cast<int>(max_hold.count());
   while (::poll(&p, 1, ms) < 0 && errno == EINTR) {
   }
@@ -126,31 +92,27 @@ StateSnapshot read_state(const TempHome& home) {
 }
 
 std::string integrity_check(const std::string& db_path) {
-  Db db = open_db(db_path, SQLITE_OPEN_READONLY);
-  Stmt s = prepare(db.get(), "PRAGMA integrity_check");
   std::string result;
-  int rc;
-  while ((rc = sqlite3_step(s.get())) == SQLITE_ROW) {
-    if (!result.empty()) result += "; ";
-    result += reinterpret_cast<const char*>(sqlite3_column_text(s.get(), 0));
+  try {
+    test::SqliteDb db(db_path, test::SqliteDb::Mode::ReadOnly, test::kSmolvmBusyTimeoutMs);
+    for (const auto& finding : db.column("PRAGMA integrity_check")) {
+      if (!result.empty()) result += "; ";
+      result += finding.value_or("");
+    }
+  } catch (const std::exception& e) {
+    return std::string("integrity_check failed: ") + e.what();
   }
-  if (rc != SQLITE_DONE) return std::string("integrity_check failed: ") + sqlite3_errmsg(db.get());
   return result;
 }
 
 DbLockHolder::DbLockHolder(const std::string& db_path, Ms max_hold) {
-  int ready[2], release_pipe[2];
-  if (::pipe(ready) != 0 || ::pipe(release_pipe) != 0) throw std::runtime_error("pipe failed");
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error("fork failed");
-  if (pid_ == 0) {
+  int ready[2];
+  if (::pipe2(ready, O_CLOEXEC) != 0) throw std::runtime_error("pipe failed");
+  child_.emplace(test::ForkedChild::spawn([&] {
     ::close(ready[0]);
-    ::close(release_pipe[1]);
-    hold_lock(db_path, ready[1], release_pipe[0], max_hold);
-  }
+    hold_lock(db_path, ready[1], max_hold);
+  }));
   ::close(ready[1]);
-  ::close(release_pipe[0]);
-  release_fd_ = release_pipe[1];
   std::string answer;
   char buf[512];
   ssize_t n;
@@ -168,31 +130,11 @@ DbLockHolder::DbLockHolder(const std::string& db_path, Ms max_hold) {
 DbLockHolder::~DbLockHolder() { release(); }
 
 int DbLockHolder::release() {
-  if (exit_code_) return *exit_code_;
-  if (release_fd_ >= 0) ::close(release_fd_);
-  release_fd_ = -1;
-  int status = 0;
-  while (::waitpid(pid_, &status, 0) < 0 && errno == EINTR) {
+  if (!exit_code_) {
+    child_->release();
+    exit_code_ = test::exit_code_of(child_->wait());
   }
-  exit_code_ = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
   return *exit_code_;
-}
-
-void delete_row(const std::string& db_path, const std::string& machine) {
-  Db db = open_db(db_path, SQLITE_OPEN_READWRITE);
-  Stmt s = prepare(db.get(), "DELETE FROM vms WHERE name = ?1");
-  sqlite3_bind_text(s.get(), 1, machine.c_str(), -1, SQLITE_TRANSIENT);
-  step_done(db.get(), s.get(), "delete row " + machine);
-  if (sqlite3_changes(db.get()) != 1) throw std::runtime_error("no row " + machine + " to delete");
-}
-
-void write_row_blob(const std::string& db_path, const std::string& machine, const std::string& bytes) {
-  Db db = open_db(db_path, SQLITE_OPEN_READWRITE);
-  Stmt s = prepare(db.get(), "UPDATE vms SET data = ?1 WHERE name = ?2");
-  sqlite3_bind_blob(s.get(), 1, bytes.data(), static_cast<int>(bytes.size()), SQLITE_TRANSIENT);
-  sqlite3_bind_text(s.get(), 2, machine.c_str(), -1, SQLITE_TRANSIENT);
-  step_done(db.get(), s.get(), "write row " + machine);
-  if (sqlite3_changes(db.get()) != 1) throw std::runtime_error("no row " + machine + " to write");
 }
 
 void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs) {
@@ -203,15 +145,8 @@ void install_smolvm_wrapper(const TempHome& home, const std::string& machine, co
     script += "  esac\ndone\n";
   }
   script += "exec '" + kSimBin + "' \"$@\"\n";
-  const std::string bin = home.dir() + "/bin/smolvm";
-  const std::string tmp = home.dir() + "/bin/.smolvm.tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << script;
-    if (!out.flush()) throw std::runtime_error("cannot write " + tmp);
-  }
-  ::chmod(tmp.c_str(), 0755);
-  fs::rename(tmp, bin);  // atomic: a command starting now runs either the old or the new one
+  // Atomic: a command starting now runs either the old or the new one.
+  test::write_file_atomic(home.dir() + "/bin/smolvm", script, 0755);
 }
 
 bool all_converged(const Status& st, const std::vector<std::string>& bottles) {

@@ -12,6 +12,7 @@
 
 #include "harness.h"
 #include "store/state_store.h"
+#include "support/forked_child.h"
 
 namespace bs::integ {
 
@@ -45,19 +46,18 @@ class DbLockHolder {
   ~DbLockHolder();
   DbLockHolder(const DbLockHolder&) = delete;
   DbLockHolder& operator=(const DbLockHolder&) = delete;
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
   // Rolls back, closes and waits for the child; returns its exit code (0 = held and released).
   int release();
 
  private:
-  pid_t pid_ = -1;
-  int release_fd_ = -1;
+  std::optional<test::ForkedChild> child_;
   std::optional<int> exit_code_;
 };
 
 // Row surgery as a careless tool would do it, each in its own short transaction.
-void delete_row(const std::string& db_path, const std::string& machine);
-void write_row_blob(const std::string& db_path, const std::string& machine, const std::string& bytes);
+using test::delete_row;
+using test::write_row_blob;
 
 // Replaces <home>/bin/smolvm with a shell script that execs smolvm-sim, adding `knobs` to the
 // environment of commands with an argument that matches `machine`, a shell pattern ("bottle-hung"

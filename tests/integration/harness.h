@@ -1,6 +1,7 @@
 // The integration harness: the real bottle-supervisor against smolvm-sim in a temporary HOME.
-// process.h (running and reaping), smolvm_db.h (the smolvm DB as another writer sees it),
-// temp_home.h (the HOME, its files and the CLI), daemon.h (`bottle-supervisor run`).
+// process.h (running and reaping), temp_home.h (the HOME, its files, its smolvm DB as another
+// writer sees it, and the CLI), daemon.h (`bottle-supervisor run`); the machinery under them is
+// tests/support's.
 #pragma once
 
 #include <chrono>
@@ -10,7 +11,6 @@
 
 #include "daemon.h"
 #include "process.h"
-#include "smolvm_db.h"
 #include "temp_home.h"
 
 namespace bs::integ {

@@ -20,25 +20,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-void write_text(const std::string& path, const std::string& text, mode_t mode) {
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    if (!out.flush()) throw std::runtime_error("cannot write " + path);
-  }
-  ::chmod(path.c_str(), mode);
-}
-
 void make_dir(const std::string& path, mode_t mode) {
   fs::create_directories(path);
   ::chmod(path.c_str(), mode);
-}
-
-// True when the NUL-separated command line has a `_boot-vm` argument followed by a path under
-// `dir`: a VM stand-in whose data dir lies in this temp HOME, never anybody else's process.
-bool boot_vm_under(const std::string& cmdline, const std::string& dir) {
-  auto config = smolvm::boot_config_from_cmdline(cmdline);
-  return config && config->rfind(dir + "/", 0) == 0;
 }
 
 // `environ` is NUL-separated; `var` must be one whole entry.
@@ -84,14 +68,11 @@ bool verified_running(const Json& b) {
          b.contains("pid") && b["pid"].is_number_integer();
 }
 
-TempHome::TempHome(const ConfigOptions& config) {
+TempHome::TempHome(const ConfigOptions& config) : dir_("bsi", "/tmp") {
   become_subreaper();
-  std::string tmpl = "/tmp/bsi-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  dir_ = tmpl;
-  make_dir(dir_ + "/run", 0700);
-  make_dir(dir_ + "/bin", 0755);
-  fs::create_symlink(kSimBin, dir_ + "/bin/smolvm");
+  make_dir(dir() + "/run", 0700);
+  make_dir(dir() + "/bin", 0755);
+  fs::create_symlink(kSimBin, dir() + "/bin/smolvm");
   make_dir(bottles_dir(), 0700);
   write_config(config);
 }
@@ -100,34 +81,16 @@ TempHome::~TempHome() {
   for (Daemon* d : std::set<Daemon*>(daemons_)) d->stop();
   try {
     kill_orphaned_sim_commands();
-    kill_leftover_vms();
+    test::kill_row_vms(db_path());
+    test::kill_boot_vms_under(dir());
   } catch (const std::exception& e) {
-    WARN("cleanup of " << dir_ << ": " << e.what());
+    WARN("cleanup of " << dir() << ": " << e.what());
   }
   reap_orphans();
   // BS_INTEG_KEEP=1 (in the test runner's environment) keeps the folder and its logs for a look.
   if (std::getenv("BS_INTEG_KEEP") != nullptr) {
-    WARN("kept " << dir_);
-    return;
-  }
-  std::error_code ec;
-  fs::remove_all(dir_, ec);
-}
-
-void TempHome::kill_leftover_vms() const {
-  for (const StoredRow& r : read_rows(db_path())) {
-    auto j = r.json();
-    if (j.contains("pid") && j["pid"].is_number_integer() && j.contains("pid_start_time") &&
-        j["pid_start_time"].is_number_unsigned()) {
-      kill_verified_and_reap(j["pid"].get<std::int64_t>(), j["pid_start_time"].get<std::uint64_t>());
-    }
-  }
-  // VMs no row names any more: only our own children (we are their subreaper once the daemon
-  // that started them is gone), never a process found by its command line alone.
-  for (std::int64_t pid : children_of(::getpid())) {
-    auto raw = platform::read_cmdline(pid);
-    auto start = pid_start_time(pid);
-    if (raw && start && boot_vm_under(*raw, dir_)) kill_verified_and_reap(pid, *start);
+    WARN("kept " << dir());
+    dir_.keep();
   }
 }
 
@@ -138,7 +101,7 @@ void TempHome::kill_orphaned_sim_commands() const {
     const std::string proc = "/proc/" + std::to_string(pid);
     if (fs::read_symlink(proc + "/exe", ec) != sim || ec) continue;
     std::string environ = read_file(proc + "/environ");
-    if (!contains_var(environ, "HOME=" + dir_)) continue;
+    if (!contains_var(environ, "HOME=" + dir())) continue;
     auto cmdline = platform::read_cmdline(pid);
     auto start = pid_start_time(pid);
     if (!cmdline || smolvm::boot_config_from_cmdline(*cmdline) || !start) continue;
@@ -147,40 +110,36 @@ void TempHome::kill_orphaned_sim_commands() const {
 }
 
 Env TempHome::env(const Env& extra) const {
-  Env e = {{"HOME", dir_}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"PATH", dir_ + "/bin:/usr/bin:/bin"}};
+  Env e = {{"HOME", dir()}, {"XDG_RUNTIME_DIR", dir() + "/run"}, {"PATH", dir() + "/bin:/usr/bin:/bin"}};
   for (const auto& [k, v] : extra) e[k] = v;
   return e;
 }
 
-std::string TempHome::bottles_dir() const { return dir_ + "/.config/bottle-supervisor/bottles"; }
-std::string TempHome::config_path() const { return dir_ + "/.config/bottle-supervisor/config.toml"; }
-std::string TempHome::state_dir() const { return dir_ + "/.local/state/bottle-supervisor"; }
-std::string TempHome::socket_path() const { return dir_ + "/run/bottle-supervisor/control.sock"; }
+std::string TempHome::bottles_dir() const { return dir() + "/.config/bottle-supervisor/bottles"; }
+std::string TempHome::config_path() const { return dir() + "/.config/bottle-supervisor/config.toml"; }
+std::string TempHome::state_dir() const { return dir() + "/.local/state/bottle-supervisor"; }
+std::string TempHome::socket_path() const { return dir() + "/run/bottle-supervisor/control.sock"; }
 
 smolvm::Paths TempHome::smolvm_paths() const { return smolvm::derive_paths(platform::map_env(env())); }
 
 void TempHome::write_config(const ConfigOptions& o) const { write_config_text(config_toml(o)); }
 
 void TempHome::write_config_text(const std::string& toml) const {
-  const std::string tmp = dir_ + "/.config/bottle-supervisor/.config.toml.tmp";
-  write_text(tmp, toml, 0600);
-  fs::rename(tmp, config_path());
+  test::write_file_atomic(config_path(), toml, 0600);
 }
 
 std::string TempHome::spec_path(const std::string& name) const { return bottles_dir() + "/" + name + ".toml"; }
 
 std::string TempHome::write_spec(const std::string& name, const std::string& toml) const {
-  const std::string tmp = bottles_dir() + "/." + name + ".toml.tmp";
-  write_text(tmp, toml, 0600);
-  fs::rename(tmp, spec_path(name));
+  test::write_file_atomic(spec_path(name), toml, 0600);
   return spec_path(name);
 }
 
 void TempHome::remove_spec(const std::string& name) const { fs::remove(spec_path(name)); }
 
 std::string TempHome::make_smolmachine(const std::string& name) const {
-  const std::string path = dir_ + "/" + name + ".smolmachine";
-  write_text(path, "not a real smolmachine; smolvm-sim only checks that it exists\n", 0644);
+  const std::string path = dir() + "/" + name + ".smolmachine";
+  test::write_file(path, "not a real smolmachine; smolvm-sim only checks that it exists\n", 0644);
   return path;
 }
 
@@ -191,7 +150,7 @@ RunResult TempHome::cli(const std::vector<std::string>& args, const Env& extra, 
 }
 
 RunResult TempHome::sim(const std::vector<std::string>& args, const Env& extra, Ms timeout) const {
-  std::vector<std::string> argv = {dir_ + "/bin/smolvm"};
+  std::vector<std::string> argv = {dir() + "/bin/smolvm"};
   argv.insert(argv.end(), args.begin(), args.end());
   return run(argv, env(extra), "", timeout);
 }
@@ -236,7 +195,7 @@ std::optional<StoredRow> TempHome::row(const std::string& machine) const { retur
 std::string TempHome::write_rogue_boot_config(const std::string& machine) const {
   const std::string path = smolvm_paths().boot_config(machine);
   fs::create_directories(fs::path(path).parent_path());
-  write_text(path, R"({"resources":{"allowed_cidrs":null}})", 0600);
+  test::write_file(path, R"({"resources":{"allowed_cidrs":null}})", 0600);
   return path;
 }
 
@@ -280,7 +239,7 @@ Json TempHome::wait_verified(const std::string& bottle, Ms timeout) const {
 }
 
 std::string TempHome::next_log_path(const std::string& stem) {
-  return dir_ + "/" + stem + "-" + std::to_string(++log_counter_) + ".log";
+  return dir() + "/" + stem + "-" + std::to_string(++log_counter_) + ".log";
 }
 
 }  // namespace bs::integ

@@ -20,11 +20,20 @@
 
 #include "process.h"
 #include "smolvm/paths.h"
-#include "smolvm_db.h"
+#include "support/smolvm_rows.h"
+#include "support/temp_dir.h"
 
 namespace bs::integ {
 
 using Json = nlohmann::json;
+
+// The temp HOME's smolvm DB, read and written the way another smolvm process would.
+using test::read_row;
+using test::read_rows;
+using test::set_allowed_cidrs;
+using test::StoredRow;
+using test::update_row;
+using test::write_row_text;
 
 inline const std::string kSupervisorBin = BS_BUILD_DIR "/bottle-supervisor";
 inline const std::string kSimBin = BS_BUILD_DIR "/smolvm-sim";
@@ -63,7 +72,7 @@ class TempHome {
   TempHome(const TempHome&) = delete;
   TempHome& operator=(const TempHome&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   // The environment of every process we start here, plus `extra` (sim knobs, NOTIFY_SOCKET...).
   Env env(const Env& extra = {}) const;
 
@@ -118,9 +127,7 @@ class TempHome {
   void set_daemon_log(const std::string& path) { daemon_log_ = path; }
 
  private:
-  void kill_leftover_vms() const;
-
-  std::string dir_;
+  test::TempDir dir_;
   std::set<Daemon*> daemons_;
   std::string daemon_log_;
   int log_counter_ = 0;

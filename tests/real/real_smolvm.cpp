@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <regex>
 #include <sstream>
@@ -38,14 +37,14 @@ RealSmolvm locate() {
   }
   if (!fs::path(r.path).is_absolute()) r.path = fs::absolute(r.path).string();
   // In a throw-away HOME: even --version must not touch the user's smolvm state.
-  std::string home = "/tmp/bsr-version-XXXXXX";
-  if (::mkdtemp(home.data()) == nullptr) {
-    r.problem = "mkdtemp failed";
+  RunResult v;
+  try {
+    const test::TempDir home("bsr-version", "/tmp");
+    v = run({r.path, "--version"}, {{"HOME", home.path()}, {"PATH", "/usr/bin:/bin"}}, "", Ms(30000));
+  } catch (const std::exception& e) {
+    r.problem = e.what();
     return r;
   }
-  RunResult v = run({r.path, "--version"}, {{"HOME", home}, {"PATH", "/usr/bin:/bin"}}, "", Ms(30000));
-  std::error_code ec;
-  fs::remove_all(home, ec);
   std::smatch m;
   static const std::regex kVersion(R"(smolvm (\d+\.\d+\.\d+))");
   if (v.exit_code != 0 || !std::regex_search(v.out, m, kVersion)) {
@@ -58,8 +57,6 @@ RealSmolvm locate() {
   }
   return r;
 }
-
-std::string read_whole(const std::string& path) { return read_file(path); }
 
 }  // namespace
 
@@ -82,17 +79,12 @@ std::string probe_result_path() { return BS_BUILD_DIR "/real-smolvm-probe.json";
 
 void write_probe_result(const ProbeResult& r) {
   Json j = {{"ok", r.ok}, {"reason", r.reason}, {"from", r.from}, {"boot_ms", r.boot_ms}};
-  const std::string tmp = probe_result_path() + ".tmp";
-  {
-    std::ofstream out(tmp, std::ios::trunc);
-    out << j.dump() << "\n";
-  }
-  fs::rename(tmp, probe_result_path());
+  test::write_file_atomic(probe_result_path(), j.dump() + "\n", 0644);
 }
 
 ProbeResult require_bootable() {
   require_real_smolvm();
-  Json j = Json::parse(read_whole(probe_result_path()), nullptr, false);
+  Json j = Json::parse(read_file(probe_result_path()), nullptr, false);
   if (!j.is_object()) {
     skip("the boot probe has not run (" + probe_result_path() +
          " is missing; ctest runs 'real: probe' before the tests that need a booted VM)");

@@ -26,6 +26,7 @@
 #include "platform/identity.h"
 #include "real/real_smolvm.h"
 #include "smolvm/running_vm.h"
+#include "support/poll.h"
 
 using namespace bs::real;
 
@@ -336,20 +337,20 @@ class KillAtBoot {
  private:
   void watch() {
     const bs::platform::ArgvRule rule{{"/proc/self/exe"}, {"_boot-vm", dir_ + "/boot-config.json"}};
-    const auto deadline = std::chrono::steady_clock::now() + Ms(20000);
-    while (!stop_ && std::chrono::steady_clock::now() < deadline) {
+    bool killed = false;
+    bs::test::poll_until([&] {
+      if (stop_) return true;
       // Once the VM has also read (and deleted) its boot-config.json: killed before that, real's VM
       // and the sim's alike leave the file behind, so the files would depend on the race.
       auto agent = bs::smolvm::read_agent_pid(dir_);
       std::error_code ec;
-      if (agent && *agent && (*agent)->start_time && !fs::exists(dir_ + "/boot-config.json", ec)) {
-        auto r = bs::platform::kill_verified((*agent)->pid, (*agent)->start_time, rule);
-        report_ = r.outcome == bs::platform::KillOutcome::Killed ? "VM killed at boot" : "VM not killed: " + r.message;
-        return;
-      }
-      std::this_thread::sleep_for(Ms(10));
-    }
-    report_ = "VM not killed: agent.pid never named a VM that had read its boot-config.json";
+      if (!agent || !*agent || !(*agent)->start_time || fs::exists(dir_ + "/boot-config.json", ec)) return false;
+      auto r = bs::platform::kill_verified((*agent)->pid, (*agent)->start_time, rule);
+      report_ = r.outcome == bs::platform::KillOutcome::Killed ? "VM killed at boot" : "VM not killed: " + r.message;
+      killed = true;
+      return true;
+    }, Ms(20000));
+    if (!killed) report_ = "VM not killed: agent.pid never named a VM that had read its boot-config.json";
   }
 
   std::string dir_;
@@ -363,17 +364,14 @@ class KillAtBoot {
 // would steal the child another case's `run` is waiting for: here cases run side by side.
 class CaseHome {
  public:
-  explicit CaseHome(const std::string& smolvm_bin) {
-    std::string tmpl = "/tmp/bsd-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    dir_ = tmpl;
-    fs::create_directories(dir_ + "/bin");
-    fs::create_directory(dir_ + "/run");
-    fs::permissions(dir_ + "/run", fs::perms::owner_all);
-    fs::create_symlink(smolvm_bin, dir_ + "/bin/smolvm");
+  explicit CaseHome(const std::string& smolvm_bin) : dir_("bsd", "/tmp") {
+    fs::create_directories(dir() + "/bin");
+    fs::create_directory(dir() + "/run");
+    fs::permissions(dir() + "/run", fs::perms::owner_all);
+    fs::create_symlink(smolvm_bin, dir() + "/bin/smolvm");
   }
   // A VM still named by an agent.pid (a kill at boot that did not happen) is killed, verified by
-  // start time and argv; then the folder goes.
+  // start time and argv; then the folder goes (dir_'s destructor).
   ~CaseHome() {
     std::error_code ec;
     const std::string vms = paths().vms_dir;
@@ -383,21 +381,20 @@ class CaseHome {
       const bs::platform::ArgvRule rule{{"/proc/self/exe"}, {"_boot-vm", it->path().string() + "/boot-config.json"}};
       (void)bs::platform::kill_verified((*agent)->pid, (*agent)->start_time, rule);
     }
-    fs::remove_all(dir_, ec);
   }
   CaseHome(const CaseHome&) = delete;
   CaseHome& operator=(const CaseHome&) = delete;
 
-  const std::string& dir() const { return dir_; }
+  const std::string& dir() const { return dir_.path(); }
   Env env(const Env& extra) const {
-    Env e = {{"HOME", dir_}, {"XDG_RUNTIME_DIR", dir_ + "/run"}, {"PATH", dir_ + "/bin:/usr/bin:/bin"}};
+    Env e = {{"HOME", dir()}, {"XDG_RUNTIME_DIR", dir() + "/run"}, {"PATH", dir() + "/bin:/usr/bin:/bin"}};
     for (const auto& [k, v] : extra) e[k] = v;
     return e;
   }
   bs::smolvm::Paths paths() const { return bs::smolvm::derive_paths(bs::platform::map_env(env({}))); }
 
  private:
-  std::string dir_;
+  bs::test::TempDir dir_;
 };
 
 Outcome play(const CaseHome& home, const Case& c, bool real) {
