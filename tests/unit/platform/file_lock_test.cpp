@@ -7,11 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include "platform/file_lock.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/temp_dir.h"
 
 using namespace bs::platform;
-using bs::platform::test::Child;
-using bs::platform::test::TempDir;
+using bs::test::ForkedChild;
+using bs::test::TempDir;
 
 namespace {
 
@@ -27,7 +28,7 @@ constexpr int kGotIt = 11;
 constexpr int kError = 12;
 
 int try_in_child(const std::string& path) {
-  auto child = Child::spawn([path](int) {
+  auto child = ForkedChild::spawn([path]() {
     auto lock = FileLock::try_acquire(path);
     ::_exit(!lock ? kError : (*lock ? kGotIt : kHeldElsewhere));
   });
@@ -87,7 +88,7 @@ TEST_CASE("FileLock::acquire waits for the holder", "[platform]") {
   }
   int report[2];
   REQUIRE(::pipe(report) == 0);
-  auto child = Child::spawn([&](int) {
+  auto child = ForkedChild::spawn([&]() {
     ::close(report[0]);
     auto lock = FileLock::acquire(path);
     const char c = lock ? 'L' : 'E';
@@ -120,7 +121,7 @@ TEST_CASE("InstanceLock: a second instance is told the holder's pid", "[platform
   const std::string path = tmp / "state/supervisor.lock";
   int ready[2];
   REQUIRE(::pipe(ready) == 0);
-  auto holder = Child::spawn([&](int) {
+  auto holder = ForkedChild::spawn([&]() {
     ::close(ready[0]);
     auto lock = InstanceLock::acquire(path);
     const char c = lock ? 'L' : 'E';

@@ -1,15 +1,19 @@
 #include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
 
 #include <catch2/catch.hpp>
 
 #include "platform/identity.h"
 #include "platform/pidfd.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/poll.h"
+#include "support/proc.h"
 
 using namespace bs::platform;
-using bs::platform::test::Child;
-using bs::platform::test::eventually;
-using bs::platform::test::unique_marker;
+using bs::test::ForkedChild;
+using bs::test::unique_marker;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -21,12 +25,12 @@ std::uint64_t start_time_of(pid_t pid) {
 
 // A child whose command line names a boot-config.json, like smolvm's `_boot-vm`, and the exact
 // rule for it (the platform rule is generic: argv[0] one of a set, then exact arguments).
-Child boot_vm_like(const std::string& boot_config) {
-  auto child = Child::exec({"/bin/sh", "-c", "read line", "_boot-vm", boot_config});
-  REQUIRE(eventually([&] {
+ForkedChild boot_vm_like(const std::string& boot_config) {
+  auto child = ForkedChild::exec({"/bin/sh", "-c", "read line", "_boot-vm", boot_config});
+  REQUIRE(bs::test::poll_until([&] {
     auto cmd = read_cmdline(child.pid());
     return cmd && cmd->find(boot_config) != std::string::npos;
-  }));
+  }, 10s));
   return child;
 }
 
@@ -83,16 +87,16 @@ TEST_CASE("identity needs the start time AND the command line", "[platform]") {
   // innocent process of the user's, with its true start time).
   CHECK(check_identity(child.pid(), start, rule_for("/tmp/other-vm/boot-config.json")) == Identity::Mismatch);
   CHECK(check_identity(child.pid(), start, kNoRule) == Identity::Mismatch);
-  auto plain = Child::blocked();
+  auto plain = ForkedChild::blocked();
   CHECK(check_identity(plain.pid(), start_time_of(plain.pid()), rule_for(boot_config)) == Identity::Mismatch);
 }
 
 TEST_CASE("identity of a reaped child is Gone, of an unreaped one Zombie", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   const pid_t pid = child.pid();
   const auto start = start_time_of(pid);
   child.release();
-  REQUIRE(eventually([&] { return child.exited_unreaped(); }));
+  REQUIRE(bs::test::poll_until([&] { return child.exited_unreaped(); }, 10s));
   CHECK(check_identity(pid, start, kNoRule) == Identity::Zombie);
   CHECK(check_identity(pid, std::nullopt, kNoRule) == Identity::Zombie);
   child.wait();
@@ -126,7 +130,7 @@ TEST_CASE("kill_verified kills a child that matches", "[platform]") {
 }
 
 TEST_CASE("kill_verified refuses a child that does not match, and it survives", "[platform]") {
-  auto child = Child::blocked(7);
+  auto child = ForkedChild::blocked(7);
   const auto start = start_time_of(child.pid());
 
   // Its true start time, but not a VM's command line: never signalled.
@@ -146,11 +150,11 @@ TEST_CASE("kill_verified refuses a child that does not match, and it survives", 
 }
 
 TEST_CASE("kill_verified reports Gone for a dead pid and a zombie", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   const pid_t pid = child.pid();
   const auto start = start_time_of(pid);
   child.release();
-  REQUIRE(eventually([&] { return child.exited_unreaped(); }));
+  REQUIRE(bs::test::poll_until([&] { return child.exited_unreaped(); }, 10s));
   CHECK(kill_verified(pid, start, kNoRule).outcome == KillOutcome::Gone);
   child.wait();
   CHECK(kill_verified(pid, start, kNoRule).outcome == KillOutcome::Gone);
@@ -159,7 +163,7 @@ TEST_CASE("kill_verified reports Gone for a dead pid and a zombie", "[platform]"
 }
 
 TEST_CASE("kill_own_child goes by the start time alone, for harnesses", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   const auto start = start_time_of(child.pid());
   CHECK(kill_own_child(child.pid(), start + 1).outcome == KillOutcome::Mismatch);
   CHECK(kill_own_child(child.pid(), start).outcome == KillOutcome::Killed);
@@ -168,7 +172,7 @@ TEST_CASE("kill_own_child goes by the start time alone, for harnesses", "[platfo
 }
 
 TEST_CASE("a PidFd becomes readable when the process exits", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   auto pidfd = PidFd::open(child.pid());
   REQUIRE(pidfd);
   CHECK(pidfd->fd() >= 0);

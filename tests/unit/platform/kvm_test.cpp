@@ -7,11 +7,12 @@
 #include <catch2/catch.hpp>
 
 #include "platform/kvm.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/temp_dir.h"
 
 using namespace bs::platform;
-using bs::platform::test::Child;
-using bs::platform::test::TempDir;
+using bs::test::ForkedChild;
+using bs::test::TempDir;
 
 TEST_CASE("check_kvm: a missing device is Missing, with the module hint", "[platform]") {
   TempDir tmp;
@@ -30,7 +31,7 @@ TEST_CASE("check_kvm: a device this user cannot open is NoAccess, with the group
   REQUIRE(::chmod(device.c_str(), 0000) == 0);
 
   // As nobody (root opens anything); the child reports the state through its exit code.
-  auto child = Child::spawn([device](int) {
+  auto child = ForkedChild::spawn([device]() {
     if (::setgroups(0, nullptr) != 0 || ::setgid(65534) != 0 || ::setuid(65534) != 0) ::_exit(100);
     const auto check = check_kvm(device);
     const bool hint_ok = check.hint == "sudo usermod -aG kvm $USER, then log out and in again";

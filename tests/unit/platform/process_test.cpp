@@ -5,11 +5,14 @@
 #include <catch2/catch.hpp>
 
 #include "platform/process.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/poll.h"
+#include "support/proc.h"
 
 using namespace bs::platform;
-using bs::platform::test::Child;
-using bs::platform::test::unique_marker;
+using bs::test::ForkedChild;
+using bs::test::unique_marker;
+using namespace std::chrono_literals;
 
 namespace {
 
@@ -54,7 +57,7 @@ TEST_CASE("parse_proc_stat reads a zombie and rejects malformed lines", "[platfo
 }
 
 TEST_CASE("read_proc_stat of our child gives /proc field 22 as its start time", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   auto st = read_proc_stat(child.pid());
   REQUIRE(st);
   CHECK(st->pid == child.pid());
@@ -69,10 +72,10 @@ TEST_CASE("read_proc_stat of our child gives /proc field 22 as its start time", 
 }
 
 TEST_CASE("a reaped child is gone, an unreaped one a zombie", "[platform]") {
-  auto child = Child::blocked();
+  auto child = ForkedChild::blocked();
   const pid_t pid = child.pid();
   child.release();
-  REQUIRE(bs::platform::test::eventually([&] { return child.exited_unreaped(); }));
+  REQUIRE(bs::test::poll_until([&] { return child.exited_unreaped(); }, 10s));
   auto st = read_proc_stat(pid);
   REQUIRE(st);
   CHECK(st->state == 'Z');
@@ -88,11 +91,11 @@ TEST_CASE("a reaped child is gone, an unreaped one a zombie", "[platform]") {
 
 TEST_CASE("read_cmdline returns the NUL-separated argv", "[platform]") {
   const std::string marker = unique_marker("cmdline");
-  auto child = Child::exec({"/bin/sh", "-c", "read line", marker, "two words"});
-  REQUIRE(bs::platform::test::eventually([&] {
+  auto child = ForkedChild::exec({"/bin/sh", "-c", "read line", marker, "two words"});
+  REQUIRE(bs::test::poll_until([&] {
     auto cmd = read_cmdline(child.pid());
     return cmd && cmd->find(marker) != std::string::npos;
-  }));
+  }, 10s));
   auto cmd = read_cmdline(child.pid());
   REQUIRE(cmd);
   CHECK(*cmd == std::string("/bin/sh\0-c\0read line\0", 21) + marker + std::string("\0two words\0", 11));
@@ -100,12 +103,12 @@ TEST_CASE("read_cmdline returns the NUL-separated argv", "[platform]") {
 
 TEST_CASE("processes_with_cmdline_containing finds our marked child", "[platform]") {
   const std::string marker = unique_marker("find");
-  auto child = Child::exec({"/bin/sh", "-c", "read line", marker});
+  auto child = ForkedChild::exec({"/bin/sh", "-c", "read line", marker});
   std::vector<ProcessInfo> found;
-  REQUIRE(bs::platform::test::eventually([&] {
+  REQUIRE(bs::test::poll_until([&] {
     found = processes_with_cmdline_containing(marker);
     return !found.empty();
-  }));
+  }, 10s));
   REQUIRE(found.size() == 1);
   CHECK(found[0].pid == child.pid());
   CHECK(found[0].start_time == field22(child.pid()));

@@ -5,16 +5,19 @@
 #include <catch2/catch.hpp>
 
 #include "platform/reaper.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/poll.h"
 
 using bs::platform::reap_zombie_children;
-using bs::platform::test::Child;
-using bs::platform::test::eventually;
+using bs::test::ForkedChild;
+using namespace std::chrono_literals;
 
 namespace {
 
 // Exec'd, so no child holds another's release pipe (it is close-on-exec).
-Child exiting_with(int code) { return Child::exec({"/bin/sh", "-c", "read x; exit " + std::to_string(code)}); }
+ForkedChild exiting_with(int code) {
+  return ForkedChild::exec({"/bin/sh", "-c", "read x; exit " + std::to_string(code)});
+}
 
 // True while pid is our exited, unreaped child.
 bool is_zombie_child(pid_t pid) {
@@ -30,13 +33,13 @@ bool is_reaped(pid_t pid) {
 }  // namespace
 
 TEST_CASE("reap_zombie_children reaps exited children and leaves the kept and the living", "[platform]") {
-  Child kept = exiting_with(3);
-  Child living = exiting_with(0);
-  Child first = exiting_with(1);
-  Child second = exiting_with(2);
+  ForkedChild kept = exiting_with(3);
+  ForkedChild living = exiting_with(0);
+  ForkedChild first = exiting_with(1);
+  ForkedChild second = exiting_with(2);
   first.release();
   second.release();
-  REQUIRE(eventually([&] { return is_zombie_child(first.pid()) && is_zombie_child(second.pid()); }));
+  REQUIRE(bs::test::poll_until([&] { return is_zombie_child(first.pid()) && is_zombie_child(second.pid()); }, 10s));
 
   reap_zombie_children({kept.pid()});
   CHECK(is_reaped(first.pid()));
@@ -48,7 +51,7 @@ TEST_CASE("reap_zombie_children reaps exited children and leaves the kept and th
 
   // A kept child that has exited is someone else's to wait for.
   kept.release();
-  REQUIRE(eventually([&] { return is_zombie_child(kept.pid()); }));
+  REQUIRE(bs::test::poll_until([&] { return is_zombie_child(kept.pid()); }, 10s));
   reap_zombie_children({kept.pid()});
   CHECK(is_zombie_child(kept.pid()));
   CHECK(WEXITSTATUS(kept.wait()) == 3);
