@@ -7,7 +7,7 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::TempDir;
+using bs::test::TempDir;
 
 namespace {
 

@@ -5,8 +5,8 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::RawDb;
-using bs::store::test::TempDir;
+using bs::store::test::raw_connection;
+using bs::test::TempDir;
 
 namespace {
 
@@ -75,7 +75,7 @@ TEST_CASE("the event log keeps exactly the last 100,000 events", "[store]") {
   });
   REQUIRE_FALSE(err);
 
-  RawDb raw(tmp / "state.db");
+  auto raw = raw_connection(tmp / "state.db");
   CHECK(raw.integer("SELECT count(*) FROM events") == StateStore::kEventsKept);
   CHECK(raw.integer("SELECT min(id) FROM events") == 51);
   CHECK(raw.integer("SELECT max(id) FROM events") == total);

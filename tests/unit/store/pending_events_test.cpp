@@ -7,7 +7,7 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::TempDir;
+using bs::test::TempDir;
 
 TEST_CASE("pending events: queued in order, written in order, the newest dropped beyond the bound", "[store]") {
   TempDir tmp;

@@ -7,7 +7,7 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::TempDir;
+using bs::test::TempDir;
 
 TEST_CASE("last valid specs survive a reopen, are replaced and forgotten", "[store]") {
   TempDir tmp;

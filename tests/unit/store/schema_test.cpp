@@ -7,8 +7,8 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::RawDb;
-using bs::store::test::TempDir;
+using bs::store::test::raw_connection;
+using bs::test::TempDir;
 
 TEST_CASE("migrations are idempotent and keep data", "[store]") {
   TempDir tmp;
@@ -27,7 +27,7 @@ TEST_CASE("migrations are idempotent and keep data", "[store]") {
   REQUIRE_FALSE(migrate(**conn));
   REQUIRE_FALSE(migrate(**conn));
 
-  RawDb raw(tmp / "state.db");
+  auto raw = raw_connection(tmp / "state.db");
   CHECK(raw.integer("PRAGMA user_version") == schema_migrations().back().version);
   CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = 'leases'") == 1);
   CHECK(raw.integer("SELECT count(*) FROM leases") == 1);
@@ -46,7 +46,7 @@ TEST_CASE("pending migrations apply in one transaction", "[store]") {
     list.push_back({v + 1, "CREATE TABLE extra (x INTEGER);"});
     list.push_back({v + 2, "ALTER TABLE extra ADD COLUMN y TEXT;"});
     REQUIRE_FALSE(migrate(**conn, list));
-    RawDb raw(path);
+    auto raw = raw_connection(path);
     CHECK(raw.integer("PRAGMA user_version") == v + 2);
     CHECK(raw.integer("SELECT count(*) FROM pragma_table_info('extra')") == 2);
   }
@@ -57,7 +57,7 @@ TEST_CASE("pending migrations apply in one transaction", "[store]") {
     auto err = migrate(**conn, list);
     REQUIRE(err);
     CHECK_THAT(err->message, Catch::Contains("schema " + std::to_string(v + 2)));
-    RawDb raw(path);
+    auto raw = raw_connection(path);
     CHECK(raw.integer("PRAGMA user_version") == v);
     CHECK(raw.integer("SELECT count(*) FROM sqlite_master WHERE name = 'extra'") == 0);
   }
@@ -67,15 +67,15 @@ TEST_CASE("a state.db from a newer supervisor is refused", "[store]") {
   TempDir tmp;
   { auto store = open_store(tmp.path()); }
   {
-    RawDb raw(tmp / "state.db");
-    REQUIRE(raw.exec("PRAGMA user_version = 42"));
+    auto raw = raw_connection(tmp / "state.db");
+    REQUIRE(raw.try_exec("PRAGMA user_version = 42") == SQLITE_OK);
   }
   auto store = StateStore::open(tmp.path());
   REQUIRE_FALSE(store);
   CHECK(store.error().message == "state.db was written by a newer bottle-supervisor (schema 42)");
 
   // Refusing must not have touched it.
-  RawDb raw(tmp / "state.db");
+  auto raw = raw_connection(tmp / "state.db");
   CHECK(raw.integer("PRAGMA user_version") == 42);
 }
 

@@ -13,7 +13,7 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::TempDir;
+using bs::test::TempDir;
 
 TEST_CASE("state file: a deleted state.db is rewritten from the open copy before the next write", "[store]") {
   TempDir tmp;

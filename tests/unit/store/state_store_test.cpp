@@ -8,8 +8,8 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
-using bs::store::test::RawDb;
-using bs::store::test::TempDir;
+using bs::store::test::raw_connection;
+using bs::test::TempDir;
 
 namespace {
 
@@ -38,7 +38,7 @@ TEST_CASE("open creates the state dir 0700 with its parents, and state.db 0600",
   CHECK(mode_of(dir) == 0700);
   CHECK(mode_of(dir + "/state.db") == 0600);
 
-  RawDb raw(dir + "/state.db");
+  auto raw = raw_connection(dir + "/state.db");
   CHECK(raw.text("PRAGMA journal_mode") == "wal");
   CHECK(raw.integer("PRAGMA user_version") == schema_migrations().back().version);
 }
