@@ -101,18 +101,18 @@ TEST_CASE("parse_booted_policy errors", "[smolvm]") {
 
 TEST_CASE("read_booted_policy reads the file and names it in errors", "[smolvm]") {
   bs::test::TempDir dir;
-  const std::string path = dir.file("boot-config.json");
+  const std::string path = dir / "boot-config.json";
   std::ofstream(path) << R"({"name":"sb1","resources":{"allowed_cidrs":["127.0.0.16/32"]}})";
   auto ok = bs::smolvm::read_booted_policy(path);
   REQUIRE(ok.has_value());
   CHECK(ok->cidrs == std::vector<std::string>{"127.0.0.16/32"});
 
-  auto missing = bs::smolvm::read_booted_policy(dir.file("absent.json"));
+  auto missing = bs::smolvm::read_booted_policy(dir / "absent.json");
   REQUIRE_FALSE(missing.has_value());
-  CHECK_THAT(missing.error(), Catch::Contains(dir.file("absent.json")));
+  CHECK_THAT(missing.error(), Catch::Contains(dir / "absent.json"));
   CHECK_THAT(missing.error(), Catch::Contains("No such file"));
 
-  const std::string bad = dir.file("bad.json");
+  const std::string bad = dir / "bad.json";
   std::ofstream(bad) << "{\"resources\":";
   auto broken = bs::smolvm::read_booted_policy(bad);
   REQUIRE_FALSE(broken.has_value());
@@ -121,14 +121,14 @@ TEST_CASE("read_booted_policy reads the file and names it in errors", "[smolvm]"
   auto is_dir = bs::smolvm::read_booted_policy(dir.path());
   CHECK_FALSE(is_dir.has_value());
 
-  const std::string huge = dir.file("huge.json");
+  const std::string huge = dir / "huge.json";
   std::ofstream(huge) << "{\"resources\":{},\"pad\":\"" << std::string(5u << 20, 'x') << "\"}";
   auto too_big = bs::smolvm::read_booted_policy(huge);
   REQUIRE_FALSE(too_big.has_value());
   CHECK_THAT(too_big.error(), Catch::Contains("larger than 4096 KiB"));
 
   // A FIFO planted where the file should be must not hang the reader.
-  const std::string fifo = dir.file("fifo.json");
+  const std::string fifo = dir / "fifo.json";
   REQUIRE(::mkfifo(fifo.c_str(), 0600) == 0);
   CHECK_FALSE(bs::smolvm::read_booted_policy(fifo).has_value());
 }

@@ -1,10 +1,6 @@
 #include "fixture_db.h"
 
-#include <stdlib.h>
-
-#include <catch2/catch.hpp>
 #include <filesystem>
-#include <stdexcept>
 
 namespace bs::test {
 namespace {
@@ -27,49 +23,13 @@ CREATE TABLE IF NOT EXISTS fork_leases (
 CREATE INDEX IF NOT EXISTS fork_leases_pool_state ON fork_leases(pool_name, state);
 )sql";
 
-void put_row(sqlite3* db, const std::string& name, const std::string& data, bool as_text) {
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db,
-                             "INSERT INTO vms (name, data) VALUES (?1, ?2) "
-                             "ON CONFLICT(name) DO UPDATE SET data = excluded.data",
-                             -1, &s, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(s, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
-  if (as_text) {
-    sqlite3_bind_text(s, 2, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
-  } else {
-    sqlite3_bind_blob(s, 2, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
-  }
-  int rc = sqlite3_step(s);
-  sqlite3_finalize(s);
-  REQUIRE(rc == SQLITE_DONE);
-}
-
-std::optional<std::string> select_text(sqlite3* db, const char* sql, const std::string& name) {
-  sqlite3_stmt* s = nullptr;
-  REQUIRE(sqlite3_prepare_v2(db, sql, -1, &s, nullptr) == SQLITE_OK);
-  sqlite3_bind_text(s, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
-  std::optional<std::string> out;
-  if (sqlite3_step(s) == SQLITE_ROW) {
-    const void* p = sqlite3_column_blob(s, 0);
-    out = std::string(p ? static_cast<const char*>(p) : "", static_cast<std::size_t>(sqlite3_column_bytes(s, 0)));
-  }
-  sqlite3_finalize(s);
-  return out;
+// `path`, once its folder exists (smolvm creates its server folder before the DB).
+const std::string& in_made_folder(const std::string& path) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  return path;
 }
 
 }  // namespace
-
-TempDir::TempDir() {
-  const char* base = std::getenv("TMPDIR");
-  std::string tmpl = std::string(base && *base ? base : "/tmp") + "/bs-smolvm-test-XXXXXX";
-  if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-  path_ = tmpl;
-}
-
-TempDir::~TempDir() {
-  std::error_code ec;
-  std::filesystem::remove_all(path_, ec);
-}
 
 nlohmann::ordered_json smolvm_record(const std::string& name) {
   using J = nlohmann::ordered_json;
@@ -154,30 +114,23 @@ nlohmann::ordered_json smolvm_record_all_keys(const std::string& name) {
   return r;
 }
 
-FixtureDb::FixtureDb(const std::string& path, bool with_schema) : path_(path) {
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK);
-  sqlite3_busy_timeout(db_, 15000);
+FixtureDb::FixtureDb(const std::string& path, bool with_schema)
+    : db_(in_made_folder(path), SqliteDb::Mode::Create, kSmolvmBusyTimeoutMs) {
   if (with_schema) {
-    REQUIRE(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;") == SQLITE_OK);
-    REQUIRE(exec(kSchema) == SQLITE_OK);
+    db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    db_.exec(kSchema);
   }
 }
 
-FixtureDb::~FixtureDb() { sqlite3_close_v2(db_); }
-
-int FixtureDb::exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr); }
-
-void FixtureDb::put(const std::string& name, const std::string& data) { put_row(db_, name, data, false); }
-
-void FixtureDb::put_text(const std::string& name, const std::string& data) { put_row(db_, name, data, true); }
-
 std::optional<std::string> FixtureDb::data(const std::string& name) {
-  return select_text(db_, "SELECT data FROM vms WHERE name = ?1", name);
+  auto row = rows_.row(name);
+  if (!row) return std::nullopt;
+  return row->data;
 }
 
 std::string FixtureDb::type_of_data(const std::string& name) {
-  return select_text(db_, "SELECT typeof(data) FROM vms WHERE name = ?1", name).value_or("(no row)");
+  const std::string type = rows_.type_of(name);
+  return type.empty() ? "(no row)" : type;
 }
 
 }  // namespace bs::test

@@ -10,21 +10,11 @@
 #include <optional>
 #include <string>
 
+#include "support/smolvm_rows.h"
+#include "support/sqlite_db.h"
+#include "support/temp_dir.h"
+
 namespace bs::test {
-
-// A fresh directory under $TMPDIR (or /tmp), removed with everything in it.
-class TempDir {
- public:
-  TempDir();
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir();
-  const std::string& path() const { return path_; }
-  std::string file(const std::string& name) const { return path_ + "/" + name; }
-
- private:
-  std::string path_;
-};
 
 // The record `smolvm machine create --name <name> --image alpine:3.20 --cpus 1 --mem 512` writes,
 // keys in VmRecord order, as ordered_json so a test can change values without reordering.
@@ -40,23 +30,22 @@ class FixtureDb {
   explicit FixtureDb(const std::string& path, bool with_schema = true);
   FixtureDb(const FixtureDb&) = delete;
   FixtureDb& operator=(const FixtureDb&) = delete;
-  ~FixtureDb();
 
-  sqlite3* db() const { return db_; }
-  const std::string& path() const { return path_; }
+  sqlite3* db() const { return db_.get(); }
+  const std::string& path() const { return db_.path(); }
   // Runs SQL; returns the sqlite result code (tests REQUIRE on it where it matters).
-  int exec(const std::string& sql);
+  int exec(const std::string& sql) { return db_.try_exec(sql); }
 
   // smolvm's insert_vm: upsert with data bound as a BLOB.
-  void put(const std::string& name, const std::string& data);
+  void put(const std::string& name, const std::string& data) { rows_.put(name, data, Stored::Blob); }
   // The bug smolvm cannot survive: data stored TEXT-typed (what json_set(...) returns).
-  void put_text(const std::string& name, const std::string& data);
+  void put_text(const std::string& name, const std::string& data) { rows_.put(name, data, Stored::Text); }
   std::optional<std::string> data(const std::string& name);
   std::string type_of_data(const std::string& name);  // typeof(data): "blob", "text", ...
 
  private:
-  std::string path_;
-  sqlite3* db_ = nullptr;
+  SqliteDb db_;
+  SmolvmRows rows_{db_};
 };
 
 }  // namespace bs::test

@@ -5,33 +5,15 @@
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
-#include <filesystem>
-#include <fstream>
 
 #include "smolvm/cli.h"
 #include "smolvm/running_vm.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 
 using bs::smolvm::AgentPid;
 using bs::smolvm::data_dir_of_boot_config;
 using bs::smolvm::parse_agent_pid;
-
-namespace {
-
-struct AgentDir {
-  std::string path;
-  AgentDir() {
-    char tmpl[] = "/tmp/bs-agent-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    path = tmpl;
-  }
-  ~AgentDir() { std::filesystem::remove_all(path); }
-  void put(const std::string& file, const std::string& text) const {
-    std::ofstream out(path + "/" + file, std::ios::binary);
-    out << text;
-  }
-};
-
-}  // namespace
 
 TEST_CASE("parse_agent_pid reads smolvm's agent.pid", "[smolvm]") {
   CHECK(parse_agent_pid("4382\n22479") == AgentPid{4382, 22479});
@@ -58,32 +40,32 @@ TEST_CASE("data_dir_of_boot_config takes the folder of <dir>/boot-config.json on
 }
 
 TEST_CASE("read_agent_pid and read_running_policy read a data dir", "[smolvm]") {
-  AgentDir d;
-  auto none = bs::smolvm::read_agent_pid(d.path);
+  bs::test::TempDir d("bs-agent");
+  auto none = bs::smolvm::read_agent_pid(d.path());
   REQUIRE(none.has_value());
   CHECK_FALSE(none->has_value());
-  d.put("agent.pid", "4382\n22479");
-  auto some = bs::smolvm::read_agent_pid(d.path);
+  bs::test::write_file(d / "agent.pid", "4382\n22479");
+  auto some = bs::smolvm::read_agent_pid(d.path());
   REQUIRE(some.has_value());
   CHECK(*some == AgentPid{4382, 22479});
-  d.put("agent.pid", "garbage");
-  CHECK_FALSE(bs::smolvm::read_agent_pid(d.path).has_value());
+  bs::test::write_file(d / "agent.pid", "garbage");
+  CHECK_FALSE(bs::smolvm::read_agent_pid(d.path()).has_value());
 
-  CHECK_FALSE(bs::smolvm::read_running_policy(d.path).has_value());  // no agent.config.json
+  CHECK_FALSE(bs::smolvm::read_running_policy(d.path()).has_value());  // no agent.config.json
   // Exactly what smolvm 1.32.2 wrote for `--allow-cidr 127.0.0.16/32`.
-  d.put("agent.config.json",
+  bs::test::write_file(d / "agent.config.json",
         R"({"version":1,"mounts":[],"ports":[],"resources":{"cpus":1,"memory_mib":512,"network":true,"gpu":false,"gpu_vram_mib":null,"cuda":false,"nested_virt":false,"rosetta":false,"storage_gib":null,"overlay_gib":null,"block_io":"sync","disk_durability":"full","allowed_cidrs":["127.0.0.16/32"],"dns":null,"dns_options":[],"shm_size":null},"forkable":false})");
-  auto policy = bs::smolvm::read_running_policy(d.path);
+  auto policy = bs::smolvm::read_running_policy(d.path());
   REQUIRE(policy.has_value());
   CHECK(policy->kind == bs::smolvm::AllowedCidrs::Kind::List);
   CHECK(policy->cidrs == std::vector<std::string>{"127.0.0.16/32"});
-  d.put("agent.config.json", R"({"version":1,"resources":{"allowed_cidrs":null}})");
-  CHECK(bs::smolvm::read_running_policy(d.path)->kind == bs::smolvm::AllowedCidrs::Kind::Null);
+  bs::test::write_file(d / "agent.config.json", R"({"version":1,"resources":{"allowed_cidrs":null}})");
+  CHECK(bs::smolvm::read_running_policy(d.path())->kind == bs::smolvm::AllowedCidrs::Kind::Null);
 
   // A FIFO planted as agent.pid neither hangs nor counts.
-  ::unlink((d.path + "/agent.pid").c_str());
-  REQUIRE(::mkfifo((d.path + "/agent.pid").c_str(), 0600) == 0);
-  auto fifo = bs::smolvm::read_agent_pid(d.path);
+  ::unlink((d.path() + "/agent.pid").c_str());
+  REQUIRE(::mkfifo((d.path() + "/agent.pid").c_str(), 0600) == 0);
+  auto fifo = bs::smolvm::read_agent_pid(d.path());
   REQUIRE_FALSE(fifo.has_value());
   CHECK_THAT(fifo.error(), Catch::Contains("not a regular file"));
 }

@@ -1,20 +1,21 @@
 // The contract layer against smolvm-sim, the stand-in for real smolvm: the records the sim writes
 // parse, the patches we write the sim reads back and boots with, and every CLI message the sim
 // prints lands in the right outcome. Skipped (with a warning) only when the sim is not built.
-#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
-#include <fstream>
 #include <sstream>
 
 #include "fixture_db.h"
-#include "run_command.h"
 #include "smolvm/boot_config.h"
 #include "smolvm/running_vm.h"
 #include "smolvm/cli.h"
 #include "smolvm/paths.h"
 #include "smolvm/vm_table.h"
+#include "support/child_run.h"
+#include "support/files.h"
+#include "support/proc.h"
+#include "support/vm_cleanup.h"
 
 using namespace bs::smolvm;
 
@@ -22,32 +23,19 @@ namespace {
 
 const std::string kSim = BS_BUILD_DIR "/smolvm-sim";
 
+// Runs the sim the way the supervisor runs smolvm: argv, this process's environment without any
+// SMOLVM_* or XDG_* variable plus `env`, stdin from /dev/null, both streams captured.
+bs::test::RunResult run_sim(const std::vector<std::string>& argv, const std::map<std::string, std::string>& env) {
+  return bs::test::run(argv, {bs::test::inherited_env({"SMOLVM_", "XDG_"}, env), std::nullopt,
+                              std::chrono::seconds(30)});
+}
+
 bool sim_built() {
   struct stat st {};
   if (::stat(kSim.c_str(), &st) != 0) return false;
   // The skeleton's placeholder binary also exists but is no smolvm.
-  auto v = bs::test::run_command(version_argv(kSim), {});
+  auto v = run_sim(version_argv(kSim), {});
   return parse_version(v.out).has_value();
-}
-
-std::string slurp(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  std::stringstream s;
-  s << f.rdbuf();
-  return s.str();
-}
-
-// /proc/<pid>/stat field 22 (starttime), parsed after the last ')' as smolvm does.
-std::optional<std::uint64_t> start_time_of(std::int64_t pid) {
-  std::string stat = slurp("/proc/" + std::to_string(pid) + "/stat");
-  auto paren = stat.rfind(')');
-  if (paren == std::string::npos) return std::nullopt;
-  std::istringstream rest(stat.substr(paren + 1));
-  std::string field;
-  for (int i = 3; i <= 22 && rest >> field; ++i) {
-    if (i == 22) return std::stoull(field);
-  }
-  return std::nullopt;
 }
 
 // Kills, at scope exit, a VM the test started: by its pid, and only while that pid still has the
@@ -58,11 +46,11 @@ class VmGuard {
   VmGuard(const VmGuard&) = delete;
   VmGuard& operator=(const VmGuard&) = delete;
   ~VmGuard() {
-    if (pid_ > 0 && start_time_of(pid_) == start_) ::kill(static_cast<pid_t>(pid_), SIGKILL);
+    if (pid_ > 0 && start_) bs::test::kill_verified_and_reap(pid_, *start_);
   }
   void watch(std::int64_t pid) {
     pid_ = pid;
-    start_ = start_time_of(pid);
+    start_ = bs::test::pid_start_time(pid);
   }
 
  private:
@@ -74,9 +62,9 @@ struct Sim {
   bs::test::TempDir root;
   Paths paths = derive_paths(bs::platform::map_env({{"SMOLVM_DATA_DIR", root.path()}}));
 
-  bs::test::CommandOutput run(std::vector<std::string> argv, std::map<std::string, std::string> env = {}) {
+  bs::test::RunResult run(std::vector<std::string> argv, std::map<std::string, std::string> env = {}) {
     env["SMOLVM_DATA_DIR"] = root.path();
-    return bs::test::run_command(argv, env);
+    return run_sim(argv, env);
   }
   VmTable table() {
     auto t = VmTable::open(paths.db);
@@ -146,10 +134,10 @@ TEST_CASE("sim: a patched row is read back, booted with and survives stop", "[sm
   REQUIRE(running.problem == MachineRow::Problem::None);
   CHECK(running.record.state == "running");
   CHECK(running.record.pid == start.pid);
-  CHECK(running.record.pid_start_time == start_time_of(*start.pid));
+  CHECK(running.record.pid_start_time == bs::test::pid_start_time(*start.pid));
   CHECK(running.record.allowed_cidrs.cidrs == std::vector<std::string>{"127.0.0.17/32"});
 
-  std::string cmdline = slurp("/proc/" + std::to_string(*start.pid) + "/cmdline");
+  std::string cmdline = bs::test::read_file("/proc/" + std::to_string(*start.pid) + "/cmdline");
   CHECK(boot_config_from_cmdline(cmdline) == sim.paths.boot_config("sb1"));
   CHECK(sim.paths.vm_command_line("sb1").matches(cmdline));
   // As smolvm 1.32.2: the VM deleted boot-config.json; agent.pid names it and agent.config.json
@@ -158,7 +146,7 @@ TEST_CASE("sim: a patched row is read back, booted with and survives stop", "[sm
   REQUIRE(agent.has_value());
   REQUIRE(agent->has_value());
   CHECK((*agent)->pid == *start.pid);
-  CHECK((*agent)->start_time == start_time_of(*start.pid));
+  CHECK((*agent)->start_time == bs::test::pid_start_time(*start.pid));
   auto booted = bs::smolvm::read_running_policy(sim.paths.vm_data_dir("sb1"));
   REQUIRE(booted.has_value());
   CHECK(booted->kind == AllowedCidrs::Kind::List);
@@ -276,7 +264,7 @@ TEST_CASE("sim: the booted policy can differ from the row", "[smolvm]") {
 
   VmTable table = sim.table();
   CHECK(sim.row(table, "sb1").record.allowed_cidrs.cidrs == std::vector<std::string>{"127.0.0.16/32"});
-  auto path = boot_config_from_cmdline(slurp("/proc/" + std::to_string(*start.pid) + "/cmdline"));
+  auto path = boot_config_from_cmdline(bs::test::read_file("/proc/" + std::to_string(*start.pid) + "/cmdline"));
   REQUIRE(path.has_value());
   auto booted = bs::smolvm::read_running_policy(bs::smolvm::data_dir_of_boot_config(*path).value_or(""));
   REQUIRE(booted.has_value());

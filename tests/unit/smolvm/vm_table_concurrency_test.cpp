@@ -17,7 +17,7 @@ namespace {
 
 struct Scene {
   bs::test::TempDir dir;
-  std::string path = dir.file("smolvm/server/smolvm.db");
+  std::string path = dir / "smolvm/server/smolvm.db";
   bs::test::FixtureDb smolvm{path};  // stands in for a smolvm process's connection
   VmTable table = (seed(), open_table(path));
 

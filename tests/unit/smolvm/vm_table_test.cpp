@@ -25,7 +25,7 @@ bool exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
-std::string db_path(const bs::test::TempDir& dir) { return dir.file("smolvm/server/smolvm.db"); }
+std::string db_path(const bs::test::TempDir& dir) { return dir / "smolvm/server/smolvm.db"; }
 
 }  // namespace
 
@@ -37,9 +37,9 @@ TEST_CASE("VmTable does not create a missing DB", "[smolvm]") {
   CHECK(t.error().kind == DbError::Kind::Missing);
   CHECK_THAT(t.error().message, Catch::Contains(path));
   CHECK_FALSE(exists(path));
-  CHECK_FALSE(exists(dir.file("smolvm")));
+  CHECK_FALSE(exists(dir / "smolvm"));
 
-  std::filesystem::create_directories(dir.file("smolvm/server"));
+  std::filesystem::create_directories(dir / "smolvm/server");
   t = VmTable::open(path);
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().kind == DbError::Kind::Missing);
@@ -52,7 +52,7 @@ TEST_CASE("VmTable does not create a missing DB", "[smolvm]") {
 TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smolvm]") {
   bs::test::TempDir dir;
   SECTION("empty file: smolvm's first command has not written the schema yet, i.e. no machines") {
-    const std::string path = dir.file("smolvm.db");
+    const std::string path = dir / "smolvm.db";
     std::ofstream(path).close();
     auto t = VmTable::open(path);
     REQUIRE_FALSE(t.has_value());
@@ -61,7 +61,7 @@ TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smol
     CHECK(std::filesystem::file_size(path) == 0);  // no schema written
   }
   SECTION("other tables only") {
-    const std::string path = dir.file("other.db");
+    const std::string path = dir / "other.db";
     {
       bs::test::FixtureDb other(path, false);
       REQUIRE(other.exec("CREATE TABLE config (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL)") == SQLITE_OK);
@@ -71,7 +71,7 @@ TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smol
     CHECK(t.error().kind == DbError::Kind::NoVmsTable);
   }
   SECTION("not a database at all") {
-    const std::string path = dir.file("garbage.db");
+    const std::string path = dir / "garbage.db";
     std::ofstream(path) << std::string(4096, 'x');
     auto t = VmTable::open(path);
     REQUIRE_FALSE(t.has_value());
