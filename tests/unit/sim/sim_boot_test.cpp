@@ -27,15 +27,15 @@ TEST_CASE("during the readiness wait the files are there and the row still says 
   create_with_cidr(home, "w");
   const std::string dir = home.vm_dir("w");
   auto starting = home.sim_background({"machine", "start", "--name", "w"}, {{"SMOLVM_SIM_READY_MS", "1500"}});
-  REQUIRE(bs::test::wait_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
-  const auto pid_file = bs::test::read_text(dir + "/agent.pid");
+  REQUIRE(bs::test::poll_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
+  const auto pid_file = bs::test::read_file(dir + "/agent.pid");
   const pid_t pid = std::stoi(pid_file.substr(0, pid_file.find('\n')));
-  auto st = bs::test::proc_start_time(pid);
+  auto st = bs::test::pid_start_time(pid);
   REQUIRE(st.has_value());
   home.track_vm(pid, *st);
   CHECK(pid_file == std::to_string(pid) + "\n" + std::to_string(*st));  // no trailing newline
   CHECK(bs::test::file_exists(dir + "/agent.config.json"));
-  CHECK(bs::test::wait_until([&] { return !bs::test::file_exists(dir + "/boot-config.json"); }, 10s));
+  CHECK(bs::test::poll_until([&] { return !bs::test::file_exists(dir + "/boot-config.json"); }, 10s));
   CHECK(home.row("w")["state"] == "created");
   CHECK(home.row("w")["pid"].is_null());
 
@@ -68,10 +68,10 @@ TEST_CASE("a VM killed before its agent answers fails the start as 1.32.2 does",
   const std::string dir = home.vm_dir("k");
   const auto before = home.row_bytes("k");
   auto starting = home.sim_background({"machine", "start", "--name", "k"}, {{"SMOLVM_SIM_READY_MS", "5000"}});
-  REQUIRE(bs::test::wait_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
-  const auto pid_file = bs::test::read_text(dir + "/agent.pid");
+  REQUIRE(bs::test::poll_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
+  const auto pid_file = bs::test::read_file(dir + "/agent.pid");
   const pid_t pid = std::stoi(pid_file.substr(0, pid_file.find('\n')));
-  auto st = bs::test::proc_start_time(pid);
+  auto st = bs::test::pid_start_time(pid);
   REQUIRE(st.has_value());
   REQUIRE(std::to_string(*st) == pid_file.substr(pid_file.find('\n') + 1));  // verified: it is our VM
   REQUIRE(kill(pid, SIGKILL) == 0);
@@ -87,7 +87,7 @@ TEST_CASE("a VM killed before its agent answers fails the start as 1.32.2 does",
   // What the real binary leaves: no agent.pid, agent.config.json kept, vmm-exit.json written.
   CHECK_FALSE(bs::test::file_exists(dir + "/agent.pid"));
   CHECK(bs::test::file_exists(dir + "/agent.config.json"));
-  auto exit = nlohmann::json::parse(bs::test::read_text(dir + "/vmm-exit.json"));
+  auto exit = nlohmann::json::parse(bs::test::read_file(dir + "/vmm-exit.json"));
   CHECK(exit["pid"] == pid);
   CHECK(exit["cause"] == "killed");
   CHECK(exit["signal"] == 9);
@@ -104,7 +104,7 @@ TEST_CASE("a VM that exits during its boot fails the start with its exit code", 
   CHECK(r.err == "Starting machine 'e'...\nError: agent operation failed: start machine: agent operation failed: "
                  "monitor agent: boot process exited (code 1) before the agent was ready\n");
   CHECK(home.row_bytes("e") == before);
-  auto exit = nlohmann::json::parse(bs::test::read_text(home.vm_dir("e") + "/vmm-exit.json"));
+  auto exit = nlohmann::json::parse(bs::test::read_file(home.vm_dir("e") + "/vmm-exit.json"));
   CHECK(exit["cause"] == "exited");
   CHECK(exit["exit_code"] == 1);
 }
@@ -116,8 +116,8 @@ TEST_CASE("FORCE_POLICY is what boot-config.json and agent.config.json both say"
   auto starting = home.sim_background({"machine", "start", "--name", "fp"},
                                       {{"SMOLVM_SIM_FORCE_POLICY", R"(["0.0.0.0/0"])"}, {"SMOLVM_SIM_READY_MS", "1500"}});
   // The VM parses boot-config.json at once; the CLI's view of what it got is agent.config.json.
-  REQUIRE(bs::test::wait_until([&] { return bs::test::file_exists(dir + "/agent.config.json"); }, 10s));
-  auto running = nlohmann::json::parse(bs::test::read_text(dir + "/agent.config.json"));
+  REQUIRE(bs::test::poll_until([&] { return bs::test::file_exists(dir + "/agent.config.json"); }, 10s));
+  auto running = nlohmann::json::parse(bs::test::read_file(dir + "/agent.config.json"));
   CHECK(running["resources"]["allowed_cidrs"] == nlohmann::json::parse(R"(["0.0.0.0/0"])"));
   REQUIRE(starting->wait().exit_code == 0);
   home.track_vm(home.row("fp")["pid"].get<pid_t>(), home.row("fp")["pid_start_time"].get<std::uint64_t>());

@@ -3,13 +3,13 @@
 
 #include <fcntl.h>
 #include <signal.h>
-#include <spawn.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 
+#include "support/spawn.h"
 #include "unit/sim/sim_fixture.h"
 
 using bs::test::SimHome;
@@ -46,21 +46,22 @@ std::uint64_t private_kib(pid_t pid) {
 pid_t spawn_vm(const std::string& config) {
   int ready[2];
   REQUIRE(pipe2(ready, O_CLOEXEC) == 0);
-  posix_spawn_file_actions_t fa;
-  posix_spawn_file_actions_init(&fa);
-  posix_spawn_file_actions_addopen(&fa, 0, "/dev/null", O_RDONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
-  posix_spawn_file_actions_adddup2(&fa, ready[1], 3);
-  std::string exe = bs::test::sim_binary(), mode = "_boot-vm", cfg = config, env_ready = "SMOLVM_SIM_READY_FD=3";
-  char* argv[] = {exe.data(), mode.data(), cfg.data(), nullptr};
-  std::string env_boot = "SMOLVM_SIM_READY_MS=0";  // no simulated boot time: 200 of them
-  char* envp[] = {env_ready.data(), env_boot.data(), nullptr};
+  bs::test::SpawnPlan plan;
+  plan.open(0, "/dev/null", O_RDONLY);
+  plan.open(1, "/dev/null", O_WRONLY);
+  plan.open(2, "/dev/null", O_WRONLY);
+  plan.dup(ready[1], 3);
   pid_t pid = -1;
-  int rc = posix_spawn(&pid, exe.c_str(), &fa, nullptr, argv, envp);
-  posix_spawn_file_actions_destroy(&fa);
+  try {
+    // No simulated boot time: 200 of them.
+    pid = bs::test::spawn({bs::test::sim_binary(), "_boot-vm", config},
+                          {{"SMOLVM_SIM_READY_FD", "3"}, {"SMOLVM_SIM_READY_MS", "0"}}, plan);
+  } catch (const std::exception& e) {
+    close(ready[0]);
+    close(ready[1]);
+    FAIL(e.what());
+  }
   close(ready[1]);
-  REQUIRE(rc == 0);
   char c = 0;
   ssize_t n = read(ready[0], &c, 1);  // blocks only until the stand-in is up (or dies: EOF)
   close(ready[0]);
@@ -77,17 +78,17 @@ TEST_CASE("200 VM stand-ins fit in 300 MiB of private memory", "[sim]") {
   for (int i = 0; i < kVms; ++i) {
     // One config each: a stand-in deletes its config once it has parsed it, as smolvm's does.
     const std::string config = home.root() + "/boot-config-" + std::to_string(i) + ".json";
-    { std::ofstream(config) << R"({"resources":{"allowed_cidrs":null}})"; }
+    bs::test::write_file(config, R"({"resources":{"allowed_cidrs":null}})");
     pid_t pid = spawn_vm(config);
     CHECK_FALSE(bs::test::file_exists(config));
-    auto st = bs::test::proc_start_time(pid);
+    auto st = bs::test::pid_start_time(pid);
     REQUIRE(st.has_value());
     home.track_vm(pid, *st);  // killed (after a start-time check) even if an assertion below fails
     pids.push_back(pid);
   }
   std::uint64_t total_kib = 0;
   for (pid_t pid : pids) {
-    REQUIRE_FALSE(bs::test::proc_gone(pid));
+    REQUIRE(bs::test::pid_alive(pid));
     total_kib += private_kib(pid);
   }
   const double mib = static_cast<double>(total_kib) / 1024.0;

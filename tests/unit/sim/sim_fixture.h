@@ -5,7 +5,6 @@
 
 #include <sys/types.h>
 
-#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
@@ -17,7 +16,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "unit/sim/process_runner.h"
+#include "support/child_run.h"
+#include "support/files.h"
+#include "support/poll.h"
+#include "support/proc.h"
+#include "support/sqlite_db.h"
+#include "support/temp_dir.h"
 
 namespace bs::test {
 
@@ -30,15 +34,17 @@ class SimHome {
   SimHome(const SimHome&) = delete;
   SimHome& operator=(const SimHome&) = delete;
 
-  const std::string& root() const { return root_; }
-  std::string db_path() const { return root_ + "/.local/share/smolvm/server/smolvm.db"; }
+  const std::string& root() const { return root_.path(); }
+  std::string db_path() const { return root() + "/.local/share/smolvm/server/smolvm.db"; }
   // <root>/.cache/smolvm/vms/<first 16 hex of sha256(name)>
   std::string vm_dir(const std::string& machine) const;
 
-  ProcResult sim(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
-                 std::optional<std::string> stdin_data = std::nullopt) const;
-  std::unique_ptr<RunningProcess> sim_background(const std::vector<std::string>& args,
-                                                 const std::map<std::string, std::string>& env = {}) const;
+  // The sim with only the knobs a test sets: SMOLVM_SIM_* and XDG_* are dropped from our
+  // environment, SMOLVM_DATA_DIR and `env` added. Killed after 60 s.
+  RunResult sim(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                std::optional<std::string> stdin_data = std::nullopt) const;
+  std::unique_ptr<RunningChild> sim_background(const std::vector<std::string>& args,
+                                               const std::map<std::string, std::string>& env = {}) const;
 
   // Direct DB access (a fresh connection each call, like an outside writer).
   std::optional<std::string> row_bytes(const std::string& machine) const;
@@ -46,7 +52,7 @@ class SimHome {
   nlohmann::ordered_json row(const std::string& machine) const;
   void put_row_blob(const std::string& machine, const std::string& bytes) const;
   void put_row_text(const std::string& machine, const std::string& text) const;
-  void delete_row(const std::string& machine) const;
+  void delete_row(const std::string& machine) const;  // no row is no error
   std::vector<std::string> sql_column(const std::string& sql) const;  // first column of every row
   // Whether another connection committed to the DB while `action` ran (PRAGMA data_version).
   bool db_written_during(const std::function<void()>& action) const;
@@ -55,19 +61,10 @@ class SimHome {
   void track_vm(pid_t pid, std::uint64_t start_time) { tracked_.emplace_back(pid, start_time); }
 
  private:
-  std::string root_;
+  SqliteDb open_db() const;
+
+  TempDir root_;
   std::vector<std::pair<pid_t, std::uint64_t>> tracked_;
 };
-
-// /proc/<pid>/stat field 22, parsed after the last ')'.
-std::optional<std::uint64_t> proc_start_time(pid_t pid);
-// /proc/<pid>/cmdline with NULs turned into spaces ("" if gone).
-std::string proc_cmdline(pid_t pid);
-// No such process, or a zombie.
-bool proc_gone(pid_t pid);
-// Polls `cond` every 5 ms until it holds or `timeout` passes; returns its last value.
-bool wait_until(const std::function<bool()>& cond, std::chrono::milliseconds timeout);
-std::string read_text(const std::string& path);
-bool file_exists(const std::string& path);
 
 }  // namespace bs::test

@@ -33,7 +33,7 @@ pid_t start(const SimHome& home, const std::string& name, const std::map<std::st
 
 // The policy the VMM got: agent.config.json (boot-config.json is deleted by the VM at boot).
 nlohmann::json booted_policy(const SimHome& home, const std::string& name) {
-  return nlohmann::json::parse(bs::test::read_text(home.vm_dir(name) + "/agent.config.json"))["resources"]["allowed_cidrs"];
+  return nlohmann::json::parse(bs::test::read_file(home.vm_dir(name) + "/agent.config.json"))["resources"]["allowed_cidrs"];
 }
 
 }  // namespace
@@ -50,19 +50,19 @@ TEST_CASE("start spawns a detached _boot-vm whose identity is in the row", "[sim
   CHECK(r.out == "Machine 'sb1' running (PID: " + std::to_string(pid) + ")\n");
 
   // pid_start_time is /proc/<pid>/stat field 22, in clock ticks since boot.
-  REQUIRE(bs::test::proc_start_time(pid).has_value());
-  CHECK(row["pid_start_time"].get<std::uint64_t>() == *bs::test::proc_start_time(pid));
+  REQUIRE(bs::test::pid_start_time(pid).has_value());
+  CHECK(row["pid_start_time"].get<std::uint64_t>() == *bs::test::pid_start_time(pid));
 
   const std::string dir = home.root() + "/.cache/smolvm/vms/" + bs::smolvm::sha256_hex("sb1").substr(0, 16);
   CHECK(dir.substr(dir.size() - 16) == "320983ce679b69a1");  // the reference's example hash
   CHECK(bs::test::proc_cmdline(pid) == "/proc/self/exe _boot-vm " + dir + "/boot-config.json ");
   CHECK(getpgid(pid) == pid);               // its own process group...
   CHECK(getsid(pid) == getsid(0));          // ...but not its own session
-  CHECK(bs::test::read_text(dir + "/agent.pid") == std::to_string(pid) + "\n" + row["pid_start_time"].dump());
+  CHECK(bs::test::read_file(dir + "/agent.pid") == std::to_string(pid) + "\n" + row["pid_start_time"].dump());
 
   CHECK_FALSE(bs::test::file_exists(dir + "/boot-config.json"));  // the VM deleted it once parsed
   // agent.config.json as real 1.32.2 writes it (RunningVmConfig, compact, this key order).
-  CHECK(bs::test::read_text(dir + "/agent.config.json") ==
+  CHECK(bs::test::read_file(dir + "/agent.config.json") ==
         R"({"version":1,"mounts":[],"ports":[],"resources":{"cpus":4,"memory_mib":8192,"network":true,"gpu":false,)"
         R"("gpu_vram_mib":null,"cuda":false,"nested_virt":false,"rosetta":false,"storage_gib":null,"overlay_gib":null,)"
         R"("block_io":"sync","disk_durability":"full","allowed_cidrs":["127.0.0.16/32"],"dns":null,"dns_options":[],)"
@@ -95,7 +95,7 @@ TEST_CASE("starting a running machine is a no-op that says so", "[sim]") {
   });
   CHECK_FALSE(written);
   CHECK(home.row_bytes("twice") == row);
-  CHECK_FALSE(bs::test::proc_gone(pid));
+  CHECK(bs::test::pid_alive(pid));
 }
 
 TEST_CASE("a start loses to another holder of vm.lock", "[sim]") {
@@ -120,7 +120,7 @@ TEST_CASE("stop kills the VM and writes stopped and a second stop writes nothing
   auto r = home.sim({"machine", "stop", "--name", "s"});
   REQUIRE(r.exit_code == 0);
   CHECK(r.out == "Stopping machine 's'...\nStopped machine: s\n");
-  CHECK(bs::test::proc_gone(pid));
+  CHECK_FALSE(bs::test::pid_alive(pid));
   auto row = home.row("s");
   CHECK(row["state"] == "stopped");
   CHECK(row["pid"].is_null());
@@ -149,7 +149,7 @@ TEST_CASE("stop writes back the copy it read first: a concurrent patch is lost",
   SECTION("a patch to allowed_cidrs during the stop is overwritten") {
     auto stop = home.sim_background({"machine", "stop", "--name", "race"}, {{"SMOLVM_SIM_STOP_WINDOW_MS", "500"}});
     // The VM goes away before the write-back: the snapshot has been read, the window is open.
-    REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+    REQUIRE(bs::test::poll_until([&] { return !bs::test::pid_alive(pid); }, 5s));
     auto patched = home.row("race");
     patched["allowed_cidrs"] = nlohmann::ordered_json::parse(R"(["10.0.0.0/8"])");
     home.put_row_blob("race", patched.dump());
@@ -163,7 +163,7 @@ TEST_CASE("stop writes back the copy it read first: a concurrent patch is lost",
   }
   SECTION("a row deleted during the stop comes back") {
     auto stop = home.sim_background({"machine", "stop", "--name", "race"}, {{"SMOLVM_SIM_STOP_WINDOW_MS", "500"}});
-    REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+    REQUIRE(bs::test::poll_until([&] { return !bs::test::pid_alive(pid); }, 5s));
     home.delete_row("race");
     REQUIRE_FALSE(home.row_bytes("race").has_value());
     REQUIRE(stop->wait().exit_code == 0);
@@ -176,7 +176,7 @@ TEST_CASE("a VM that exits by itself resolves stopped but the row keeps saying r
   SimHome home;
   create(home, "crash");
   const pid_t pid = start(home, "crash", {{"SMOLVM_SIM_VM_EXIT_AFTER_MS", "200"}});
-  REQUIRE(bs::test::wait_until([&] { return bs::test::proc_gone(pid); }, 5s));
+  REQUIRE(bs::test::poll_until([&] { return !bs::test::pid_alive(pid); }, 5s));
 
   auto ls = home.sim({"machine", "ls", "--json"});
   REQUIRE(ls.exit_code == 0);
@@ -189,7 +189,7 @@ TEST_CASE("a VM that exits by itself resolves stopped but the row keeps saying r
   CHECK(status.out == "Machine 'crash': stopped\n");
   const pid_t again = start(home, "crash");
   CHECK(again != pid);
-  CHECK_FALSE(bs::test::proc_gone(again));  // this VM has no exit knob
+  CHECK(bs::test::pid_alive(again));  // this VM has no exit knob
 }
 
 TEST_CASE("delete without -f and without a terminal is refused; delete -f removes everything", "[sim]") {
@@ -206,7 +206,7 @@ TEST_CASE("delete without -f and without a terminal is refused; delete -f remove
     CHECK(refused.err ==
           "Error: agent operation failed: delete: machine 'd' needs confirmation but stdin is not a terminal; pass "
           "--force to delete it, or --cascade to remove it together with any machines branched from it\n");
-    CHECK_FALSE(bs::test::proc_gone(pid));
+    CHECK(bs::test::pid_alive(pid));
     CHECK(home.row_bytes("d") == before);
     CHECK(bs::test::file_exists(home.vm_dir("d") + "/agent.pid"));
   }
@@ -217,7 +217,7 @@ TEST_CASE("delete without -f and without a terminal is refused; delete -f remove
   auto yes = home.sim({"machine", "delete", "--name", "d", "-f"});
   CHECK(yes.exit_code == 0);
   CHECK(yes.out == "Stopping machine 'd'...\nCleaning up data directory for vm: d\nDeleted machine: d\n");
-  CHECK(bs::test::proc_gone(pid));
+  CHECK_FALSE(bs::test::pid_alive(pid));
   CHECK_FALSE(home.row_bytes("d").has_value());
   CHECK_FALSE(bs::test::file_exists(home.vm_dir("d")));
 
@@ -226,7 +226,7 @@ TEST_CASE("delete without -f and without a terminal is refused; delete -f remove
   auto forced = home.sim({"machine", "delete", "--name", "e", "-f"});
   CHECK(forced.exit_code == 0);
   CHECK(forced.out == "Stopping machine 'e'...\nCleaning up data directory for vm: e\nDeleted machine: e\n");
-  CHECK(bs::test::proc_gone(pe));
+  CHECK_FALSE(bs::test::pid_alive(pe));
   CHECK_FALSE(home.row_bytes("e").has_value());
   CHECK_FALSE(bs::test::file_exists(home.vm_dir("e")));
 
