@@ -120,12 +120,7 @@ TEST_CASE("fault: SIGKILLed 50 times mid-work, the supervisor converges with lea
 
   // Leases: exactly one per bottle, no address twice, each the address status shows.
   StateSnapshot state = read_state(h);
-  std::map<std::string, std::string> lease_of;
-  std::set<std::string> addresses;
-  for (const auto& l : state.leases) {
-    CHECK(lease_of.emplace(l.bottle, l.address).second);
-    CHECK(addresses.insert(l.address).second);
-  }
+  std::map<std::string, std::string> lease_of = lease_of_each_bottle(state);
   CHECK(lease_of.size() == kBottles.size());
   for (const auto& name : kBottles) {
     INFO("bottle " << name);

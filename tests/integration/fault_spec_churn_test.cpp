@@ -98,12 +98,7 @@ TEST_CASE("fault: 1000 specs created, edited and deleted in bursts end exactly a
   CHECK(rows.size() == remaining.size());
   // Leases: one per remaining bottle, no address twice; none left for the deleted ones.
   StateSnapshot state = read_state(h);
-  std::map<std::string, std::string> lease_of;
-  std::set<std::string> addresses;
-  for (const auto& l : state.leases) {
-    CHECK(lease_of.emplace(l.bottle, l.address).second);
-    CHECK(addresses.insert(l.address).second);
-  }
+  std::map<std::string, std::string> lease_of = lease_of_each_bottle(state);
   CHECK(lease_of.size() == remaining.size());
 
   int checked = 0;

@@ -5,7 +5,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <catch2/catch.hpp>
 #include <cerrno>
+#include <set>
 #include <stdexcept>
 
 #include "platform/process.h"
@@ -91,6 +93,16 @@ StateSnapshot read_state(const TempHome& home) {
   return s;
 }
 
+std::map<std::string, std::string> lease_of_each_bottle(const StateSnapshot& state) {
+  std::map<std::string, std::string> lease_of;
+  std::set<std::string> addresses;
+  for (const auto& l : state.leases) {
+    CHECK(lease_of.emplace(l.bottle, l.address).second);
+    CHECK(addresses.insert(l.address).second);
+  }
+  return lease_of;
+}
+
 std::string integrity_check(const std::string& db_path) {
   std::string result;
   try {
@@ -137,8 +149,10 @@ int DbLockHolder::release() {
   return *exit_code_;
 }
 
-void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs) {
-  std::string script = "#!/bin/sh\n# smolvm for a fault test: knobs only for commands naming " + machine + "\n";
+void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs,
+                            const std::string& command_log) {
+  std::string script = "#!/bin/sh\n# smolvm for a test: knobs only for commands naming " + machine + "\n";
+  if (!command_log.empty()) script += "echo \"$*\" >> '" + command_log + "'\n";
   if (!knobs.empty()) {
     script += "for a in \"$@\"; do\n  case \"$a\" in " + machine + ")\n";
     for (const auto& [k, v] : knobs) script += "    export " + k + "='" + v + "'\n";

@@ -6,6 +6,7 @@
 #include <sys/types.h>
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -33,6 +34,9 @@ struct StateSnapshot {
   std::vector<store::Event> events;  // oldest first
 };
 StateSnapshot read_state(const TempHome& home);
+// Each bottle's leased address; CHECKs on the way that no bottle holds two leases and that no
+// address is leased twice.
+std::map<std::string, std::string> lease_of_each_bottle(const StateSnapshot& state);
 std::string state_db_path(const TempHome& home);
 
 // PRAGMA integrity_check on a database file: "ok" when sound, else SQLite's findings.
@@ -61,8 +65,10 @@ using test::write_row_blob;
 
 // Replaces <home>/bin/smolvm with a shell script that execs smolvm-sim, adding `knobs` to the
 // environment of commands with an argument that matches `machine`, a shell pattern ("bottle-hung"
-// for one machine, "bottle-slow*" for several). Empty knobs: a plain pass-through.
-void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs);
+// for one machine, "bottle-slow*" for several). Empty knobs: a plain pass-through. With a
+// `command_log`, every command first appends its arguments to that file, one command a line.
+void install_smolvm_wrapper(const TempHome& home, const std::string& machine, const Env& knobs,
+                            const std::string& command_log = "");
 
 // Every named bottle running (or stopped, as its spec says), verified and converged.
 bool all_converged(const Status& st, const std::vector<std::string>& bottles);

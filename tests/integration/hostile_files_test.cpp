@@ -20,13 +20,7 @@ std::string deep_dotted_key() {
 
 // `status` with a copy of the config: the CLI reads the config file too, and this one is hostile.
 Status status_with(TempHome& h, const std::string& config) {
-  RunResult r = h.cli({"status", "--json", "--config", config}, {}, Ms(10000));
-  Status s;
-  s.exit_code = r.exit_code;
-  s.raw = r.describe();
-  s.doc = Json::parse(r.out, nullptr, false);
-  if (s.doc.is_discarded()) s.doc = nullptr;
-  return s;
+  return status_from(h.cli({"status", "--json", "--config", config}, {}, Ms(10000)));
 }
 
 }  // namespace

@@ -26,21 +26,7 @@ constexpr Ms kBound(10000);  // far below the 1 h resync; a reaction must come w
 // `knobs` for commands naming a machine matching `pattern`.
 std::string install_logging_wrapper(const TempHome& h, const std::string& pattern = "", const Env& knobs = {}) {
   const std::string log = h.dir() + "/smolvm-commands.log";
-  std::string script = "#!/bin/sh\necho \"$*\" >> '" + log + "'\n";
-  if (!knobs.empty()) {
-    script += "for a in \"$@\"; do\n  case \"$a\" in " + pattern + ")\n";
-    for (const auto& [k, v] : knobs) script += "    export " + k + "='" + v + "'\n";
-    script += "  esac\ndone\n";
-  }
-  script += "exec '" + kSimBin + "' \"$@\"\n";
-  const std::string bin = h.dir() + "/bin/smolvm";
-  const std::string tmp = h.dir() + "/bin/.smolvm.tmp";
-  {
-    std::ofstream out(tmp);
-    out << script;
-  }
-  ::chmod(tmp.c_str(), 0755);
-  std::filesystem::rename(tmp, bin);
+  install_smolvm_wrapper(h, pattern, knobs, log);
   return log;
 }
 

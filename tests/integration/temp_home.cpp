@@ -63,6 +63,15 @@ Json Status::bottle(const std::string& name) const {
   return nullptr;
 }
 
+Status status_from(const RunResult& r) {
+  Status s;
+  s.exit_code = r.exit_code;
+  s.raw = r.describe();
+  s.doc = Json::parse(r.out, nullptr, false);
+  if (s.doc.is_discarded()) s.doc = nullptr;
+  return s;
+}
+
 bool verified_running(const Json& b) {
   return b.is_object() && b.value("actual", "") == "running" && b.value("confinement", "") == "verified" &&
          b.contains("pid") && b["pid"].is_number_integer();
@@ -158,13 +167,7 @@ RunResult TempHome::sim(const std::vector<std::string>& args, const Env& extra, 
 Status TempHome::status(const std::vector<std::string>& names) const {
   std::vector<std::string> args = {"status", "--json"};
   args.insert(args.end(), names.begin(), names.end());
-  RunResult r = cli(args, {}, Ms(10000));
-  Status s;
-  s.exit_code = r.exit_code;
-  s.raw = r.describe();
-  s.doc = Json::parse(r.out, nullptr, false);
-  if (s.doc.is_discarded()) s.doc = nullptr;
-  return s;
+  return status_from(cli(args, {}, Ms(10000)));
 }
 
 std::vector<Json> TempHome::events() const {

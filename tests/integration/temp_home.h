@@ -63,6 +63,9 @@ struct Status {
   Json bottle(const std::string& name) const;
 };
 
+// `status --json`'s answer: its exit code and its document.
+Status status_from(const RunResult& r);
+
 class Daemon;
 
 class TempHome {

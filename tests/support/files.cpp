@@ -63,4 +63,10 @@ bool file_exists(const std::string& path) {
   return ::stat(path.c_str(), &st) == 0;
 }
 
+mode_t permissions_of(const std::string& path) {
+  struct stat st {};
+  if (::stat(path.c_str(), &st) != 0) fail("cannot stat", path);
+  return st.st_mode & 07777;
+}
+
 }  // namespace bs::test

@@ -19,5 +19,7 @@ void write_file(const std::string& path, const std::string& text, mode_t mode = 
 void write_file_atomic(const std::string& path, const std::string& text, mode_t mode = 0600);
 
 bool file_exists(const std::string& path);  // anything at all at `path` (stat succeeds)
+// The permission bits (07777) of what is at `path`; throws when there is nothing.
+mode_t permissions_of(const std::string& path);
 
 }  // namespace bs::test

@@ -7,6 +7,7 @@
 #include <catch2/catch.hpp>
 
 #include "platform/file_lock.h"
+#include "support/files.h"
 #include "support/forked_child.h"
 #include "support/temp_dir.h"
 
@@ -15,12 +16,6 @@ using bs::test::ForkedChild;
 using bs::test::TempDir;
 
 namespace {
-
-unsigned mode_of(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 
 // Child exit codes for "what did try_acquire say".
 constexpr int kHeldElsewhere = 10;
@@ -37,17 +32,6 @@ int try_in_child(const std::string& path) {
   return WEXITSTATUS(status);
 }
 
-std::string file_text(const std::string& path) {
-  std::string out;
-  if (std::FILE* f = std::fopen(path.c_str(), "r")) {
-    char buf[256];
-    std::size_t n = 0;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-    std::fclose(f);
-  }
-  return out;
-}
-
 }  // namespace
 
 TEST_CASE("FileLock creates its file 0600 and missing parents 0700", "[platform]") {
@@ -56,9 +40,9 @@ TEST_CASE("FileLock creates its file 0600 and missing parents 0700", "[platform]
   auto lock = FileLock::acquire(path);
   REQUIRE(lock);
   CHECK(lock->path() == path);
-  CHECK(mode_of(tmp / "cache") == 0700);
-  CHECK(mode_of(tmp / "cache/bot-bottle") == 0700);
-  CHECK(mode_of(path) == 0600);
+  CHECK(bs::test::permissions_of(tmp / "cache") == 0700);
+  CHECK(bs::test::permissions_of(tmp / "cache/bot-bottle") == 0700);
+  CHECK(bs::test::permissions_of(path) == 0600);
 }
 
 TEST_CASE("FileLock excludes another process until released", "[platform]") {
@@ -136,7 +120,7 @@ TEST_CASE("InstanceLock: a second instance is told the holder's pid", "[platform
   REQUIRE(::read(ready[0], &c, 1) == 1);
   ::close(ready[0]);
   REQUIRE(c == 'L');
-  CHECK(file_text(path) == std::to_string(holder.pid()) + "\n");
+  CHECK(bs::test::read_file(path) == std::to_string(holder.pid()) + "\n");
 
   auto second = InstanceLock::acquire(path);
   REQUIRE_FALSE(second);
@@ -147,5 +131,5 @@ TEST_CASE("InstanceLock: a second instance is told the holder's pid", "[platform
   holder.wait();
   auto third = InstanceLock::acquire(path);
   REQUIRE(third);
-  CHECK(file_text(path) == std::to_string(::getpid()) + "\n");
+  CHECK(bs::test::read_file(path) == std::to_string(::getpid()) + "\n");
 }

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "fixture_db.h"
+#include "support/files.h"
 #include "table_support.h"
 #include "smolvm/vm_table.h"
 
@@ -20,11 +21,6 @@ using bs::test::open_table;
 
 namespace {
 
-bool exists(const std::string& path) {
-  struct stat st {};
-  return ::stat(path.c_str(), &st) == 0;
-}
-
 std::string db_path(const bs::test::TempDir& dir) { return dir / "smolvm/server/smolvm.db"; }
 
 }  // namespace
@@ -36,17 +32,17 @@ TEST_CASE("VmTable does not create a missing DB", "[smolvm]") {
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().kind == DbError::Kind::Missing);
   CHECK_THAT(t.error().message, Catch::Contains(path));
-  CHECK_FALSE(exists(path));
-  CHECK_FALSE(exists(dir / "smolvm"));
+  CHECK_FALSE(bs::test::file_exists(path));
+  CHECK_FALSE(bs::test::file_exists(dir / "smolvm"));
 
   std::filesystem::create_directories(dir / "smolvm/server");
   t = VmTable::open(path);
   REQUIRE_FALSE(t.has_value());
   CHECK(t.error().kind == DbError::Kind::Missing);
-  CHECK_FALSE(exists(path));
-  CHECK_FALSE(exists(path + "-wal"));
-  CHECK_FALSE(exists(path + "-shm"));
-  CHECK_FALSE(exists(path + "-journal"));
+  CHECK_FALSE(bs::test::file_exists(path));
+  CHECK_FALSE(bs::test::file_exists(path + "-wal"));
+  CHECK_FALSE(bs::test::file_exists(path + "-shm"));
+  CHECK_FALSE(bs::test::file_exists(path + "-journal"));
 }
 
 TEST_CASE("VmTable refuses a DB without a vms table and leaves it alone", "[smolvm]") {
@@ -292,8 +288,8 @@ TEST_CASE("VmTable notices its -wal and -shm being deleted or replaced under it"
   other.put("sb1", bs::test::smolvm_record_bytes("sb1"));
   VmTable table = open_table(path);
   REQUIRE(table.read_all().has_value());
-  REQUIRE(exists(path + "-wal"));
-  REQUIRE(exists(path + "-shm"));
+  REQUIRE(bs::test::file_exists(path + "-wal"));
+  REQUIRE(bs::test::file_exists(path + "-shm"));
   CHECK_FALSE(table.replaced());
 
   SECTION("-wal deleted") { std::filesystem::remove(path + "-wal"); }

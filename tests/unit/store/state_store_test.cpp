@@ -4,6 +4,7 @@
 
 #include "store/schema.h"
 #include "store/state_store.h"
+#include "support/files.h"
 #include "unit/store/store_fixture.h"
 
 using namespace bs::store;
@@ -12,12 +13,6 @@ using bs::store::test::raw_connection;
 using bs::test::TempDir;
 
 namespace {
-
-unsigned mode_of(const std::string& path) {
-  struct stat st {};
-  REQUIRE(::stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
-}
 
 ManagedMachine machine(const std::string& name, const std::string& bottle) {
   return ManagedMachine{name, bottle, "created", "delete", "image=alpine:3.20 cpus=1 memory=512", 1000};
@@ -33,10 +28,10 @@ TEST_CASE("open creates the state dir 0700 with its parents, and state.db 0600",
     REQUIRE(store);
     CHECK(store->path() == dir + "/state.db");
   }
-  CHECK(mode_of(tmp / "a") == 0700);
-  CHECK(mode_of(tmp / "a/b") == 0700);
-  CHECK(mode_of(dir) == 0700);
-  CHECK(mode_of(dir + "/state.db") == 0600);
+  CHECK(bs::test::permissions_of(tmp / "a") == 0700);
+  CHECK(bs::test::permissions_of(tmp / "a/b") == 0700);
+  CHECK(bs::test::permissions_of(dir) == 0700);
+  CHECK(bs::test::permissions_of(dir + "/state.db") == 0600);
 
   auto raw = raw_connection(dir + "/state.db");
   CHECK(raw.text("PRAGMA journal_mode") == "wal");
