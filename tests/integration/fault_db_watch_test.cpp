@@ -1,16 +1,16 @@
 // The watch on smolvm's DB under attack: its server/ folder deleted or renamed, smolvm.db replaced
 // by a file with no usable `vms` table while the old -wal/-shm remain, the -wal/-shm deleted, the
 // DB made unreadable. The resync interval is 1 h throughout: only the watch can notice in time.
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <catch2/catch.hpp>
 #include <filesystem>
-#include <fstream>
 #include <thread>
 
 #include "fault_support.h"
+#include "support/proc.h"
+#include "support/sqlite_db.h"
 
 using namespace bs::integ;
 namespace fs = std::filesystem;
@@ -38,32 +38,14 @@ void expect_repatched(const TempHome& h, const std::string& bottle, const Json& 
   }, Ms(5000));
 }
 
-// CPU time (user + system) of `pid` in clock ticks.
+// CPU time (user + system) of `pid` in clock ticks; -1 when it cannot be read.
 long cpu_ticks(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
-  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-  auto close = text.rfind(')');
-  if (close == std::string::npos) return -1;
-  std::istringstream rest(text.substr(close + 2));
-  std::string field;
-  long utime = 0, stime = 0;
-  for (int i = 3; i <= 15 && rest >> field; ++i) {
-    if (i == 14) utime = std::stol(field);
-    if (i == 15) stime = std::stol(field);
-  }
-  return utime + stime;
+  auto st = bs::test::proc_stat(pid);
+  return st ? static_cast<long>(st->cpu_ticks) : -1;
 }
 
 void exec_sql(const std::string& db_path, const std::string& sql) {
-  sqlite3* db = nullptr;
-  REQUIRE(sqlite3_open(db_path.c_str(), &db) == SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(db, sql.c_str(), nullptr, nullptr, &err);
-  std::string message = err != nullptr ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(db);
-  INFO(sql << ": " << message);
-  REQUIRE(rc == SQLITE_OK);
+  bs::test::SqliteDb(db_path, bs::test::SqliteDb::Mode::Create, 0).exec(sql);
 }
 
 }  // namespace

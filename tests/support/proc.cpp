@@ -17,9 +17,15 @@ std::optional<ProcStat> proc_stat(std::int64_t pid) {
   if (close == std::string::npos) return std::nullopt;
   std::istringstream fields(line.substr(close + 1));
   ProcStat st;
+  std::uint64_t utime = 0, stime = 0;
   std::string skip;
   if (!(fields >> st.state >> st.ppid)) return std::nullopt;
-  for (int field = 5; field < 22; ++field) {
+  for (int field = 5; field < 14; ++field) {
+    if (!(fields >> skip)) return std::nullopt;
+  }
+  if (!(fields >> utime >> stime)) return std::nullopt;
+  st.cpu_ticks = utime + stime;
+  for (int field = 16; field < 22; ++field) {
     if (!(fields >> skip)) return std::nullopt;
   }
   if (!(fields >> st.start_time)) return std::nullopt;
@@ -56,6 +62,27 @@ std::string proc_cmdline(std::int64_t pid) {
   std::string raw = read_file("/proc/" + std::to_string(pid) + "/cmdline");
   std::replace(raw.begin(), raw.end(), '\0', ' ');
   return raw;
+}
+
+std::optional<std::uint64_t> proc_field(const std::string& path, const std::string& name) {
+  std::istringstream in(read_file(path));
+  const std::string key = name + ":";
+  for (std::string line; std::getline(in, line);) {
+    if (line.rfind(key, 0) != 0) continue;
+    std::istringstream rest(line.substr(key.size()));
+    std::uint64_t v = 0;
+    if (rest >> v) return v;
+    return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::uint64_t> private_kb(std::int64_t pid) {
+  const std::string path = "/proc/" + std::to_string(pid) + "/smaps_rollup";
+  auto clean = proc_field(path, "Private_Clean");
+  auto dirty = proc_field(path, "Private_Dirty");
+  if (!clean || !dirty) return std::nullopt;
+  return *clean + *dirty + proc_field(path, "Private_Hugetlb").value_or(0);
 }
 
 std::string unique_marker(const std::string& what) {

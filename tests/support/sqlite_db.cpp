@@ -22,6 +22,11 @@ Statement& Statement::bind(int index, const SqlValue& value) {
   return *this;
 }
 
+Statement& Statement::bind(int index, std::int64_t value) {
+  sqlite3_bind_int64(stmt_, index, value);
+  return *this;
+}
+
 Statement& Statement::bind_all(const std::vector<SqlValue>& values) {
   int index = 1;
   for (const auto& v : values) bind(index++, v);

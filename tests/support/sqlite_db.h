@@ -33,9 +33,11 @@ class Statement {
   Statement& operator=(const Statement&) = delete;
 
   Statement& bind(int index, const SqlValue& value);
+  Statement& bind(int index, std::int64_t value);  // an INTEGER, for comparisons with integer columns
   Statement& bind_all(const std::vector<SqlValue>& values);  // ?1, ?2, ...
   bool step();  // true: a row; false: done
   std::optional<std::string> bytes(int column) const;  // nullopt for NULL
+  std::int64_t integer(int column) const { return sqlite3_column_int64(stmt_, column); }  // 0 for NULL
   int type(int column) const { return sqlite3_column_type(stmt_, column); }
 
  private:

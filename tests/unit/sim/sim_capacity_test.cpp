@@ -6,9 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include <fstream>
-#include <sstream>
-
+#include "support/proc.h"
 #include "support/spawn.h"
 #include "unit/sim/sim_fixture.h"
 
@@ -27,20 +25,6 @@ constexpr bool kSanitized = false;
 #else
 constexpr bool kSanitized = false;
 #endif
-
-// Sum of the Private_* lines of /proc/<pid>/smaps_rollup, in KiB.
-std::uint64_t private_kib(pid_t pid) {
-  std::ifstream in("/proc/" + std::to_string(pid) + "/smaps_rollup");
-  std::uint64_t total = 0;
-  for (std::string line; std::getline(in, line);) {
-    if (line.rfind("Private_", 0) != 0) continue;
-    std::istringstream fields(line.substr(line.find(':') + 1));
-    std::uint64_t kib = 0;
-    fields >> kib;
-    total += kib;
-  }
-  return total;
-}
 
 // Starts `_boot-vm` directly and waits for its ready byte, the same handshake `machine start` uses.
 pid_t spawn_vm(const std::string& config) {
@@ -89,7 +73,7 @@ TEST_CASE("200 VM stand-ins fit in 300 MiB of private memory", "[sim]") {
   std::uint64_t total_kib = 0;
   for (pid_t pid : pids) {
     REQUIRE(bs::test::pid_alive(pid));
-    total_kib += private_kib(pid);
+    total_kib += bs::test::private_kb(pid).value_or(0);
   }
   const double mib = static_cast<double>(total_kib) / 1024.0;
   WARN("private memory of " << kVms << " VM stand-ins: " << mib << " MiB (" << mib / kVms << " MiB each)");
