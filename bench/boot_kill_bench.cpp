@@ -21,11 +21,11 @@
 #include <cstdio>
 #include <fstream>
 #include <random>
-#include <sstream>
 #include <thread>
 
 #include "bench/common/commit_watch.h"
 #include "bench/common/control.h"
+#include "bench/common/kill_scene.h"
 #include "bench/common/reference_poller.h"
 #include "bench/common/run_control.h"
 #include "bench/common/sandbox.h"
@@ -34,6 +34,7 @@
 #include "bench/common/wait.h"
 #include "platform/pidfd.h"
 #include "smolvm/vm_table.h"
+#include "support/files.h"
 
 namespace {
 
@@ -84,13 +85,6 @@ std::optional<std::int64_t> row_pid(const bs::smolvm::Paths& paths) {
   return std::nullopt;
 }
 
-std::string read_text(const std::string& path) {
-  std::ifstream in(path);
-  std::ostringstream s;
-  s << in.rdbuf();
-  return s.str();
-}
-
 // One out-of-band unconfined start of boot-1's machine, followed from spawn to death.
 StartResult unconfined_start(Sandbox& sb, SpawnWatch& spawns, CommitWatch* commits,
                              std::optional<std::int64_t> previous_pid) {
@@ -110,7 +104,7 @@ StartResult unconfined_start(Sandbox& sb, SpawnWatch& spawns, CommitWatch* commi
   // The VM's death: at once when the start failed; up to a poller's period after it succeeded.
   res.life = spawns.next(10s);
   if (!res.life) {
-    res.error = "no VM spawn was logged (start exit " + std::to_string(res.exit_code) + ": " + read_text(err_log) + ")";
+    res.error = "no VM spawn was logged (start exit " + std::to_string(res.exit_code) + ": " + bs::test::read_file(err_log) + ")";
     return res;
   }
   if (commits != nullptr && res.exit_code == 0) {
@@ -132,39 +126,11 @@ int run(const Options& opt) {
   const int events = opt.quick ? 20 : 200;
   const int baseline_events = opt.quick ? 5 : 100;
 
-  auto made = Sandbox::create(opt.bin_dir, "log_level = \"warn\"\nresync_interval = \"1h\"\n", opt.keep);
-  if (!made) {
-    std::fprintf(stderr, "error: %s\n", made.error().c_str());
-    return 1;
-  }
-  Sandbox& sb = **made;
-  sb.write_spec("run-1", "image = \"alpine:3.20\"\n");
-  sb.write_spec(kBottle, "image = \"alpine:3.20\"\nstate = \"stopped\"\n");
-  if (auto err = sb.start_daemon()) {
-    std::fprintf(stderr, "error: %s\n", err->c_str());
-    return 1;
-  }
-  if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
-  nlohmann::json doc;
-  bool up = wait_until(
-      [&] {
-        auto d = status(sb.socket_path());
-        if (!d) return false;
-        doc = *d;
-        const auto* r = find_bottle(doc, "run-1");
-        const auto* s = find_bottle(doc, kBottle);
-        return r && s && running_verified(*r) && settled(*s) && (*s)["actual"] == "stopped";
-      },
-      60s, 5ms);
-  if (!up) {
-    std::fprintf(stderr, "error: the two bottles did not converge within 60 s; see %s\n", sb.daemon_log().c_str());
-    return 1;
-  }
-  std::map<std::string, bs::Allowlist> desired;
-  for (const auto& b : doc["bottles"]) {
-    auto list = bs::parse_allowlist(b["allowlist"].get<std::vector<std::string>>());
-    if (list) desired[b["machine"].get<std::string>()] = *list;
-  }
+  auto scene = start_kill_scene(opt, "log_level = \"warn\"\nresync_interval = \"1h\"\n", kBottle);
+  if (!scene) return 1;
+  Sandbox& sb = *scene->sandbox;
+  nlohmann::json& doc = scene->status;
+  const auto& desired = scene->desired;
   auto spawns = SpawnWatch::start(sb.home() + "/vm-spawns.fifo", 60s);
   if (!spawns) {
     std::fprintf(stderr, "error: %s\n", spawns.error().c_str());
@@ -223,14 +189,7 @@ int run(const Options& opt) {
       }
     }
     const std::uint64_t want = kills_before + static_cast<std::uint64_t>(i) + 1;
-    bool calm = wait_until(
-        [&] {
-          auto d = status(sb.socket_path(), {kBottle});
-          if (!d) return false;
-          const auto* b = find_bottle(*d, kBottle);
-          return b && settled(*b) && (*d)["supervisor"]["counters"]["drift_kills"].get<std::uint64_t>() >= want;
-        },
-        60s, 1ms);
+    bool calm = wait_kill_recorded(sb, kBottle, want);
     if (!calm) {
       std::fprintf(stderr, "start %d: the daemon did not record the drift kill / settle within 60 s\n", i);
       ++failures;
@@ -293,20 +252,15 @@ int run(const Options& opt) {
   print_note(load);
   print_note("t0 = the VM process right after its fork, before its exec (SMOLVM_SIM_SPAWN_LOG, CLOCK_MONOTONIC);");
   print_note("t1 = its death via pidfd. Target: supervisor p99 <= 10 ms, 100 % killed before the row commit.");
-  print_note(clock_priority_raised() ? "timestamp threads ran at SCHED_FIFO 1 (the daemon at normal priority)"
-                                     : "timestamp threads at normal priority (no permission for SCHED_FIFO)");
+  print_clock_priority_note();
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt = parse_options(argc, argv,
-                              "Boot-to-kill latency: an out-of-band unconfined start of a managed machine, from the "
-                              "VM's spawn to its death, against a 1 s row poller.");
-  if (!init_run()) {
-    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
-    return 1;
-  }
-  return run(opt);
+  const char* what =
+      "Boot-to-kill latency: an out-of-band unconfined start of a managed machine, from the "
+      "VM's spawn to its death, against a 1 s row poller.";
+  return bs::bench::bench_main(argc, argv, what, run);
 }

@@ -18,6 +18,7 @@
 
 #include "bench/common/commit_watch.h"
 #include "bench/common/control.h"
+#include "bench/common/kill_scene.h"
 #include "bench/common/reference_poller.h"
 #include "bench/common/run_control.h"
 #include "bench/common/sandbox.h"
@@ -105,50 +106,16 @@ EventResult drift_event(Sandbox& sb, CommitWatch& watch, std::optional<std::int6
   return res;
 }
 
-std::optional<nlohmann::json> drift_bottle(Sandbox& sb) {
-  auto doc = status(sb.socket_path(), {"drift-1"});
-  if (!doc) return std::nullopt;
-  return *doc;
-}
-
 int run(const Options& opt) {
   const int events = opt.quick ? 20 : 200;
   // The same number of events against the poller (fewer in a --quick smoke run: each costs ~1 s).
   const int baseline_events = opt.quick ? 5 : events;
 
-  auto made = Sandbox::create(opt.bin_dir, "log_level = \"warn\"\n", opt.keep);
-  if (!made) {
-    std::fprintf(stderr, "error: %s\n", made.error().c_str());
-    return 1;
-  }
-  Sandbox& sb = **made;
-  sb.write_spec("run-1", "image = \"alpine:3.20\"\n");
-  sb.write_spec("drift-1", "image = \"alpine:3.20\"\nstate = \"stopped\"\n");
-  if (auto err = sb.start_daemon()) {
-    std::fprintf(stderr, "error: %s\n", err->c_str());
-    return 1;
-  }
-  if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
-  nlohmann::json doc;
-  bool up = wait_until(
-      [&] {
-        auto d = status(sb.socket_path());
-        if (!d) return false;
-        doc = *d;
-        const auto* r = find_bottle(doc, "run-1");
-        const auto* s = find_bottle(doc, "drift-1");
-        return r && s && running_verified(*r) && settled(*s) && (*s)["actual"] == "stopped";
-      },
-      60s, 5ms);
-  if (!up) {
-    std::fprintf(stderr, "error: the two bottles did not converge within 60 s; see %s\n", sb.daemon_log().c_str());
-    return 1;
-  }
-  std::map<std::string, bs::Allowlist> desired;
-  for (const auto& b : doc["bottles"]) {
-    auto list = bs::parse_allowlist(b["allowlist"].get<std::vector<std::string>>());
-    if (list) desired[b["machine"].get<std::string>()] = *list;
-  }
+  auto scene = start_kill_scene(opt, "log_level = \"warn\"\n", "drift-1");
+  if (!scene) return 1;
+  Sandbox& sb = *scene->sandbox;
+  nlohmann::json& doc = scene->status;
+  const auto& desired = scene->desired;
 
   auto watch = CommitWatch::start(sb.smolvm(), kMachine);
   if (!watch) {
@@ -188,14 +155,7 @@ int run(const Options& opt) {
     }
     // The kill must have been the daemon's, and it must be done with the bottle before the next.
     const std::uint64_t want = kills_before + static_cast<std::uint64_t>(i) + 1;
-    bool calm = wait_until(
-        [&] {
-          auto d = drift_bottle(sb);
-          if (!d) return false;
-          const auto* b = find_bottle(*d, "drift-1");
-          return b && settled(*b) && (*d)["supervisor"]["counters"]["drift_kills"].get<std::uint64_t>() >= want;
-        },
-        60s, 1ms);
+    bool calm = wait_kill_recorded(sb, "drift-1", want);
     if (!calm) {
       std::fprintf(stderr, "event %d: the daemon did not record the drift kill / settle within 60 s\n", i);
       ++failures;
@@ -242,19 +202,14 @@ int run(const Options& opt) {
   print_value("failed events", failures, "");
   print_note("t0 = wake-up on the WAL write that committed the pid (bench thread, own connection);");
   print_note("t1 = the VM's exit via pidfd. Target: supervisor p99 <= 10 ms and >= 100x the poller.");
-  print_note(clock_priority_raised() ? "timestamp threads ran at SCHED_FIFO 1 (the daemon at normal priority)"
-                                     : "timestamp threads at normal priority (no permission for SCHED_FIFO)");
+  print_clock_priority_note();
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt = parse_options(argc, argv,
-                              "Drift-to-kill latency of bottle-supervisor against a 1 s polling watchdog.");
-  if (!init_run()) {
-    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
-    return 1;
-  }
-  return run(opt);
+  const char* what =
+      "Drift-to-kill latency of bottle-supervisor against a 1 s polling watchdog.";
+  return bs::bench::bench_main(argc, argv, what, run);
 }

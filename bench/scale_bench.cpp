@@ -62,19 +62,11 @@ int run(const Options& opt) {
   const auto idle_window = opt.quick ? 20s : 60s;
   const auto converge_budget = opt.quick ? 60s : 150s;
 
-  auto made = Sandbox::create(opt.bin_dir, kConfig, opt.keep);
-  if (!made) {
-    std::fprintf(stderr, "error: %s\n", made.error().c_str());
-    return 1;
-  }
-  Sandbox& sb = **made;
   // The systemd watchdog as a unit with WatchdogSec=20s would set it (no NOTIFY_SOCKET, so the
   // pings go nowhere): its timer is one of the two allowed to wake an idle daemon.
-  if (auto err = sb.start_daemon({"WATCHDOG_USEC=20000000"})) {
-    std::fprintf(stderr, "error: %s\n", err->c_str());
-    return 1;
-  }
-  if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
+  auto sandbox = start_sandbox(opt, kConfig, {}, {"WATCHDOG_USEC=20000000"});
+  if (!sandbox) return 1;
+  Sandbox& sb = *sandbox;
   std::fflush(stdout);
   const pid_t daemon = sb.daemon_pid();
   std::printf("scale: %d bottles%s\n", n, opt.quick ? " (--quick)" : "");
@@ -237,10 +229,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt = parse_options(argc, argv, "bottle-supervisor with 1,000 bottles: convergence, resync cost, memory, idle wake-ups.");
-  if (!init_run()) {
-    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
-    return 1;
-  }
-  return run(opt);
+  const char* what =
+      "bottle-supervisor with 1,000 bottles: convergence, resync cost, memory, idle wake-ups.";
+  return bs::bench::bench_main(argc, argv, what, run);
 }

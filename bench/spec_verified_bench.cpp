@@ -154,17 +154,9 @@ int run(const Options& opt) {
   const int n_one = opt.quick ? 10 : 100;
   const int n_burst = opt.quick ? 20 : 100;
 
-  auto made = Sandbox::create(opt.bin_dir, kConfig, opt.keep);
-  if (!made) {
-    std::fprintf(stderr, "error: %s\n", made.error().c_str());
-    return 1;
-  }
-  Sandbox& sb = **made;
-  if (auto err = sb.start_daemon()) {
-    std::fprintf(stderr, "error: %s\n", err->c_str());
-    return 1;
-  }
-  if (opt.verbose) std::printf("  daemon pid %d, HOME %s\n", sb.daemon_pid(), sb.home().c_str());
+  auto sandbox = start_sandbox(opt, kConfig);
+  if (!sandbox) return 1;
+  Sandbox& sb = *sandbox;
   const std::string state_dir = sb.state_db().substr(0, sb.state_db().rfind('/'));
   auto state_writes = DirWatch::open(state_dir, {"state.db", "state.db-wal"});
   if (!state_writes) {
@@ -201,10 +193,7 @@ int run(const Options& opt) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  Options opt = parse_options(argc, argv, "Spec-to-verified latency of bottle-supervisor, and its own share of it.");
-  if (!init_run()) {
-    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
-    return 1;
-  }
-  return run(opt);
+  const char* what =
+      "Spec-to-verified latency of bottle-supervisor, and its own share of it.";
+  return bs::bench::bench_main(argc, argv, what, run);
 }

@@ -2,9 +2,11 @@
 
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace bs::bench {
+
+using bs::test::proc_field;
+
 namespace {
 
 std::vector<std::string> task_dirs(int pid) {
@@ -14,21 +16,6 @@ std::vector<std::string> task_dirs(int pid) {
     out.push_back(e.path().string());
   }
   return out;
-}
-
-// The number after "name:" in a "key: value [unit]" file, or nullopt.
-std::optional<std::uint64_t> field_of(const std::string& path, const std::string& name) {
-  std::ifstream in(path);
-  std::string line;
-  const std::string key = name + ":";
-  while (std::getline(in, line)) {
-    if (line.rfind(key, 0) != 0) continue;
-    std::istringstream rest(line.substr(key.size()));
-    std::uint64_t v = 0;
-    if (rest >> v) return v;
-    return std::nullopt;
-  }
-  return std::nullopt;
 }
 
 }  // namespace
@@ -50,22 +37,14 @@ std::optional<ContextSwitches> context_switches(int pid) {
   if (tasks.empty()) return std::nullopt;
   ContextSwitches cs;
   for (const auto& t : tasks) {
-    cs.voluntary += field_of(t + "/status", "voluntary_ctxt_switches").value_or(0);
-    cs.nonvoluntary += field_of(t + "/status", "nonvoluntary_ctxt_switches").value_or(0);
+    cs.voluntary += proc_field(t + "/status", "voluntary_ctxt_switches").value_or(0);
+    cs.nonvoluntary += proc_field(t + "/status", "nonvoluntary_ctxt_switches").value_or(0);
   }
   return cs;
 }
 
 std::optional<std::uint64_t> status_field(int pid, const std::string& name) {
-  return field_of("/proc/" + std::to_string(pid) + "/status", name);
-}
-
-std::optional<std::uint64_t> private_kb(int pid) {
-  const std::string path = "/proc/" + std::to_string(pid) + "/smaps_rollup";
-  auto clean = field_of(path, "Private_Clean");
-  auto dirty = field_of(path, "Private_Dirty");
-  if (!clean || !dirty) return std::nullopt;
-  return *clean + *dirty + field_of(path, "Private_Hugetlb").value_or(0);
+  return proc_field("/proc/" + std::to_string(pid) + "/status", name);
 }
 
 }  // namespace bs::bench

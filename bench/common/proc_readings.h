@@ -7,6 +7,8 @@
 #include <string>
 #include <vector>
 
+#include "support/proc.h"
+
 namespace bs::bench {
 
 // Nanoseconds the process has spent on a CPU (/proc/<pid>/task/*/schedstat, first field).
@@ -23,6 +25,6 @@ std::optional<ContextSwitches> context_switches(int pid);
 std::optional<std::uint64_t> status_field(int pid, const std::string& name);
 
 // Private_Clean + Private_Dirty + Private_Hugetlb of /proc/<pid>/smaps_rollup, in kB.
-std::optional<std::uint64_t> private_kb(int pid);
+using bs::test::private_kb;
 
 }  // namespace bs::bench

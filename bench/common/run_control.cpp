@@ -68,6 +68,15 @@ bool init_run() {
   return prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0;
 }
 
+int bench_main(int argc, char** argv, const std::string& what, int (*run)(const Options&)) {
+  Options opt = parse_options(argc, argv, what);
+  if (!init_run()) {
+    std::fprintf(stderr, "error: cannot become a child subreaper (prctl PR_SET_CHILD_SUBREAPER)\n");
+    return 1;
+  }
+  return run(opt);
+}
+
 bool interrupted() { return g_interrupted != 0; }
 
 bool raise_clock_priority() {

@@ -21,6 +21,10 @@ Options parse_options(int argc, char** argv, const std::string& what);
 // Returns false when it cannot become a subreaper (then it is not safe to run).
 bool init_run();
 
+// A benchmark's main(): parses the options (`what` is its --help line), init_run(), then `run`.
+// Exits 1 without running when this process cannot become a subreaper.
+int bench_main(int argc, char** argv, const std::string& what, int (*run)(const Options&));
+
 // Puts the calling thread at SCHED_FIFO priority 1 when allowed, so a thread that takes
 // timestamps wakes up as soon as its event happens instead of waiting for a CPU on a busy
 // machine. Returns false (and changes nothing) when not permitted.

@@ -9,10 +9,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
+#include "bench/common/run_control.h"
 #include "reconcile/expected.h"
 #include "smolvm/paths.h"
+#include "support/spawn.h"
+#include "support/temp_dir.h"
 
 namespace bs::bench {
 
@@ -24,12 +28,12 @@ class Sandbox {
   Sandbox(const Sandbox&) = delete;
   Sandbox& operator=(const Sandbox&) = delete;
 
-  const std::string& home() const { return home_; }
+  const std::string& home() const { return home_.path(); }
   const smolvm::Paths& smolvm() const { return paths_; }
-  std::string specs_dir() const { return home_ + "/.config/bottle-supervisor/bottles"; }
-  std::string socket_path() const { return home_ + "/run/bottle-supervisor/control.sock"; }
-  std::string state_db() const { return home_ + "/.local/state/bottle-supervisor/state.db"; }
-  std::string daemon_log() const { return home_ + "/supervisor.log"; }
+  std::string specs_dir() const { return home() + "/.config/bottle-supervisor/bottles"; }
+  std::string socket_path() const { return home() + "/run/bottle-supervisor/control.sock"; }
+  std::string state_db() const { return home() + "/.local/state/bottle-supervisor/state.db"; }
+  std::string daemon_log() const { return home() + "/supervisor.log"; }
 
   // <specs>/<name>.toml, written as a dot-file (which the daemon ignores) and renamed into place,
   // mode 0600, so the daemon never sees half a spec.
@@ -52,18 +56,26 @@ class Sandbox {
   std::optional<std::string> stop_daemon();
 
   // Kills and reaps every VM that is ours: a row's pid that still has the row's start time, and
-  // any `_boot-vm` whose command line names a path under HOME. Returns how many were killed.
-  std::size_t kill_vms();
+  // any `_boot-vm` child of ours whose boot config lies under HOME.
+  void kill_vms();
 
  private:
-  Sandbox(std::string bin_dir, std::string home, bool keep);
-  std::vector<std::string> environment(const std::vector<std::string>& extra) const;
+  Sandbox(std::string bin_dir, bool keep);
+  bs::test::Env environment(const std::vector<std::string>& extra) const;
 
-  std::string bin_dir_, home_;
+  std::string bin_dir_;
+  bs::test::TempDir home_;
   bool keep_;
   smolvm::Paths paths_;
   pid_t daemon_ = -1;
 };
+
+// A benchmark's sandbox: made with `config_toml`, `specs` (name, TOML) written, then the daemon
+// started (with `daemon_env` added) and answering. On a failure it prints the error and
+// returns null.
+using Specs = std::vector<std::pair<std::string, std::string>>;
+std::unique_ptr<Sandbox> start_sandbox(const Options& opt, const std::string& config_toml, const Specs& specs = {},
+                                       const std::vector<std::string>& daemon_env = {});
 
 // Waits for our child `pid` to exit and reaps it (true), or gives up after `timeout_ms`.
 bool reap(pid_t pid, int timeout_ms);
