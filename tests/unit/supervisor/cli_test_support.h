@@ -1,6 +1,6 @@
-// Shared scaffolding for the CLI and control-plane tests: temp folders, a libuv loop stepped on
-// the test thread (the daemon is single-threaded, so no loop ever runs on a helper thread), and
-// a capture of what the default spdlog logger writes.
+// Shared scaffolding for the CLI and control-plane tests: temp folders (tests/support's), a libuv
+// loop stepped on the test thread (the daemon is single-threaded, so no loop ever runs on a
+// helper thread), and a capture of what the default spdlog logger writes.
 #pragma once
 
 #include <sys/stat.h>
@@ -20,43 +20,18 @@
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
+#include "support/files.h"
+#include "support/temp_dir.h"
+
 namespace bs::cli_test {
 
-class TempDir {
- public:
-  TempDir() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bs-cli-XXXXXX").string();
-    char* made = mkdtemp(tmpl.data());
-    REQUIRE(made != nullptr);
-    path_ = made;
-  }
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  const std::string& path() const { return path_; }
-  std::string operator/(const std::string& name) const { return path_ + "/" + name; }
+using bs::test::TempDir;
 
- private:
-  std::string path_;
-};
-
+// support's write_file, making the missing folders first: the CLI tests write config files deep
+// under a fresh HOME.
 inline void write_file(const std::string& path, const std::string& text, mode_t mode = 0600) {
   std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-  {
-    std::ofstream out(path, std::ios::binary | std::ios::trunc);
-    out << text;
-    REQUIRE(out.good());
-  }
-  REQUIRE(chmod(path.c_str(), mode) == 0);
-}
-
-inline mode_t mode_of(const std::string& path) {
-  struct stat st{};
-  REQUIRE(stat(path.c_str(), &st) == 0);
-  return st.st_mode & 07777;
+  bs::test::write_file(path, text, mode);
 }
 
 // A loop driven by the test: run_until steps it until a condition holds or a deadline passes.

@@ -12,8 +12,8 @@ TEST_CASE("control: the socket is 0600 in a 0700 folder", "[supervisor]") {
   SECTION("a folder it creates") {
     const std::string path = tmp / "run/bottle-supervisor/control.sock";
     auto server = serve(loop, path, sync_handler());
-    CHECK(bs::cli_test::mode_of(tmp / "run/bottle-supervisor") == 0700);
-    CHECK(bs::cli_test::mode_of(path) == 0600);
+    CHECK(bs::test::permissions_of(tmp / "run/bottle-supervisor") == 0700);
+    CHECK(bs::test::permissions_of(path) == 0600);
     struct stat st{};
     REQUIRE(lstat(path.c_str(), &st) == 0);
     CHECK(S_ISSOCK(st.st_mode));
@@ -22,13 +22,13 @@ TEST_CASE("control: the socket is 0600 in a 0700 folder", "[supervisor]") {
     REQUIRE(mkdir((tmp / "bottle-supervisor").c_str(), 0755) == 0);
     REQUIRE(chmod((tmp / "bottle-supervisor").c_str(), 0755) == 0);
     auto server = serve(loop, tmp / "bottle-supervisor/control.sock", sync_handler());
-    CHECK(bs::cli_test::mode_of(tmp / "bottle-supervisor") == 0700);
+    CHECK(bs::test::permissions_of(tmp / "bottle-supervisor") == 0700);
   }
   SECTION("a shared folder is left alone, but one others can write to is refused") {
     REQUIRE(mkdir((tmp / "shared").c_str(), 0755) == 0);
     REQUIRE(chmod((tmp / "shared").c_str(), 0755) == 0);
     auto server = serve(loop, tmp / "shared/control.sock", sync_handler());
-    CHECK(bs::cli_test::mode_of(tmp / "shared") == 0755);
+    CHECK(bs::test::permissions_of(tmp / "shared") == 0755);
     REQUIRE(mkdir((tmp / "open").c_str(), 0777) == 0);
     REQUIRE(chmod((tmp / "open").c_str(), 0777) == 0);
     auto refused = ControlServer::listen(loop.get(), tmp / "open/control.sock", sync_handler());

@@ -5,25 +5,21 @@
 #include "smolvm/paths.h"
 #include "supervisor/observer.h"
 #include "supervisor/vm_processes.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/poll.h"
 #include "unit/supervisor/cli_test_support.h"
+#include "unit/supervisor/fake_vm.h"
 
-using bs::platform::test::Child;
-using bs::platform::test::eventually;
 using bs::supervisor::observe_machine;
 using bs::supervisor::RowSnapshot;
 using bs::supervisor::VmProcesses;
+using bs::test::ForkedChild;
+using bs::test::poll_until;
+using namespace bs::vm_test;  // fake_vm, has_cmdline, smolvm_paths_under
+
+using namespace std::chrono_literals;
 
 namespace {
-
-bs::smolvm::Paths superseded_paths(const std::string& dir) {
-  bs::smolvm::Paths p;
-  p.data_root = dir;
-  p.server_dir = dir + "/smolvm/server";
-  p.db = p.server_dir + "/smolvm.db";
-  p.vms_dir = dir + "/smolvm/vms";
-  return p;
-}
 
 // A readable row of `machine` naming `pid` (nullopt: no pid).
 RowSnapshot snapshot_with_pid(const std::string& machine, std::optional<std::int64_t> pid) {
@@ -42,15 +38,12 @@ RowSnapshot snapshot_with_pid(const std::string& machine, std::optional<std::int
 TEST_CASE("observe_machine: the verified VM still runs but the row names another pid -> superseded",
           "[supervisor][observer]") {
   bs::cli_test::TempDir dir;
-  const auto paths = superseded_paths(dir.path());
+  const auto paths = smolvm_paths_under(dir.path());
   const std::string config = paths.boot_config("m1");
   bs::cli_test::write_file(config, R"({"resources":{"allowed_cidrs":["127.0.0.2/32"]}})");
   // argv exactly as smolvm's VM process (this test binary's `_boot-vm` mode, tests/main.cpp).
-  Child old_vm = Child::exec({"/proc/self/exe", "_boot-vm", config});
-  REQUIRE(eventually([&] {
-    auto c = bs::platform::read_cmdline(old_vm.pid());
-    return c && c->find("_boot-vm") != std::string::npos;
-  }));
+  ForkedChild old_vm = fake_vm(config);
+  REQUIRE(poll_until([&] { return has_cmdline(old_vm.pid(), "_boot-vm"); }, 10s));
   VmProcesses procs;
   auto seen = procs.see(old_vm.pid(), false);
   REQUIRE(seen.stat);

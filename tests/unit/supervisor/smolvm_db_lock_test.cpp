@@ -34,7 +34,7 @@ TEST_CASE("smolvm DB lock: a second holder is refused, naming the first one's pi
   const std::string db = tmp / "data/server/smolvm.db";
   auto first = lock_smolvm_db(db, tmp / "state-a", env);
   REQUIRE(first.has_value());
-  CHECK(bs::cli_test::mode_of(tmp / "run/bottle-supervisor") == 0700);
+  CHECK(bs::test::permissions_of(tmp / "run/bottle-supervisor") == 0700);
   CHECK_FALSE(std::filesystem::exists(tmp / "data"));  // nothing written near smolvm's DB
   // flock locks belong to the open file: a second open in this process conflicts like another process.
   auto second = lock_smolvm_db(tmp / "data/server/../server/smolvm.db", tmp / "state-b", env);

@@ -8,21 +8,21 @@
 #include "smolvm/paths.h"
 #include "supervisor/observer.h"
 #include "supervisor/vm_processes.h"
-#include "unit/platform/child.h"
+#include "support/forked_child.h"
+#include "support/poll.h"
 #include "unit/supervisor/cli_test_support.h"
+#include "unit/supervisor/fake_vm.h"
 
 using bs::Policy;
-using bs::platform::test::Child;
-using bs::platform::test::eventually;
 using bs::supervisor::find_strays;
 using bs::supervisor::VmProcesses;
+using bs::test::ForkedChild;
+using bs::test::poll_until;
+using namespace bs::vm_test;  // fake_vm, has_cmdline, smolvm_paths_under
+
+using namespace std::chrono_literals;
 
 namespace {
-
-// argv exactly as smolvm's VM process; it runs until released.
-Child fake_vm(const std::string& boot_config) {
-  return Child::exec({"/proc/self/exe", "_boot-vm", boot_config});
-}
 
 std::string data_dir_of(const std::string& boot_config) {
   return boot_config.substr(0, boot_config.size() - std::string("/boot-config.json").size());
@@ -37,20 +37,6 @@ void write_agent_files(const std::string& boot_config, pid_t pid, const char* co
   bs::cli_test::write_file(dir + "/agent.pid", std::to_string(pid) + "\n" + std::to_string(st->start_time));
 }
 
-bool has_cmdline(pid_t pid, const std::string& needle) {
-  auto c = bs::platform::read_cmdline(pid);
-  return c && c->find(needle) != std::string::npos;
-}
-
-bs::smolvm::Paths paths_under(const std::string& dir) {
-  bs::smolvm::Paths p;
-  p.data_root = dir;
-  p.server_dir = dir + "/smolvm/server";
-  p.db = p.server_dir + "/smolvm.db";
-  p.vms_dir = dir + "/smolvm/vms";
-  return p;
-}
-
 const char* kConfined = R"({"resources":{"allowed_cidrs":["127.0.0.2/32"]}})";
 const char* kOpen = R"({"resources":{"allowed_cidrs":null}})";
 
@@ -59,10 +45,10 @@ const char* kOpen = R"({"resources":{"allowed_cidrs":null}})";
 TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets it when it exits",
           "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
-  const auto paths = paths_under(dir.path());
+  const auto paths = smolvm_paths_under(dir.path());
   const std::string config = paths.boot_config("m1");
-  Child vm = fake_vm(config);
-  REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  ForkedChild vm = fake_vm(config);
+  REQUIRE(poll_until([&] { return has_cmdline(vm.pid(), "_boot-vm"); }, 10s));
   write_agent_files(config, vm.pid(), kConfined);
 
   VmProcesses procs;
@@ -87,7 +73,7 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
 
   SECTION("an exited VM (a zombie here) is forgotten and read afresh") {
     vm.release();
-    REQUIRE(eventually([&] { return vm.exited_unreaped(); }));
+    REQUIRE(poll_until([&] { return vm.exited_unreaped(); }, 10s));
     CHECK(procs.remembered(vm.pid()) != nullptr);  // found alive earlier in this loop iteration
     procs.new_tick();
     CHECK(procs.remembered(vm.pid()) == nullptr);
@@ -108,7 +94,7 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
 
   SECTION("forget_exited drops exited processes") {
     vm.release();
-    REQUIRE(eventually([&] { return vm.exited_unreaped(); }));
+    REQUIRE(poll_until([&] { return vm.exited_unreaped(); }, 10s));
     procs.forget_exited();
     CHECK(procs.size() == 0);
   }
@@ -116,9 +102,9 @@ TEST_CASE("VmProcesses keeps a live VM's readings and booted policy, and forgets
 
 TEST_CASE("VmProcesses reads every time what it is not asked to remember", "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
-  const std::string config = paths_under(dir.path()).boot_config("m1");
-  Child vm = fake_vm(config);
-  REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  const std::string config = smolvm_paths_under(dir.path()).boot_config("m1");
+  ForkedChild vm = fake_vm(config);
+  REQUIRE(poll_until([&] { return has_cmdline(vm.pid(), "_boot-vm"); }, 10s));
   write_agent_files(config, vm.pid(), kConfined);
 
   VmProcesses procs;
@@ -134,10 +120,10 @@ TEST_CASE("VmProcesses reads every time what it is not asked to remember", "[sup
 TEST_CASE("the booted policy counts only while agent.pid names the VM; pending for a young VM, bounded",
           "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
-  const std::string config = paths_under(dir.path()).boot_config("m1");
+  const std::string config = smolvm_paths_under(dir.path()).boot_config("m1");
   const std::string agent_pid = data_dir_of(config) + "/agent.pid";
-  Child vm = fake_vm(config);
-  REQUIRE(eventually([&] { return has_cmdline(vm.pid(), "_boot-vm"); }));
+  ForkedChild vm = fake_vm(config);
+  REQUIRE(poll_until([&] { return has_cmdline(vm.pid(), "_boot-vm"); }, 10s));
   // smolvm's real sequence: the VM deleted boot-config.json, agent.config.json is written, and
   // agent.pid a moment later. A stale agent.config.json of an earlier boot may be there before.
   bs::cli_test::write_file(data_dir_of(config) + "/agent.config.json", kOpen);
@@ -154,7 +140,7 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
   SECTION("agent.pid of another process (an earlier boot): pending, then unverifiable once the window closes") {
     bs::cli_test::write_file(agent_pid, "1\n1");
     CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
-    REQUIRE(eventually([&] {
+    REQUIRE(poll_until([&] {
       return bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid;
     }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
     CHECK_THAT(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str(), Catch::Contains("names pid 1"));
@@ -186,19 +172,19 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
 TEST_CASE("find_strays reports VMs naming a managed machine's dir but not referenced, never look-alikes",
           "[supervisor][vm_processes]") {
   bs::cli_test::TempDir dir;
-  const auto paths = paths_under(dir.path());
-  Child row_vm = fake_vm(paths.boot_config("m1"));
-  Child stray = fake_vm(paths.boot_config("m1"));
-  Child other = fake_vm(paths.boot_config("unmanaged"));
+  const auto paths = smolvm_paths_under(dir.path());
+  ForkedChild row_vm = fake_vm(paths.boot_config("m1"));
+  ForkedChild stray = fake_vm(paths.boot_config("m1"));
+  ForkedChild other = fake_vm(paths.boot_config("unmanaged"));
   // Processes that merely mention a VM's words and paths (CONTRACT §6.8): never strays.
-  Child not_a_vm = Child::exec({"/bin/sh", "-c", "read x", "sh", paths.boot_config("m2")});
-  Child look_alike = Child::exec({"/bin/sh", "-c", "read x", "_boot-vm", paths.boot_config("m2")});
-  Child grep_like = Child::exec({"/bin/sh", "-c", "read x; grep _boot-vm " + paths.boot_config("m2")});
-  for (const Child* c : {&row_vm, &stray, &other, &look_alike}) {
-    REQUIRE(eventually([&] { return has_cmdline(c->pid(), "_boot-vm"); }));
+  ForkedChild not_a_vm = ForkedChild::exec({"/bin/sh", "-c", "read x", "sh", paths.boot_config("m2")});
+  ForkedChild look_alike = ForkedChild::exec({"/bin/sh", "-c", "read x", "_boot-vm", paths.boot_config("m2")});
+  ForkedChild grep_like = ForkedChild::exec({"/bin/sh", "-c", "read x; grep _boot-vm " + paths.boot_config("m2")});
+  for (const ForkedChild* c : {&row_vm, &stray, &other, &look_alike}) {
+    REQUIRE(poll_until([&] { return has_cmdline(c->pid(), "_boot-vm"); }, 10s));
   }
-  REQUIRE(eventually([&] { return has_cmdline(not_a_vm.pid(), paths.boot_config("m2")); }));
-  REQUIRE(eventually([&] { return has_cmdline(grep_like.pid(), "grep"); }));
+  REQUIRE(poll_until([&] { return has_cmdline(not_a_vm.pid(), paths.boot_config("m2")); }, 10s));
+  REQUIRE(poll_until([&] { return has_cmdline(grep_like.pid(), "grep"); }, 10s));
 
   VmProcesses procs;
   const std::map<std::string, std::string> managed{{"m1", bs::smolvm::vm_dir_hash("m1")},
@@ -206,7 +192,7 @@ TEST_CASE("find_strays reports VMs naming a managed machine's dir but not refere
   // A VM spawned a moment ago may be a start whose agent.pid is not written yet: not a stray
   // until the pending window has passed.
   CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
-  REQUIRE(eventually([&] {
+  REQUIRE(poll_until([&] {
     procs.new_tick();
     return !find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty();
   }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
@@ -228,7 +214,7 @@ TEST_CASE("find_strays reports VMs naming a managed machine's dir but not refere
   }
   SECTION("an exited stray is not reported") {
     stray.release();
-    REQUIRE(eventually([&] { return stray.exited_unreaped(); }));
+    REQUIRE(poll_until([&] { return stray.exited_unreaped(); }, 10s));
     procs.new_tick();
     CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
   }
@@ -237,7 +223,7 @@ TEST_CASE("find_strays reports VMs naming a managed machine's dir but not refere
 TEST_CASE("VmProcesses remembers only VMs: any other process may still exec into one", "[supervisor][vm_processes]") {
   // A child forked by `machine start` that has not exec'd `_boot-vm` yet shows its parent's
   // command line; were that remembered, the VM it becomes would go unrecognised while it lives.
-  Child not_yet = Child::blocked();
+  ForkedChild not_yet = ForkedChild::blocked();
   VmProcesses procs;
   auto seen = procs.see(not_yet.pid());
   REQUIRE(seen.stat);
