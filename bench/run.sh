@@ -4,7 +4,7 @@
 # <build>/bench-results.txt with a description of the machine. Benchmarks print numbers and never
 # fail on time: a non-zero exit means one could not run at all (see its error).
 #
-#   BENCH: drift_kill, boot_kill, spec_verified, scale (default: all four, in that order)
+#   BENCH: boot_kill, spec_verified, scale (default: all three, in that order)
 #   --quick: fewer samples (about a minute in all), a smoke run of the set-up
 #   --built DIR: use the benchmarks already built in DIR (what `ninja bench` passes)
 #
@@ -22,11 +22,11 @@ while [ $# -gt 0 ]; do
     --built) built=${1:?--built needs a folder}; shift ;;
     --quick | --verbose | --keep) args+=("$a") ;;
     -h | --help) sed -n '2,11p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
-    drift_kill | boot_kill | spec_verified | scale) benches+=("$a") ;;
+    boot_kill | spec_verified | scale) benches+=("$a") ;;
     *) echo "bench/run.sh: unknown argument '$a' (see --help)" >&2; exit 2 ;;
   esac
 done
-[ ${#benches[@]} -gt 0 ] || benches=(drift_kill boot_kill spec_verified scale)
+[ ${#benches[@]} -gt 0 ] || benches=(boot_kill spec_verified scale)
 
 dir=${built:-build}
 [ -n "$built" ] || ./scripts/build.sh build >/dev/null
