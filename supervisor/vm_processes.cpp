@@ -37,14 +37,17 @@ BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen) {
   std::optional<std::string> dir;
   if (argv.size() >= 3 && argv[1] == "_boot-vm") dir = smolvm::data_dir_of_boot_config(argv[2]);
   if (!dir) return {Policy::invalid("the command line names no <data dir>/boot-config.json"), 0};
+  // smolvm writes agent.pid in place (create, then write; not a rename), so for a moment a reader
+  // finds it empty or half written. Inside the boot pending window that is "not yet", as a file
+  // that is not there; after it, the VM is unverifiable whatever the reason.
   auto agent = smolvm::read_agent_pid(*dir);
-  if (!agent) return {Policy::invalid(agent.error()), 0};
-  const bool names_it = *agent && (*agent)->pid == pid &&
+  const bool names_it = agent && *agent && (*agent)->pid == pid &&
                         (!(*agent)->start_time || *(*agent)->start_time == seen.stat->start_time);
   if (!names_it) {
-    const std::string why = !*agent ? "no " + *dir + "/agent.pid"
-                                    : *dir + "/agent.pid names pid " + std::to_string((*agent)->pid) +
-                                          ((*agent)->pid == pid ? " with another start time" : "");
+    const std::string why = !agent    ? agent.error()
+                            : !*agent ? "no " + *dir + "/agent.pid"
+                                      : *dir + "/agent.pid names pid " + std::to_string((*agent)->pid) +
+                                            ((*agent)->pid == pid ? " with another start time" : "");
     auto age = platform::process_age_ms(seen.stat->start_time);
     if (age && *age >= 0 && *age < kBootPendingWindowMs) {
       return {Policy::pending(why + " yet (" + who + " started " + std::to_string(*age) + " ms ago)"),

@@ -27,8 +27,13 @@ TEST_CASE("during the readiness wait the files are there and the row still says 
   create_with_cidr(home, "w");
   const std::string dir = home.vm_dir("w");
   auto starting = home.sim_background({"machine", "start", "--name", "w"}, {{"SMOLVM_SIM_READY_MS", "1500"}});
-  REQUIRE(bs::test::poll_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
-  const auto pid_file = bs::test::read_file(dir + "/agent.pid");
+  // The sim writes agent.pid in place, as smolvm does: wait for its whole line, not its creation.
+  std::string pid_file;
+  REQUIRE(bs::test::poll_until([&] {
+    if (!bs::test::file_exists(dir + "/agent.pid")) return false;
+    pid_file = bs::test::read_file(dir + "/agent.pid");
+    return pid_file.find('\n') != std::string::npos;
+  }, 10s));
   const pid_t pid = std::stoi(pid_file.substr(0, pid_file.find('\n')));
   auto st = bs::test::pid_start_time(pid);
   REQUIRE(st.has_value());
@@ -68,8 +73,13 @@ TEST_CASE("a VM killed before its agent answers fails the start as 1.32.2 does",
   const std::string dir = home.vm_dir("k");
   const auto before = home.row_bytes("k");
   auto starting = home.sim_background({"machine", "start", "--name", "k"}, {{"SMOLVM_SIM_READY_MS", "5000"}});
-  REQUIRE(bs::test::poll_until([&] { return bs::test::file_exists(dir + "/agent.pid"); }, 10s));
-  const auto pid_file = bs::test::read_file(dir + "/agent.pid");
+  // The sim writes agent.pid in place, as smolvm does: wait for its whole line, not its creation.
+  std::string pid_file;
+  REQUIRE(bs::test::poll_until([&] {
+    if (!bs::test::file_exists(dir + "/agent.pid")) return false;
+    pid_file = bs::test::read_file(dir + "/agent.pid");
+    return pid_file.find('\n') != std::string::npos;
+  }, 10s));
   const pid_t pid = std::stoi(pid_file.substr(0, pid_file.find('\n')));
   auto st = bs::test::pid_start_time(pid);
   REQUIRE(st.has_value());

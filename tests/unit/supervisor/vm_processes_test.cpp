@@ -163,9 +163,16 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
     CHECK(b.policy.kind == Policy::Kind::Invalid);
     CHECK_THAT(b.policy.str(), Catch::Contains("agent.config.json"));
   }
-  SECTION("a malformed agent.pid is unverifiable") {
+  SECTION("an empty or malformed agent.pid is pending inside the window (smolvm writes it in place), then unverifiable") {
+    // What a reader woken by the file's creation finds before smolvm's write lands.
+    bs::cli_test::write_file(agent_pid, "");
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
     bs::cli_test::write_file(agent_pid, "not a pid");
-    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid);
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
+    REQUIRE(poll_until([&] {
+      return bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid;
+    }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
+    CHECK_THAT(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str(), Catch::Contains("agent.pid"));
   }
 }
 
