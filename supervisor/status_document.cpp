@@ -61,11 +61,11 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
                      {"errors", counters_.errors}};
   sup["wakeups"] = {{"loop", wakeups_.loop}, {"resync", wakeups_.resync}, {"watchdog", wakeups_.watchdog}};
   // Audit events the store could not take yet (disk full...), and those lost beyond the queue.
-  sup["events_pending"] = events_.pending();
-  sup["events_dropped"] = events_.dropped();
-  store_.check_file();  // state.db deleted or replaced: noticed (and restored) now, not at the next write
-  sup["state_db"] = store_.path();
-  sup["state_db_problem"] = store_.file_problem() ? nlohmann::json(*store_.file_problem()) : nlohmann::json(nullptr);
+  sup["events_pending"] = records_.events_pending();
+  sup["events_dropped"] = records_.events_dropped();
+  records_.check_file();  // state.db deleted or replaced: noticed (and restored) now, not at the next write
+  sup["state_db"] = records_.path();
+  sup["state_db_problem"] = records_.file_problem() ? nlohmann::json(*records_.file_problem()) : nlohmann::json(nullptr);
 
   nlohmann::json bottles = nlohmann::json::array();
   std::vector<std::string> selected;
@@ -78,7 +78,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     Plan plan = plan_bottle(in);
     std::optional<Allowlist> desired = desired_of(b);
     std::string machine = b.spec ? b.spec->machine : "";
-    if (const auto& mine = managed_.of_bottle(name); machine.empty() && !mine.empty()) machine = *mine.rbegin();
+    if (const auto& mine = records_.managed().of_bottle(name); machine.empty() && !mine.empty()) machine = *mine.rbegin();
     const MachineObservation* obs = nullptr;
     if (auto it = in.observed.find(machine); it != in.observed.end()) obs = &it->second;
     Assessment as = assess(obs, desired);
@@ -135,8 +135,8 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["name"] = name;
     j["machine"] = machine;
     j["spec"] = b.spec_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.spec_path);
-    auto lease = leases_.find(name);
-    j["address"] = lease == leases_.end() ? nlohmann::json(nullptr) : nlohmann::json(lease->second.str());
+    auto lease = records_.lease_of(name);
+    j["address"] = lease ? nlohmann::json(lease->str()) : nlohmann::json(nullptr);
     j["allowlist"] = desired ? nlohmann::json(to_strings(*desired)) : nlohmann::json::array();
     j["desired"] = !b.spec ? nlohmann::json(nullptr)
                            : nlohmann::json(b.spec->state == RunState::Running ? "running" : "stopped");

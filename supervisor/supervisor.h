@@ -25,10 +25,9 @@
 #include "supervisor/child_process.h"
 #include "supervisor/daemon.h"
 #include "supervisor/drift_hook.h"
-#include "supervisor/event_recorder.h"
 #include "supervisor/guard_watch.h"
-#include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
+#include "supervisor/records.h"
 #include "supervisor/removal_grace.h"
 #include "supervisor/row_watch.h"
 #include "supervisor/settings.h"
@@ -150,17 +149,11 @@ class Supervisor {
   Settings settings_;
   CommonFlags flags_;
   RunMode mode_;
-  store::StateStore store_;
-  EventRecorder events_{loop_, store_};  // the audit log's writer, with its retry queue
+  Records records_;  // the state store, written through to its mirrors, and the audit log
   // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
   RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return wakeups_.loop; },
                  {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
                   [this] { on_rows_availability_changed(); }}};
-
-  // Mirrors of the store, written through.
-  std::map<std::string, Ipv4> leases_;                       // by bottle
-  ManagedMachines managed_;
-  std::map<std::string, store::VerifiedVm> verified_;        // by machine
 
   std::map<std::string, Bottle> bottles_;
   // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
@@ -169,7 +162,7 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   HostProcesses processes_;                                  // the kill path's seam
   VmDirWatch vm_dirs_;
-  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
+  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // records_.managed().version() last synced
   // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
   std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
   std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
