@@ -17,10 +17,6 @@
 namespace bs::supervisor {
 namespace {
 
-// smolvm commands that may run at once; the rest wait their turn (a thousand bottles must not
-// fork a thousand smolvm processes).
-constexpr std::size_t kMaxCommands = 8;
-
 std::string on_remove_name(OnRemove o) { return o == OnRemove::Keep ? "keep" : "delete"; }
 
 std::string command_error(const std::string& what, const CommandResult& r, const smolvm::CliResult& c) {
@@ -294,28 +290,8 @@ void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
 // ---- smolvm commands ------------------------------------------------------------------------
 
 void Supervisor::run_smolvm(Bottle& b, const Action& a) {
-  const bool reserved = slot_reserved_for_ == b.name;
-  if (reserved || (waiting_for_slot_.empty() && commands_.running() < kMaxCommands)) {
-    if (reserved) slot_reserved_for_.reset();
-    launch_command(b, a);
-    return;
-  }
-  waiting_for_slot_.push_back(b.name);
-}
-
-void Supervisor::launch_pending_commands() {
-  while (!waiting_for_slot_.empty() && commands_.running() < kMaxCommands && !stopping_) {
-    std::string name = std::move(waiting_for_slot_.front());
-    waiting_for_slot_.pop_front();
-    auto it = bottles_.find(name);
-    if (it == bottles_.end()) continue;
-    // Observed and planned again now: the plan that queued it may be minutes old. A plan without
-    // a command (nothing to do any more, or the spec is gone and the bottle held) leaves the
-    // slot to the next bottle.
-    slot_reserved_for_ = name;
-    plan_round(it->second, false);
-    slot_reserved_for_.reset();
-  }
+  // No free slot: the bottle waits in line, and is planned again when its turn comes.
+  if (slots_.admit(b.name)) launch_command(b, a);
 }
 
 void Supervisor::launch_command(Bottle& b, const Action& a) {
@@ -339,11 +315,9 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
     case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
     default: return;
   }
-  in_flight_machines_[a.machine] = a.kind;
   spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
-  commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
-                [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); },
-                smolvm::withheld_from_smolvm);
+  slots_.run(a.machine, a.kind, argv, smolvm_env(), settings_.config.command_timeout,
+             [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); });
 }
 
 bool Supervisor::created_row_verified(const Action& create) const {
@@ -353,15 +327,13 @@ bool Supervisor::created_row_verified(const Action& create) const {
 }
 
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
-  in_flight_machines_.erase(a.machine);
-  command_time_ += r.elapsed;
   // smolvm's server folder appears with its first command, usually our own first create. Watch
   // it now, not at the next 2 s re-arm: a VM started out of band meanwhile would otherwise go
   // unnoticed (and unkilled) until a resync or this bottle's next round.
   if (mode_ == RunMode::Daemon && !stopping_ && !rows_.watching()) rows_.watch();
   spdlog::debug("bottle {}: smolvm {} took {:.1f} ms (exit {})", name, to_string(a), r.elapsed.count() / 1000.0,
                 r.exit_code);
-  launch_pending_commands();
+  slots_.hand_out_free_slots();
   auto it = bottles_.find(name);
   if (it == bottles_.end()) return;
   Bottle& b = it->second;

@@ -53,7 +53,7 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   if (auto owner = records_.managed().find(machine); owner != records_.managed().end() && owner->second.bottle != name) {
     return refuse("machine '" + machine + "' is managed by bottle '" + owner->second.bottle + "'");
   }
-  if (in_flight_machines_.count(machine) != 0 || queue_.processing(name)) {
+  if (slots_.in_flight(machine) || queue_.processing(name)) {
     return refuse("bottle '" + name + "' is busy; try again");
   }
   const smolvm::MachineRow* row = rows_.row(machine);
@@ -107,7 +107,7 @@ nlohmann::json Supervisor::release_bottle(const std::string& name) {
   }
   const std::set<std::string> machines = records_.managed().of_bottle(name);
   for (const std::string& m : machines) {
-    if (in_flight_machines_.count(m) != 0) return refuse("machine '" + m + "' has a smolvm command running; try again");
+    if (slots_.in_flight(m)) return refuse("machine '" + m + "' has a smolvm command running; try again");
   }
   if (queue_.processing(name)) return refuse("bottle '" + name + "' is busy; try again");
   nlohmann::json released = nlohmann::json::array();

@@ -55,7 +55,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       specs_.problem() ? nlohmann::json(*specs_.problem()) : nlohmann::json(nullptr);
   sup["last_resync"] = time_or_null(last_resync_ms_);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
-  sup["smolvm_command_ms"] = static_cast<double>(command_time_.count()) / 1000.0;
+  sup["smolvm_command_ms"] = static_cast<double>(slots_.command_time().count()) / 1000.0;
   sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};
@@ -87,13 +87,13 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
 
     // A command in flight (e.g. a start that hangs) is work in hand: the VM it may bring up is
     // not verified yet.
-    auto in_flight = in_flight_machines_.find(machine);
-    if (in_flight != in_flight_machines_.end() && as.confinement == Confinement::Verified &&
+    auto in_flight = slots_.in_flight().find(machine);
+    if (in_flight != slots_.in_flight().end() && as.confinement == Confinement::Verified &&
         (in_flight->second == Action::Kind::Create || in_flight->second == Action::Kind::Start)) {
       as.confinement = Confinement::Pending;
     }
 
-    bool busy = queue_.processing(name) || in_flight != in_flight_machines_.end();
+    bool busy = queue_.processing(name) || in_flight != slots_.in_flight().end();
     std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
     if (b.spec_error) error = b.spec_error;
     // Why it is waiting, when it is: a restart backoff after exits, or the retry backoff after
@@ -143,7 +143,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["actual"] = to_string(as.actual);
     j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
-    j["in_flight"] = in_flight == in_flight_machines_.end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
+    j["in_flight"] = in_flight == slots_.in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = is_converged;
     j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
     j["retry"] = retry;

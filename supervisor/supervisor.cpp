@@ -57,7 +57,12 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
         on_vm_dir_change(machine, change);
       }),
       queue_(time_, [this](const std::string& name) { process(name); }),
-      commands_(loop),
+      // A bottle whose turn for a command slot came is planned again: the plan that queued it may
+      // be minutes old. One gone meanwhile leaves the slot to the next.
+      slots_(std::make_unique<SmolvmProcesses>(loop),
+             [this](const std::string& name) {
+               if (auto it = bottles_.find(name); it != bottles_.end()) plan_round(it->second, false);
+             }),
       resync_(loop),
       watchdog_(loop),
       booted_scan_(loop) {
@@ -199,12 +204,12 @@ void Supervisor::full_resync() {
   std::set<std::string> machines;
   for (const auto& [m, mm] : records_.managed()) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
-    if (in_flight_machines_.count(m) == 0) machines.insert(m);
+    if (!slots_.in_flight(m)) machines.insert(m);
   }
   vm_processes_.forget_exited();
   strays_ = scan_strays(machines);
   sync_vm_dirs();
-  std::set<std::int64_t> our_children = commands_.child_pids();
+  std::set<std::int64_t> our_children = slots_.child_pids();
   our_children.merge(drift_hook_.child_pids());  // libuv waits for these: not ours to reap
   platform::reap_zombie_children(our_children);
   std::set<std::string> all;
@@ -287,14 +292,14 @@ void Supervisor::begin_shutdown() {
   vm_dirs_.stop();
   resync_.stop();
   watchdog_.stop();
-  waiting_for_slot_.clear();
+  slots_.stop();
   maybe_finish_shutdown();
 }
 
 void Supervisor::maybe_finish_shutdown() {
   if (!stopping_) return;
   // Finish the step in hand: commands already running complete (bounded by their timeout).
-  if (commands_.running() != 0) return;
+  if (slots_.running() != 0) return;
   for (auto& [_, b] : bottles_) b.exit_watch.reset();
   removal_.stop();
   wakeup_counter_.reset();
@@ -351,7 +356,7 @@ void Supervisor::on_control_request(const ControlRequest& req,
 }
 
 void Supervisor::check_pass_waiters() {
-  if (!queue_.idle() || commands_.running() != 0 || !waiting_for_slot_.empty()) return;
+  if (!queue_.idle() || !slots_.idle()) return;
   if (pass_started_) {
     last_pass_duration_ = std::chrono::steady_clock::now() - *pass_started_;
     pass_started_.reset();

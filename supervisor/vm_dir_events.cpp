@@ -66,7 +66,7 @@ void Supervisor::scan_booted() {
       continue;
     }
     // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
-    if (records_.managed().count(it->first) != 0 && in_flight_machines_.count(it->first) == 0) machines.insert(it->first);
+    if (records_.managed().count(it->first) != 0 && !slots_.in_flight(it->first)) machines.insert(it->first);
     it = booted_scan_due_.erase(it);
   }
   arm_booted_scan();
