@@ -17,10 +17,6 @@
 namespace bs::supervisor {
 namespace {
 
-// smolvm commands that may run at once; the rest wait their turn (a thousand bottles must not
-// fork a thousand smolvm processes).
-constexpr std::size_t kMaxCommands = 8;
-
 std::string on_remove_name(OnRemove o) { return o == OnRemove::Keep ? "keep" : "delete"; }
 
 std::string command_error(const std::string& what, const CommandResult& r, const smolvm::CliResult& c) {
@@ -51,7 +47,7 @@ void Supervisor::event(const std::string& bottle_name, const std::string& machin
   e.machine = machine;
   e.kind = kind;
   e.detail = detail;
-  events_.record(e);  // now, or queued and retried while the store cannot take it
+  records_.record_event(e);  // now, or queued and retried while the store cannot take it
   if (auto it = bottles_.find(bottle_name); it != bottles_.end()) {
     it->second.last_event = kind;
     it->second.last_event_ms = e.ts_ms;
@@ -67,14 +63,10 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
   switch (a.kind) {
     case K::AcquireLease: err = acquire_lease(b, a); break;
     case K::ReleaseLease: {
-      auto lease = leases_.find(b.name);
-      if (lease == leases_.end()) break;
-      if (auto e = store_.release_lease(b.name)) {
-        err = e->message;
-        break;
-      }
-      event(b.name, "", "lease-released", lease->second.str());
-      leases_.erase(lease);
+      auto lease = records_.lease_of(b.name);
+      if (!lease) break;
+      if ((err = records_.release_lease(b.name))) break;
+      event(b.name, "", "lease-released", lease->str());
       break;
     }
     case K::Adopt: err = remember_machine(b, a, "adopted"); break;
@@ -82,22 +74,10 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
     case K::Patch: err = patch_row(b, a, false); break;
     case K::Quarantine: err = patch_row(b, a, true); break;
     case K::Kill: err = kill(b, a); break;
-    case K::Forget: {
-      if (auto e = store_.forget_machine(a.machine)) {
-        err = e->message;
-        break;
-      }
-      managed_.erase(a.machine);
-      verified_.erase(a.machine);
-      break;
-    }
+    case K::Forget: err = records_.forget_machine(a.machine); break;
     case K::RecordVerified: err = record_verified(b, a); break;
     case K::RecordExit: {
-      if (auto e = store_.clear_verified_vm(a.machine)) {
-        err = e->message;
-        break;
-      }
-      verified_.erase(a.machine);
+      if ((err = records_.clear_verified(a.machine))) break;
       b.restarts.record_exit(Clock::now());
       event(b.name, a.machine, "exited", a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail);
       break;
@@ -125,7 +105,7 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
 
   LeaseWorld world;
   world.pool = settings_.config.pool;
-  auto stored = store_.leases();
+  auto stored = records_.stored_leases();
   if (!stored) return stored.error().message;
   std::string holder;
   for (const auto& l : *stored) {
@@ -140,7 +120,7 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
     for (std::uint32_t v : outside_held_addresses()) world.leased.insert(v);
   }
   world.listeners = platform::tcp_listeners();
-  if (auto own = leases_.find(b.name); own != leases_.end()) world.listeners.erase(own->second.value);
+  if (auto own = records_.lease_of(b.name)) world.listeners.erase(own->value);
   // A machine the spec names that already exists (a launcher's): keep the address it allows, so
   // taking it in does not restart its VM.
   std::optional<Ipv4> launcher = a.address ? std::nullopt : launcher_address(b);
@@ -148,9 +128,7 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
   auto chosen = a.address ? check_fixed_address(world, *a.address, holder)
                           : (launcher ? bs::Expected<Ipv4, std::string>(*launcher) : choose_address(world));
   if (!chosen) return chosen.error();
-  store::Lease l{b.name, chosen->str(), now_ms()};
-  if (auto e = store_.put_lease(l)) return e->message;
-  leases_[b.name] = *chosen;
+  if (auto e = records_.put_lease(b.name, *chosen, now_ms())) return e;
   event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
   return std::nullopt;
 }
@@ -167,8 +145,8 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
   m.on_remove = on_remove_name(a.on_remove);
   m.fingerprint = machine_fingerprint(a.shape);
   m.since_ms = now_ms();
-  auto known = managed_.find(a.machine);
-  if (known != managed_.end() && known->second.bottle == b.name) {
+  auto known = records_.managed().find(a.machine);
+  if (known != records_.managed().end() && known->second.bottle == b.name) {
     m.since_ms = known->second.since_ms;
     if (origin.empty()) {
       m.origin = known->second.origin;
@@ -177,9 +155,8 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
   } else if (origin.empty()) {
     return "machine " + a.machine + " is not managed by this bottle";
   }
-  bool is_new = known == managed_.end();
-  if (auto e = store_.put_machine(m)) return e->message;
-  managed_.put(m);
+  bool is_new = known == records_.managed().end();
+  if (auto e = records_.put_machine(m)) return e;
   if (is_new && origin == "adopted") event(b.name, a.machine, "adopted", "existing machine is now managed");
   return std::nullopt;
 }
@@ -238,9 +215,8 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       if (r.drift) ++counters_.drift_kills;
       b.restarts.record_kill(Clock::now());
       event(b.name, a.machine, r.event_kind, r.detail);
-      if (auto v = verified_.find(a.machine); v != verified_.end() && v->second.pid == a.pid) {
-        (void)store_.clear_verified_vm(a.machine);
-        verified_.erase(v);
+      if (auto v = records_.verified().find(a.machine); v != records_.verified().end() && v->second.pid == a.pid) {
+        records_.clear_verified_best_effort(a.machine);
       }
       if (b.exit_watch && b.exit_watch->pid == a.pid) b.exit_watch.reset();
       queue_.add(b.name);  // the confined restart follows at once
@@ -263,11 +239,10 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
   v.allowlist = to_strings(a.allowlist);
   v.verified_ms = now_ms();
   bool new_vm = true;
-  if (auto it = verified_.find(a.machine); it != verified_.end()) {
+  if (auto it = records_.verified().find(a.machine); it != records_.verified().end()) {
     new_vm = it->second.pid != a.pid || it->second.start_time != a.start_time;
   }
-  if (auto e = store_.put_verified_vm(v)) return e->message;
-  verified_[a.machine] = v;
+  if (auto e = records_.put_verified(v)) return e;
   if (new_vm) {
     if (!b.restarts.last_start) b.restarts.record_start(Clock::now());
     b.restarts.record_verified();
@@ -315,28 +290,8 @@ void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
 // ---- smolvm commands ------------------------------------------------------------------------
 
 void Supervisor::run_smolvm(Bottle& b, const Action& a) {
-  const bool reserved = slot_reserved_for_ == b.name;
-  if (reserved || (waiting_for_slot_.empty() && commands_.running() < kMaxCommands)) {
-    if (reserved) slot_reserved_for_.reset();
-    launch_command(b, a);
-    return;
-  }
-  waiting_for_slot_.push_back(b.name);
-}
-
-void Supervisor::launch_pending_commands() {
-  while (!waiting_for_slot_.empty() && commands_.running() < kMaxCommands && !stopping_) {
-    std::string name = std::move(waiting_for_slot_.front());
-    waiting_for_slot_.pop_front();
-    auto it = bottles_.find(name);
-    if (it == bottles_.end()) continue;
-    // Observed and planned again now: the plan that queued it may be minutes old. A plan without
-    // a command (nothing to do any more, or the spec is gone and the bottle held) leaves the
-    // slot to the next bottle.
-    slot_reserved_for_ = name;
-    plan_round(it->second, false);
-    slot_reserved_for_.reset();
-  }
+  // No free slot: the bottle waits in line, and is planned again when its turn comes.
+  if (slots_.admit(b.name)) launch_command(b, a);
 }
 
 void Supervisor::launch_command(Bottle& b, const Action& a) {
@@ -360,11 +315,9 @@ void Supervisor::launch_command(Bottle& b, const Action& a) {
     case Action::Kind::Delete: argv = smolvm::delete_argv(bin, a.machine); break;
     default: return;
   }
-  in_flight_machines_[a.machine] = a.kind;
   spdlog::debug("bottle {}: running {}", b.name, fmt::join(argv, " "));
-  commands_.run(argv, smolvm_env(), settings_.config.command_timeout,
-                [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); },
-                smolvm::withheld_from_smolvm);
+  slots_.run(a.machine, a.kind, argv, smolvm_env(), settings_.config.command_timeout,
+             [this, name = b.name, action = a](CommandResult r) { on_smolvm_done(name, action, std::move(r)); });
 }
 
 bool Supervisor::created_row_verified(const Action& create) const {
@@ -374,15 +327,13 @@ bool Supervisor::created_row_verified(const Action& create) const {
 }
 
 void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult r) {
-  in_flight_machines_.erase(a.machine);
-  command_time_ += r.elapsed;
   // smolvm's server folder appears with its first command, usually our own first create. Watch
   // it now, not at the next 2 s re-arm: a VM started out of band meanwhile would otherwise go
   // unnoticed (and unkilled) until a resync or this bottle's next round.
   if (mode_ == RunMode::Daemon && !stopping_ && !rows_.watching()) rows_.watch();
   spdlog::debug("bottle {}: smolvm {} took {:.1f} ms (exit {})", name, to_string(a), r.elapsed.count() / 1000.0,
                 r.exit_code);
-  launch_pending_commands();
+  slots_.hand_out_free_slots();
   auto it = bottles_.find(name);
   if (it == bottles_.end()) return;
   Bottle& b = it->second;
@@ -431,10 +382,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
           ++counters_.stops;
           event(b.name, a.machine, "stopped", "");
         }
-        if (verified_.count(a.machine) != 0) {
-          (void)store_.clear_verified_vm(a.machine);
-          verified_.erase(a.machine);
-        }
+        if (records_.verified().count(a.machine) != 0) records_.clear_verified_best_effort(a.machine);
         b.exit_watch.reset();
       } else {
         err = command_error("smolvm machine stop", r, c);
@@ -445,8 +393,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
       auto c = smolvm::parse_delete(r.exit_code, r.out, r.err);
       if (c.outcome == O::Ok || c.outcome == O::NotFound) {
         event(b.name, a.machine, "deleted", a.detail);
-        verified_.erase(a.machine);
-        (void)store_.clear_verified_vm(a.machine);
+        records_.clear_verified_best_effort(a.machine);
       } else {
         err = command_error("smolvm machine delete", r, c);
       }

@@ -24,13 +24,13 @@ Bottle& Supervisor::bottle(const std::string& name) {
 }
 
 std::optional<Allowlist> Supervisor::desired_of(const Bottle& b) const {
-  auto lease = leases_.find(b.name);
-  if (!b.spec || lease == leases_.end()) return std::nullopt;
-  return desired_allowlist(*b.spec, lease->second);
+  auto lease = records_.lease_of(b.name);
+  if (!b.spec || !lease) return std::nullopt;
+  return desired_allowlist(*b.spec, *lease);
 }
 
 std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
-  const std::set<std::string>& mine = managed_.of_bottle(b.name);
+  const std::set<std::string>& mine = records_.managed().of_bottle(b.name);
   std::vector<std::string> out(mine.begin(), mine.end());
   if (b.spec && std::find(out.begin(), out.end(), b.spec->machine) == out.end()) {
     out.push_back(b.spec->machine);
@@ -39,7 +39,7 @@ std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
 }
 
 std::optional<std::string> Supervisor::bottle_of_machine(const std::string& machine) const {
-  if (auto it = managed_.find(machine); it != managed_.end()) return it->second.bottle;
+  if (auto it = records_.managed().find(machine); it != records_.managed().end()) return it->second.bottle;
   if (auto it = spec_machine_owners_.find(machine); it != spec_machine_owners_.end() && !it->second.empty()) {
     return *it->second.begin();
   }
@@ -54,9 +54,9 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.held = specs_.problem().has_value();
   in.absent = removal_.absent(b.name);
   in.removed = !in.held && removal_.removed(b.name);
-  if (auto l = leases_.find(b.name); l != leases_.end()) in.lease = l->second;
-  for (const std::string& m : managed_.of_bottle(b.name)) {
-    const store::ManagedMachine& mm = managed_.find(m)->second;
+  in.lease = records_.lease_of(b.name);
+  for (const std::string& m : records_.managed().of_bottle(b.name)) {
+    const store::ManagedMachine& mm = records_.managed().find(m)->second;
     in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
   }
   // No DB open (there was none at the last look): smolvm may have created it since, before our
@@ -66,7 +66,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   rows_.freshen(machines_of(b));  // the snapshot may predate our own last command
   for (const std::string& m : machines_of(b)) {
     std::optional<Verified> v;
-    if (auto it = verified_.find(m); it != verified_.end()) {
+    if (auto it = records_.verified().find(m); it != records_.verified().end()) {
       auto list = parse_allowlist(it->second.allowlist);
       v = Verified{it->second.pid, it->second.start_time, list ? *list : Allowlist{}};
       in.verified[m] = *v;
@@ -76,7 +76,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   }
   // Only this bottle's own machines matter: are any of them claimed by another bottle?
   for (const auto& [m, _] : in.observed) {
-    if (auto it = managed_.find(m); it != managed_.end() && it->second.bottle != b.name) {
+    if (auto it = records_.managed().find(m); it != records_.managed().end() && it->second.bottle != b.name) {
       in.machines_of_others.insert(m);
     }
     if (auto it = spec_machine_owners_.find(m); it != spec_machine_owners_.end()) {
@@ -188,11 +188,11 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
     queue_.forget(b.name);
   }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
-  bool gone = !b.file_present && removal_.absent(b.name) && !shown && leases_.count(b.name) == 0 &&
-              managed_.of_bottle(b.name).empty() && !removal_.running(b.name);
+  bool gone = !b.file_present && removal_.absent(b.name) && !shown && records_.leases().count(b.name) == 0 &&
+              records_.managed().of_bottle(b.name).empty() && !removal_.running(b.name);
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
-    if (auto err = store_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, err->message);
+    if (auto err = records_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, *err);
     removal_.end(b.name);
     bottles_.erase(b.name);  // `b` is dead from here
   }

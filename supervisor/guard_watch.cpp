@@ -24,14 +24,14 @@ nlohmann::json policy_json(const Policy& p) {
 }
 
 // An audit event about a machine no bottle owns (bottle ""); the caller has logged it already.
-void record_guard_event(EventRecorder& events, const std::string& machine, const std::string& kind,
+void record_guard_event(Records& records, const std::string& machine, const std::string& kind,
                         const std::string& detail) {
   store::Event e;
   e.ts_ms = now_ms();
   e.machine = machine;
   e.kind = kind;
   e.detail = detail;
-  events.record(e);
+  records.record_event(e);
 }
 
 std::string state_word(const MachineObservation& obs, const smolvm::MachineRow* row) {
@@ -43,7 +43,7 @@ std::string state_word(const MachineObservation& obs, const smolvm::MachineRow* 
 }  // namespace
 
 bool Supervisor::managed_by_spec(const std::string& machine) const {
-  if (managed_.count(machine) != 0) return true;
+  if (records_.managed().count(machine) != 0) return true;
   // A spec whose file is gone claims nothing new: its bottle only removes what it manages.
   auto it = spec_machine_owners_.find(machine);
   if (it == spec_machine_owners_.end()) return false;
@@ -120,7 +120,7 @@ void Supervisor::judge_outside(const std::string& m) {
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
           spdlog::warn("guarded machine {}: killed {} ({}; {})", m, j.why, booted, rule_word);
-          record_guard_event(events_, m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
+          record_guard_event(records_, m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
           platform::reap_child(vm.pid);
           o.observed.vm.reset();
           o.judgement.verdict = GuardVerdict::NotRunning;
@@ -128,13 +128,13 @@ void Supervisor::judge_outside(const std::string& m) {
         } else if (r.outcome == platform::KillOutcome::Failed && guard_.reported.insert(key).second) {
           // Tried again on every change of it; said once per VM.
           spdlog::error("guarded machine {}: cannot kill pid {}: {}", m, vm.pid, r.message);
-          record_guard_event(events_, m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
+          record_guard_event(records_, m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
         }
         return;
       }
       if (guard_.reported.insert(key).second) {
         spdlog::warn("guarded machine {}: violation (report only): {} ({}; {})", m, j.why, booted, rule_word);
-        record_guard_event(events_, m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
+        record_guard_event(records_, m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
       }
       return;
     }
@@ -156,7 +156,7 @@ void Supervisor::check_lease_conflicts() {
   for (const auto& [m, o] : guard_.machines) {
     if (o.observed.row == MachineObservation::Row::Ok) outside.emplace(m, o.observed.allowed);
   }
-  std::vector<LeaseConflict> now = find_lease_conflicts(outside, leases_);
+  std::vector<LeaseConflict> now = find_lease_conflicts(outside, records_.leases());
   if (now == guard_.conflicts) return;
   std::set<std::string> touched;
   for (const LeaseConflict& c : now) {

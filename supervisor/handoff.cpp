@@ -31,7 +31,7 @@ std::optional<Ipv4> own_address(const smolvm::MachineRow& row, const Ipv4Pool& p
 }  // namespace
 
 std::optional<Ipv4> Supervisor::launcher_address(const Bottle& b) const {
-  if (!b.spec || !rows_.available() || managed_.count(b.spec->machine) != 0) return std::nullopt;
+  if (!b.spec || !rows_.available() || records_.managed().count(b.spec->machine) != 0) return std::nullopt;
   const smolvm::MachineRow* row = rows_.row(b.spec->machine);
   if (row == nullptr) return std::nullopt;
   return own_address(*row, settings_.config.pool);
@@ -50,10 +50,10 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   if (b.spec->machine != machine) {
     return refuse("bottle '" + name + "' names machine '" + b.spec->machine + "', not '" + machine + "'");
   }
-  if (auto owner = managed_.find(machine); owner != managed_.end() && owner->second.bottle != name) {
+  if (auto owner = records_.managed().find(machine); owner != records_.managed().end() && owner->second.bottle != name) {
     return refuse("machine '" + machine + "' is managed by bottle '" + owner->second.bottle + "'");
   }
-  if (in_flight_machines_.count(machine) != 0 || queue_.processing(name)) {
+  if (slots_.in_flight(machine) || queue_.processing(name)) {
     return refuse("bottle '" + name + "' is busy; try again");
   }
   const smolvm::MachineRow* row = rows_.row(machine);
@@ -69,10 +69,8 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   // Leased before the machine is recorded as managed: a managed machine without a lease has no
   // desired allowlist, and its VM would be killed as unverifiable.
   const std::optional<Ipv4> want = b.spec->loopback ? b.spec->loopback : address;
-  if (want && (leases_.count(name) == 0 || leases_[name] != *want)) {
-    store::Lease l{name, want->str(), now_ms()};
-    if (auto e = store_.put_lease(l)) return refuse("cannot lease " + want->str() + ": " + e->message);
-    leases_[name] = *want;
+  if (want && records_.lease_of(name) != want) {
+    if (auto e = records_.put_lease(name, *want, now_ms())) return refuse("cannot lease " + want->str() + ": " + *e);
     event(name, machine, "lease-acquired",
           want->str() + (b.spec->loopback ? " (the spec's fixed loopback)"
                                           : " (the address machine '" + machine + "' allows)"));
@@ -87,11 +85,11 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   spdlog::info("bottle {}: machine {} adopted through the control socket{}", name, machine, note);
   guard_check({machine});
   queue_.add(name);
-  auto lease = leases_.find(name);
+  auto lease = records_.lease_of(name);
   return {{"ok", true},
           {"bottle", name},
           {"machine", machine},
-          {"address", lease == leases_.end() ? nlohmann::json(nullptr) : nlohmann::json(lease->second.str())},
+          {"address", lease ? nlohmann::json(lease->str()) : nlohmann::json(nullptr)},
           {"note", note.empty() ? nlohmann::json(nullptr) : nlohmann::json(note.substr(2))}};
 }
 
@@ -107,26 +105,23 @@ nlohmann::json Supervisor::release_bottle(const std::string& name) {
                   "; remove the spec first, then release it before the removal grace (" +
                   std::to_string(settings_.config.removal_grace.count()) + " ms) ends");
   }
-  const std::set<std::string> machines = managed_.of_bottle(name);
+  const std::set<std::string> machines = records_.managed().of_bottle(name);
   for (const std::string& m : machines) {
-    if (in_flight_machines_.count(m) != 0) return refuse("machine '" + m + "' has a smolvm command running; try again");
+    if (slots_.in_flight(m)) return refuse("machine '" + m + "' has a smolvm command running; try again");
   }
   if (queue_.processing(name)) return refuse("bottle '" + name + "' is busy; try again");
   nlohmann::json released = nlohmann::json::array();
   for (const std::string& m : machines) {
-    if (auto e = store_.forget_machine(m)) return refuse(e->message);
-    managed_.erase(m);
-    verified_.erase(m);
+    if (auto e = records_.forget_machine(m)) return refuse(*e);
     event(name, m, "released", "machine left running as it is; no longer managed");
     released.push_back(m);
   }
   b.exit_watch.reset();
   nlohmann::json address = nullptr;
-  if (auto lease = leases_.find(name); lease != leases_.end()) {
-    if (auto e = store_.release_lease(name)) return refuse(e->message);
-    address = lease->second.str();
-    event(name, "", "lease-released", lease->second.str() + " (released through the control socket)");
-    leases_.erase(lease);
+  if (auto lease = records_.lease_of(name)) {
+    if (auto e = records_.release_lease(name)) return refuse(*e);
+    address = lease->str();
+    event(name, "", "lease-released", lease->str() + " (released through the control socket)");
   }
   if (b.spec) spec_machine_owners_[b.spec->machine].erase(name);
   std::set<std::string> judge(machines.begin(), machines.end());

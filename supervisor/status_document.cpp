@@ -55,17 +55,17 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       specs_.problem() ? nlohmann::json(*specs_.problem()) : nlohmann::json(nullptr);
   sup["last_resync"] = time_or_null(last_resync_ms_);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
-  sup["smolvm_command_ms"] = static_cast<double>(command_time_.count()) / 1000.0;
+  sup["smolvm_command_ms"] = static_cast<double>(slots_.command_time().count()) / 1000.0;
   sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
                      {"starts", counters_.starts},   {"stops", counters_.stops},
                      {"errors", counters_.errors}};
   sup["wakeups"] = {{"loop", wakeups_.loop}, {"resync", wakeups_.resync}, {"watchdog", wakeups_.watchdog}};
   // Audit events the store could not take yet (disk full...), and those lost beyond the queue.
-  sup["events_pending"] = events_.pending();
-  sup["events_dropped"] = events_.dropped();
-  store_.check_file();  // state.db deleted or replaced: noticed (and restored) now, not at the next write
-  sup["state_db"] = store_.path();
-  sup["state_db_problem"] = store_.file_problem() ? nlohmann::json(*store_.file_problem()) : nlohmann::json(nullptr);
+  sup["events_pending"] = records_.events_pending();
+  sup["events_dropped"] = records_.events_dropped();
+  records_.check_file();  // state.db deleted or replaced: noticed (and restored) now, not at the next write
+  sup["state_db"] = records_.path();
+  sup["state_db_problem"] = records_.file_problem() ? nlohmann::json(*records_.file_problem()) : nlohmann::json(nullptr);
 
   nlohmann::json bottles = nlohmann::json::array();
   std::vector<std::string> selected;
@@ -78,7 +78,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     Plan plan = plan_bottle(in);
     std::optional<Allowlist> desired = desired_of(b);
     std::string machine = b.spec ? b.spec->machine : "";
-    if (const auto& mine = managed_.of_bottle(name); machine.empty() && !mine.empty()) machine = *mine.rbegin();
+    if (const auto& mine = records_.managed().of_bottle(name); machine.empty() && !mine.empty()) machine = *mine.rbegin();
     const MachineObservation* obs = nullptr;
     if (auto it = in.observed.find(machine); it != in.observed.end()) obs = &it->second;
     Assessment as = assess(obs, desired);
@@ -87,13 +87,13 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
 
     // A command in flight (e.g. a start that hangs) is work in hand: the VM it may bring up is
     // not verified yet.
-    auto in_flight = in_flight_machines_.find(machine);
-    if (in_flight != in_flight_machines_.end() && as.confinement == Confinement::Verified &&
+    auto in_flight = slots_.in_flight().find(machine);
+    if (in_flight != slots_.in_flight().end() && as.confinement == Confinement::Verified &&
         (in_flight->second == Action::Kind::Create || in_flight->second == Action::Kind::Start)) {
       as.confinement = Confinement::Pending;
     }
 
-    bool busy = queue_.processing(name) || in_flight != in_flight_machines_.end();
+    bool busy = queue_.processing(name) || in_flight != slots_.in_flight().end();
     std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
     if (b.spec_error) error = b.spec_error;
     // Why it is waiting, when it is: a restart backoff after exits, or the retry backoff after
@@ -135,15 +135,15 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["name"] = name;
     j["machine"] = machine;
     j["spec"] = b.spec_path.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.spec_path);
-    auto lease = leases_.find(name);
-    j["address"] = lease == leases_.end() ? nlohmann::json(nullptr) : nlohmann::json(lease->second.str());
+    auto lease = records_.lease_of(name);
+    j["address"] = lease ? nlohmann::json(lease->str()) : nlohmann::json(nullptr);
     j["allowlist"] = desired ? nlohmann::json(to_strings(*desired)) : nlohmann::json::array();
     j["desired"] = !b.spec ? nlohmann::json(nullptr)
                            : nlohmann::json(b.spec->state == RunState::Running ? "running" : "stopped");
     j["actual"] = to_string(as.actual);
     j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
-    j["in_flight"] = in_flight == in_flight_machines_.end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
+    j["in_flight"] = in_flight == slots_.in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = is_converged;
     j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
     j["retry"] = retry;

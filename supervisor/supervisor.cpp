@@ -52,12 +52,17 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       settings_(std::move(settings)),
       flags_(std::move(flags)),
       mode_(mode),
-      store_(std::move(store)),
+      records_(loop, std::move(store)),
       vm_dirs_(loop, [this](const std::string& machine, VmDirWatch::Change change) {
         on_vm_dir_change(machine, change);
       }),
       queue_(time_, [this](const std::string& name) { process(name); }),
-      commands_(loop),
+      // A bottle whose turn for a command slot came is planned again: the plan that queued it may
+      // be minutes old. One gone meanwhile leaves the slot to the next.
+      slots_(std::make_unique<SmolvmProcesses>(loop),
+             [this](const std::string& name) {
+               if (auto it = bottles_.find(name); it != bottles_.end()) plan_round(it->second, false);
+             }),
       resync_(loop),
       watchdog_(loop),
       booted_scan_(loop) {
@@ -71,20 +76,10 @@ std::optional<std::string> Supervisor::start() {
   count_wakeups();
 
   // The store's mirrors.
-  auto leases = store_.leases();
-  auto machines = store_.machines();
-  auto verified = store_.verified_vms();
-  if (!leases) return leases.error().message;
-  if (!machines) return machines.error().message;
-  if (!verified) return verified.error().message;
-  for (const auto& l : *leases) {
-    if (auto a = parse_ipv4(l.address)) leases_[l.bottle] = *a;
-  }
-  for (const auto& m : *machines) managed_.put(m);
-  for (const auto& v : *verified) verified_[v.machine] = v;
-  for (const auto& [bottle_name, _] : leases_) bottle(bottle_name);
-  for (const auto& [_, m] : managed_) bottle(m.bottle);
-  if (auto saved = store_.saved_specs()) {
+  if (auto err = records_.load()) return err;
+  for (const auto& [bottle_name, _] : records_.leases()) bottle(bottle_name);
+  for (const auto& [_, m] : records_.managed()) bottle(m.bottle);
+  if (auto saved = records_.saved_specs()) {
     for (const auto& s : *saved) {
       auto spec = parse_bottle_spec(s.path, s.text, settings_.config.pool);
       if (!spec) continue;  // e.g. the pool changed: no usable last valid state
@@ -124,7 +119,7 @@ std::optional<std::string> Supervisor::start() {
   rows_.refresh(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
   std::set<std::string> all;
-  for (const auto& [m, _] : managed_) all.insert(m);
+  for (const auto& [m, _] : records_.managed()) all.insert(m);
   for (const auto& [_, b] : bottles_) {
     if (b.spec) all.insert(b.spec->machine);
   }
@@ -179,12 +174,12 @@ void Supervisor::on_rows_changed(const std::set<std::string>& machines) {
 void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
   for (const std::string& m : machines) {
     // Only machines we manage; one a spec merely names is adopted by its bottle's step first.
-    auto mm = managed_.find(m);
-    if (mm == managed_.end()) continue;
+    auto mm = records_.managed().find(m);
+    if (mm == records_.managed().end()) continue;
     Bottle& b = bottle(mm->second.bottle);
     if (b.spec && b.spec->machine != m) continue;  // an old machine on its way out: removal stops it
     std::optional<Verified> v;
-    if (auto it = verified_.find(m); it != verified_.end()) v = Verified{it->second.pid, it->second.start_time, {}};
+    if (auto it = records_.verified().find(m); it != records_.verified().end()) v = Verified{it->second.pid, it->second.start_time, {}};
     MachineObservation obs = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);
     if (auto k = drift_kill(m, obs, desired_of(b))) {
       if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
@@ -207,18 +202,18 @@ void Supervisor::full_resync() {
   specs_.rescan();
   rows_.refresh(true);
   std::set<std::string> machines;
-  for (const auto& [m, mm] : managed_) {
+  for (const auto& [m, mm] : records_.managed()) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
-    if (in_flight_machines_.count(m) == 0) machines.insert(m);
+    if (!slots_.in_flight(m)) machines.insert(m);
   }
   vm_processes_.forget_exited();
   strays_ = scan_strays(machines);
   sync_vm_dirs();
-  std::set<std::int64_t> our_children = commands_.child_pids();
+  std::set<std::int64_t> our_children = slots_.child_pids();
   our_children.merge(drift_hook_.child_pids());  // libuv waits for these: not ours to reap
   platform::reap_zombie_children(our_children);
   std::set<std::string> all;
-  for (const auto& [m, _] : managed_) all.insert(m);
+  for (const auto& [m, _] : records_.managed()) all.insert(m);
   fast_drift_check(all);
   guard_check(outside_rows());
   for (const auto& [name, _] : bottles_) queue_.add(name);
@@ -297,14 +292,14 @@ void Supervisor::begin_shutdown() {
   vm_dirs_.stop();
   resync_.stop();
   watchdog_.stop();
-  waiting_for_slot_.clear();
+  slots_.stop();
   maybe_finish_shutdown();
 }
 
 void Supervisor::maybe_finish_shutdown() {
   if (!stopping_) return;
   // Finish the step in hand: commands already running complete (bounded by their timeout).
-  if (commands_.running() != 0) return;
+  if (slots_.running() != 0) return;
   for (auto& [_, b] : bottles_) b.exit_watch.reset();
   removal_.stop();
   wakeup_counter_.reset();
@@ -361,7 +356,7 @@ void Supervisor::on_control_request(const ControlRequest& req,
 }
 
 void Supervisor::check_pass_waiters() {
-  if (!queue_.idle() || commands_.running() != 0 || !waiting_for_slot_.empty()) return;
+  if (!queue_.idle() || !slots_.idle()) return;
   if (pass_started_) {
     last_pass_duration_ = std::chrono::steady_clock::now() - *pass_started_;
     pass_started_.reset();

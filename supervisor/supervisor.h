@@ -6,7 +6,6 @@
 #include <uv.h>
 
 #include <chrono>
-#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -23,12 +22,12 @@
 #include "store/state_store.h"
 #include "supervisor/bottle.h"
 #include "supervisor/child_process.h"
+#include "supervisor/command_slots.h"
 #include "supervisor/daemon.h"
 #include "supervisor/drift_hook.h"
-#include "supervisor/event_recorder.h"
 #include "supervisor/guard_watch.h"
-#include "supervisor/managed_machines.h"
 #include "supervisor/observer.h"
+#include "supervisor/records.h"
 #include "supervisor/removal_grace.h"
 #include "supervisor/row_watch.h"
 #include "supervisor/settings.h"
@@ -137,7 +136,6 @@ class Supervisor {
   void on_smolvm_done(const std::string& name, Action a, CommandResult r);
   // After our create: does the row, as re-read, hold the allowlist the create was given?
   bool created_row_verified(const Action& create) const;
-  void launch_pending_commands();
   std::optional<std::string> remember_machine(Bottle& b, const Action& a, const std::string& origin);
   std::optional<std::string> record_verified(Bottle& b, const Action& a);
   void watch_exit(Bottle& b, std::int64_t pid);
@@ -150,17 +148,11 @@ class Supervisor {
   Settings settings_;
   CommonFlags flags_;
   RunMode mode_;
-  store::StateStore store_;
-  EventRecorder events_{loop_, store_};  // the audit log's writer, with its retry queue
+  Records records_;  // the state store, written through to its mirrors, and the audit log
   // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
   RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return wakeups_.loop; },
                  {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
                   [this] { on_rows_availability_changed(); }}};
-
-  // Mirrors of the store, written through.
-  std::map<std::string, Ipv4> leases_;                       // by bottle
-  ManagedMachines managed_;
-  std::map<std::string, store::VerifiedVm> verified_;        // by machine
 
   std::map<std::string, Bottle> bottles_;
   // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
@@ -169,7 +161,7 @@ class Supervisor {
   VmProcesses vm_processes_;                                 // /proc readings of live VMs
   HostProcesses processes_;                                  // the kill path's seam
   VmDirWatch vm_dirs_;
-  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // managed_.version() last synced
+  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // records_.managed().version() last synced
   // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
   std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
   std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
@@ -181,14 +173,8 @@ class Supervisor {
                                           [this](const std::string&) { hold_all(); }, [this] { resume_all(); }}};
   WorkQueue queue_;
   RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
-  CommandRunner commands_;
+  CommandSlots slots_;  // smolvm commands, at most CommandSlots::kMaxCommands at once
   DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
-  // Bottles waiting for a command slot, FIFO (1,000 bottles queue 1,000 creates). Only names: a
-  // plan that waited is stale (the spec may be gone, the row changed), so each is planned again
-  // when its slot frees, and the first command of that fresh plan takes the slot.
-  std::deque<std::string> waiting_for_slot_;
-  std::optional<std::string> slot_reserved_for_;
-  std::map<std::string, Action::Kind> in_flight_machines_;   // a smolvm command is running for it
 
   Timer resync_, watchdog_, booted_scan_;
   std::chrono::milliseconds watchdog_every_{0};
@@ -200,7 +186,6 @@ class Supervisor {
   Wakeups wakeups_;
   bool notify_status_due_ = false;
   UvHandle<uv_check_t> wakeup_counter_;  // counts loop iterations; unref'd: keeps nothing alive
-  std::chrono::microseconds command_time_{0};  // total time spent waiting on smolvm commands
   std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
   std::int64_t last_resync_ms_ = 0;
   // For benchmarks and status: how long the last full pass took, observation and all steps.

@@ -12,13 +12,13 @@ namespace bs::supervisor {
 
 void Supervisor::sync_vm_dirs() {
   if (mode_ != RunMode::Daemon || stopping_ ||
-      (managed_.version() == vm_dirs_version_ && guard_.version == guard_dirs_version_)) {
+      (records_.managed().version() == vm_dirs_version_ && guard_.version == guard_dirs_version_)) {
     return;
   }
-  vm_dirs_version_ = managed_.version();
+  vm_dirs_version_ = records_.managed().version();
   guard_dirs_version_ = guard_.version;
   std::map<std::string, std::string> dirs;
-  for (const auto& [m, _] : managed_) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
+  for (const auto& [m, _] : records_.managed()) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
   // Guarded machines too: their VMs are judged from agent.pid the moment they boot.
   for (const std::string& m : guard_.guarded()) dirs.emplace(m, settings_.smolvm.vm_data_dir(m));
   vm_dirs_.sync(settings_.smolvm.vms_dir, dirs);
@@ -66,7 +66,7 @@ void Supervisor::scan_booted() {
       continue;
     }
     // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
-    if (managed_.count(it->first) != 0 && in_flight_machines_.count(it->first) == 0) machines.insert(it->first);
+    if (records_.managed().count(it->first) != 0 && !slots_.in_flight(it->first)) machines.insert(it->first);
     it = booted_scan_due_.erase(it);
   }
   arm_booted_scan();
