@@ -18,8 +18,8 @@ using bs::parse_ipv4;
 using bs::store::ManagedMachine;
 using bs::store::StateStore;
 using bs::store::VerifiedVm;
-using bs::store::test::RawDb;
-using bs::store::test::TempDir;
+using bs::test::SqliteDb;
+using bs::test::TempDir;
 using bs::supervisor::Records;
 
 namespace {
@@ -48,11 +48,11 @@ struct RecordsFixture {
   }
   // What the store holds, read through a connection of its own.
   StateStore reader() const { return bs::store::test::open_store(tmp.path()); }
-  RawDb raw() const { return RawDb(tmp.path() + "/state.db"); }
+  SqliteDb raw() const { return bs::store::test::raw_connection(tmp.path() + "/state.db"); }
   // Makes the store refuse every `what` (INSERT, DELETE...) on `table`.
   void refuse(const std::string& what, const std::string& table) {
-    REQUIRE(raw().exec("CREATE TRIGGER refuse_" + table + " BEFORE " + what + " ON " + table +
-                       " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END"));
+    raw().exec("CREATE TRIGGER refuse_" + table + " BEFORE " + what + " ON " + table +
+               " BEGIN SELECT RAISE(ABORT, 'refused by the test'); END");
   }
 };
 
@@ -108,7 +108,7 @@ TEST_CASE("records: leases are written through, and a refused lease changes noth
   CHECK(r.release_lease("alpha"));
   CHECK(r.lease_of("alpha") == ip("127.0.0.16"));
 
-  REQUIRE(f.raw().exec("DROP TRIGGER refuse_leases"));
+  f.raw().exec("DROP TRIGGER refuse_leases");
   REQUIRE_FALSE(r.release_lease("alpha"));
   CHECK_FALSE(r.lease_of("alpha"));
   CHECK(f.reader().leases()->empty());
@@ -131,7 +131,7 @@ TEST_CASE("records: forgetting a machine drops its verified VM too, or nothing a
   CHECK(f.reader().machines()->size() == 1);
   CHECK(f.reader().verified_vms()->size() == 1);
 
-  REQUIRE(f.raw().exec("DROP TRIGGER refuse_machines"));
+  f.raw().exec("DROP TRIGGER refuse_machines");
   REQUIRE_FALSE(r.forget_machine("bottle-alpha"));
   CHECK(r.managed().count("bottle-alpha") == 0);
   CHECK(r.managed().of_bottle("alpha").empty());
@@ -170,7 +170,7 @@ TEST_CASE("records: clear_verified is all or nothing but the best-effort clear a
   CHECK(r.verified().count("bottle-alpha") == 0);
   CHECK(f.reader().verified_vms()->size() == 1);  // left behind, naming a dead VM
 
-  REQUIRE(f.raw().exec("DROP TRIGGER refuse_verified_vms"));
+  f.raw().exec("DROP TRIGGER refuse_verified_vms");
   REQUIRE_FALSE(r.put_verified(verified_vm("bottle-alpha", 78)));
   REQUIRE_FALSE(r.clear_verified("bottle-alpha"));
   CHECK(r.verified().empty());
