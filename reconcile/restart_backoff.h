@@ -35,9 +35,11 @@ struct RestartHistory {
     start_unverified = false;
     unconfined_starts = 0;
   }
-  // The supervisor killed the VM for drift or unverifiable confinement at `now`.
-  void record_kill(TimePoint now) {
-    if (start_unverified) {
+  // The supervisor killed the VM for drift or unverifiable confinement at `now`. `during_our_start`:
+  // our own start of the machine was still running, so the VM was that start's (the start may
+  // even fail for it): it counts as ours, although record_start has not happened yet.
+  void record_kill(TimePoint now, bool during_our_start = false) {
+    if (start_unverified || during_our_start) {
       ++unconfined_starts;
       last_unconfined_kill = now;
       start_unverified = false;

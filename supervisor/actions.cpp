@@ -201,7 +201,10 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   switch (r.result) {
     case KillReport::Result::Killed: {
       if (r.drift) ++counters_.drift_kills;
-      b.restarts.record_kill(Clock::now());
+      // A VM killed while our start of its machine runs is that start's VM: counted as one of
+      // ours that booted unconfined, so a smolvm that boots every VM unconfined backs off.
+      const auto running = slots_.in_flight().find(a.machine);
+      b.restarts.record_kill(Clock::now(), running != slots_.in_flight().end() && running->second == Action::Kind::Start);
       event(b.name, a.machine, r.event_kind, r.detail);
       if (auto v = records_.verified().find(a.machine); v != records_.verified().end() && v->second.pid == a.pid) {
         records_.clear_verified_best_effort(a.machine);

@@ -105,3 +105,24 @@ TEST_CASE("planner: VMs we start that boot unconfined again and again are restar
   in.restarts.record_kill(kPlanNow + 5s);
   CHECK(plan_of(in) == Strings{"start machine=bottle-a"});
 }
+
+TEST_CASE("planner: a VM killed while our start of it still runs counts as our unconfined start",
+          "[reconcile][plan]") {
+  // smolvm's start returns only after the guest agent answered; the supervisor judges the VM from
+  // agent.pid long before, so the kill usually comes first (and the start then fails).
+  BottleInput in = managed_bottle();
+  in.backoff_initial = 1000ms;
+  in.restarts.record_kill(kPlanNow, true);
+  CHECK(in.restarts.unconfined_starts == 1);
+  in.observed["bottle-a"] = ok_row(Policy::of(kOwn));
+  CHECK(plan_of(in) == Strings{"start machine=bottle-a"});  // the first one: at once
+  in.restarts.record_kill(kPlanNow, true);
+  Plan p = plan_bottle(in);
+  REQUIRE(p.actions.size() == 1);
+  CHECK(p.actions[0].kind == Action::Kind::WaitUntil);  // the second in a row waits
+  CHECK(p.actions[0].not_before == kPlanNow + 1000ms);
+  // Not during a start of ours (someone else's VM): no count.
+  in.restarts = RestartHistory{};
+  in.restarts.record_kill(kPlanNow, false);
+  CHECK(in.restarts.unconfined_starts == 0);
+}
