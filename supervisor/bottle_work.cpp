@@ -4,6 +4,7 @@
 
 #include <algorithm>
 
+#include "supervisor/bottle_verdict.h"
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
@@ -202,9 +203,17 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
 }
 
 bool Supervisor::converged(const Bottle& b) const {
-  // Cached by the last step: cheap enough to ask for every bottle after every step.
-  return b.settled && !queue_.processing(b.name) && !b.spec_error && !b.exec_error &&
-         !removal_.absent(b.name) && !specs_.problem();
+  // From the last step's plan, not a fresh one: cheap enough to ask for every bottle after every
+  // step. `settled`: that plan was empty, without an error or a pending VM.
+  BottleFacts f;
+  f.busy = queue_.processing(b.name);
+  f.plan_empty = b.settled;
+  f.spec_error = b.spec_error;
+  f.exec_error = b.exec_error;
+  f.plan_error = b.plan_error;
+  f.folder_problem = specs_.problem();
+  if (removal_.absent(b.name)) f.removal = "spec file removed";
+  return judge_bottle(f).converged;
 }
 
 }  // namespace bs::supervisor

@@ -3,6 +3,7 @@
 
 #include "platform/kvm.h"
 #include "store/state_store.h"
+#include "supervisor/bottle_verdict.h"
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
@@ -93,9 +94,14 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       as.confinement = Confinement::Pending;
     }
 
-    bool busy = queue_.processing(name) || in_flight != slots_.in_flight().end();
-    std::optional<std::string> error = b.exec_error ? b.exec_error : plan.error;
-    if (b.spec_error) error = b.spec_error;
+    BottleFacts facts;
+    facts.busy = queue_.processing(name) || in_flight != slots_.in_flight().end();
+    facts.plan_empty = plan.actions.empty();
+    facts.plan_pending = plan.pending.has_value();
+    facts.spec_error = b.spec_error;
+    facts.exec_error = b.exec_error;
+    facts.plan_error = plan.error;
+    facts.folder_problem = specs_.problem();
     // Why it is waiting, when it is: a restart backoff after exits, or the retry backoff after
     // a failed step (how many failures, and when the next try is).
     nlohmann::json retry = nullptr;
@@ -113,23 +119,22 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
                      : "the VM exited " + std::to_string(count) + " time(s) within 10 minutes of its start; restart backoff";
       retry = {{"reason", reason}, {"count", count},
                {"next_at", time_or_null(wall_of(a.not_before))}};
-      if (!error) error = reason + ", next start at " + store::format_rfc3339(wall_of(a.not_before));
+      facts.restart_wait = reason + ", next start at " + store::format_rfc3339(wall_of(a.not_before));
     }
-    if (retry.is_null() && error && queue_.failures(name) > 0) {
+    if (removal_.absent(name)) {
+      // Inside the removal grace (or its removal in progress): say when it is acted on.
+      facts.removal = "spec file removed; the bottle is removed " +
+                      std::string(removal_.due_in(name)
+                                      ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
+                                      : "now");
+    }
+    const BottleVerdict verdict = judge_bottle(facts);
+    const bool own_error = facts.spec_error || facts.exec_error || facts.plan_error;
+    if (retry.is_null() && own_error && queue_.failures(name) > 0) {
       if (auto due = queue_.scheduled(name)) {
-        retry = {{"reason", *error}, {"count", queue_.failures(name)}, {"next_at", time_or_null(wall_of(*due))}};
+        retry = {{"reason", *verdict.error}, {"count", queue_.failures(name)}, {"next_at", time_or_null(wall_of(*due))}};
       }
     }
-    if (specs_.problem() && !error) error = "held: " + *specs_.problem();
-    bool absent = removal_.absent(name);
-    if (absent && !error && !specs_.problem()) {
-      // Inside the removal grace (or its removal in progress): say when it is acted on.
-      error = "spec file removed; the bottle is removed " +
-              std::string(removal_.due_in(name)
-                              ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
-                              : "now");
-    }
-    bool is_converged = !busy && !error && plan.actions.empty() && !absent && !specs_.problem();
 
     nlohmann::json j;
     j["name"] = name;
@@ -144,8 +149,8 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
     j["in_flight"] = in_flight == slots_.in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
-    j["converged"] = is_converged;
-    j["error"] = error ? nlohmann::json(*error) : nlohmann::json(nullptr);
+    j["converged"] = verdict.converged;
+    j["error"] = verdict.error ? nlohmann::json(*verdict.error) : nlohmann::json(nullptr);
     j["retry"] = retry;
     j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);
     j["last_event_at"] = time_or_null(b.last_event_ms);
