@@ -3,8 +3,6 @@
 // patches. Driven through its public methods: no fs events, no sleeps.
 #include <catch2/catch.hpp>
 
-#include <sqlite3.h>
-#include <stdlib.h>
 
 #include <filesystem>
 #include <fstream>
@@ -17,6 +15,9 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_time.h"
+#include "support/smolvm_rows.h"
+#include "support/sqlite_db.h"
+#include "support/temp_dir.h"
 #include "supervisor/row_watch.h"
 
 using namespace std::chrono_literals;
@@ -41,67 +42,33 @@ std::string record(const std::string& name, const std::string& cidr = "127.0.0.1
 }
 
 // smolvm's side of the DB: its own connection (so, to RowWatch, another process), WAL mode, and
-// the vms table with records as BLOBs.
+// the vms table with records as BLOBs (tests/support's SqliteDb and SmolvmRows).
 class SmolvmDb {
  public:
-  explicit SmolvmDb(const std::string& path, bool with_vms = true) {
-    std::filesystem::create_directories(std::filesystem::path(path).parent_path());
-    REQUIRE(sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) == SQLITE_OK);
-    sqlite3_busy_timeout(db_, 15000);
-    REQUIRE(exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"));
-    REQUIRE(exec("CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);"));
+  explicit SmolvmDb(const std::string& path, bool with_vms = true)
+      : db_(with_parent(path), bs::test::SqliteDb::Mode::Create, 15000) {
+    db_.exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;");
+    db_.exec("CREATE TABLE IF NOT EXISTS config (key TEXT PRIMARY KEY NOT NULL, value TEXT NOT NULL);");
     if (with_vms) add_vms_table();
   }
-  SmolvmDb(const SmolvmDb&) = delete;
-  SmolvmDb& operator=(const SmolvmDb&) = delete;
-  ~SmolvmDb() { sqlite3_close_v2(db_); }
 
-  void add_vms_table() {
-    REQUIRE(exec("CREATE TABLE IF NOT EXISTS vms (name TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL);"));
-  }
-  void put(const std::string& name, const std::string& data) {
-    sqlite3_stmt* s = nullptr;
-    REQUIRE(sqlite3_prepare_v2(db_,
-                               "INSERT INTO vms (name, data) VALUES (?1, ?2) "
-                               "ON CONFLICT(name) DO UPDATE SET data = excluded.data",
-                               -1, &s, nullptr) == SQLITE_OK);
-    sqlite3_bind_text(s, 1, name.data(), static_cast<int>(name.size()), SQLITE_TRANSIENT);
-    sqlite3_bind_blob(s, 2, data.data(), static_cast<int>(data.size()), SQLITE_TRANSIENT);
-    const int rc = sqlite3_step(s);
-    sqlite3_finalize(s);
-    REQUIRE(rc == SQLITE_DONE);
-  }
-  void remove(const std::string& name) { REQUIRE(exec("DELETE FROM vms WHERE name = '" + name + "'")); }
+  void add_vms_table() { db_.exec("CREATE TABLE IF NOT EXISTS vms (name TEXT PRIMARY KEY NOT NULL, data BLOB NOT NULL);"); }
+  void put(const std::string& name, const std::string& data) { rows_.put(name, data); }
+  void remove(const std::string& name) { rows_.remove(name); }
 
  private:
-  bool exec(const std::string& sql) { return sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, nullptr) == SQLITE_OK; }
-  sqlite3* db_ = nullptr;
-};
-
-class TempDir {
- public:
-  TempDir() {
-    const char* base = std::getenv("TMPDIR");
-    std::string tmpl = std::string(base && *base ? base : "/tmp") + "/bs-row-watch-test-XXXXXX";
-    if (::mkdtemp(tmpl.data()) == nullptr) throw std::runtime_error("mkdtemp failed");
-    path_ = tmpl;
+  static const std::string& with_parent(const std::string& path) {
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path());  // smolvm's server/
+    return path;
   }
-  TempDir(const TempDir&) = delete;
-  TempDir& operator=(const TempDir&) = delete;
-  ~TempDir() {
-    std::error_code ec;
-    std::filesystem::remove_all(path_, ec);
-  }
-  const std::string& path() const { return path_; }
-
- private:
-  std::string path_;
+  bs::test::SqliteDb db_;
+  bs::test::SmolvmRows rows_{db_};
 };
 
 // A RowWatch on <temp>/smolvm/server/smolvm.db, recording what it reports. The loop is never
 // run: nothing here starts a watch, and its timers are the fake clock's.
 struct Rows {
-  TempDir dir;
+  bs::test::TempDir dir{"bs-row-watch-test"};
   bs::smolvm::Paths paths = [this] {
     bs::smolvm::Paths p;
     p.server_dir = dir.path() + "/smolvm/server";

@@ -11,6 +11,8 @@
 #include <vector>
 
 #include "support/fake_time.h"
+#include "support/files.h"
+#include "support/temp_dir.h"
 #include "supervisor/spec_source.h"
 
 using namespace std::chrono_literals;
@@ -21,14 +23,9 @@ using bs::test::FakeTime;
 namespace {
 
 struct Folder {
-  std::string dir;
-  Folder() {
-    std::string tmpl = (std::filesystem::temp_directory_path() / "bs-specsrc-XXXXXX").string();
-    REQUIRE(::mkdtemp(tmpl.data()) != nullptr);
-    dir = tmpl;
-  }
-  ~Folder() { std::filesystem::remove_all(dir); }
-  void write(const std::string& name, const std::string& text) const { std::ofstream(dir + "/" + name) << text; }
+  bs::test::TempDir tmp{"bs-specsrc"};
+  std::string dir = tmp.path();
+  void write(const std::string& name, const std::string& text) const { bs::test::write_file(dir + "/" + name, text); }
 };
 
 struct Source {
