@@ -12,8 +12,10 @@ struct StoreError {
     Full,      // the filesystem holding state.db is full
     ReadOnly,  // state.db or its directory cannot be written
     Corrupt,   // state.db is not a valid database any more
-    Conflict,
-    Missing,   // the state dir or state.db does not exist (a reader never creates them)  // the write would break an invariant another record holds (an address already leased)
+    Conflict,  // the write would break an invariant another record holds (an address already leased)
+    Missing,   // the state dir or state.db does not exist (a reader never creates them)
+    BadValue,  // a row holds text this build cannot read back (edited by hand?); the message
+               // names the table, the row's key and the value, for fixing or deleting the row
     Other,
   };
   Kind kind = Kind::Other;
