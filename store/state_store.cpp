@@ -8,6 +8,8 @@
 #include <cstring>
 #include <utility>
 
+#include "reconcile/quote.h"
+#include "store/record_text.h"
 #include "store/schema.h"
 
 namespace bs::store {
@@ -59,25 +61,13 @@ std::optional<StoreError> configure(Connection& conn) {
   return conn.exec("PRAGMA synchronous = FULL; PRAGMA foreign_keys = ON", "configuring the database");
 }
 
-std::string join_lines(const std::vector<std::string>& items) {
-  std::string out;
-  for (const auto& item : items) {
-    if (!out.empty()) out += '\n';
-    out += item;
-  }
-  return out;
-}
-
-std::vector<std::string> split_lines(const std::string& text) {
-  std::vector<std::string> out;
-  std::size_t start = 0;
-  while (start < text.size()) {
-    std::size_t end = text.find('\n', start);
-    if (end == std::string::npos) end = text.size();
-    out.push_back(text.substr(start, end - start));
-    start = end + 1;
-  }
-  return out;
+// A row whose text does not convert fails the whole read (state_store.h says why), with what a
+// user needs to find and fix it.
+StoreError bad_value(const std::string& db, const char* table, const char* key_column, const std::string& key,
+                     const char* column, const std::string& why) {
+  return {StoreError::Kind::BadValue, db + ": table " + table + ", " + key_column + " " + bs::quoted(key) +
+                                          ", column " + column + ": " + why +
+                                          "; this build cannot read that row: correct or delete it"};
 }
 
 }  // namespace
@@ -148,29 +138,33 @@ bs::Expected<std::vector<Lease>, StoreError> StateStore::leases() {
     auto row = stmt->step("reading leases");
     if (!row) return bs::unexpected(row.error());
     if (!*row) return out;
-    out.push_back(Lease{stmt->text(0), stmt->text(1), stmt->int64(2)});
+    const std::string bottle = stmt->text(0);
+    auto address = address_from_text(stmt->text(1));
+    if (!address) return bs::unexpected(bad_value(path(), "leases", "bottle", bottle, "address", address.error()));
+    out.push_back(Lease{bottle, *address, stmt->int64(2)});
   }
 }
 
 std::optional<StoreError> StateStore::put_lease(const Lease& l) {
+  const std::string address = l.address.str();
   auto txn = begin_write();
   if (!txn) return txn.error();
   {
     auto holder = conn_->prepare("SELECT bottle FROM leases WHERE address = ?1 AND bottle <> ?2");
     if (!holder) return holder.error();
-    holder->bind(1, l.address).bind(2, l.bottle);
-    auto row = holder->step("checking the lease of " + l.address);
+    holder->bind(1, address).bind(2, l.bottle);
+    auto row = holder->step("checking the lease of " + address);
     if (!row) return row.error();
     if (*row) {
       return StoreError{StoreError::Kind::Conflict,
-                        "address " + l.address + " is already leased to bottle " + holder->text(0)};
+                        "address " + address + " is already leased to bottle " + holder->text(0)};
     }
   }
   auto put = conn_->prepare(
       "INSERT INTO leases (bottle, address, acquired_ms) VALUES (?1, ?2, ?3) "
       "ON CONFLICT (bottle) DO UPDATE SET address = excluded.address, acquired_ms = excluded.acquired_ms");
   if (!put) return put.error();
-  put->bind(1, l.bottle).bind(2, l.address).bind(3, l.acquired_ms);
+  put->bind(1, l.bottle).bind(2, address).bind(3, l.acquired_ms);
   if (auto err = put->run("recording the lease of bottle " + l.bottle)) return err;
   return txn->commit();
 }
@@ -196,19 +190,18 @@ bs::Expected<std::vector<ManagedMachine>, StoreError> StateStore::machines() {
     auto row = stmt->step("reading managed machines");
     if (!row) return bs::unexpected(row.error());
     if (!*row) return out;
-    out.push_back(ManagedMachine{stmt->text(0), stmt->text(1), stmt->text(2), stmt->text(3),
-                                 stmt->text(4), stmt->int64(5)});
+    const std::string machine = stmt->text(0);
+    auto origin = origin_from_text(stmt->text(2));
+    if (!origin) return bs::unexpected(bad_value(path(), "machines", "machine", machine, "origin", origin.error()));
+    auto on_remove = on_remove_from_text(stmt->text(3));
+    if (!on_remove) {
+      return bs::unexpected(bad_value(path(), "machines", "machine", machine, "on_remove", on_remove.error()));
+    }
+    out.push_back(ManagedMachine{machine, stmt->text(1), *origin, *on_remove, stmt->text(4), stmt->int64(5)});
   }
 }
 
 std::optional<StoreError> StateStore::put_machine(const ManagedMachine& m) {
-  // Checked here (the schema checks too) so the message says what is wrong.
-  if (m.origin != "created" && m.origin != "adopted") {
-    return StoreError{StoreError::Kind::Other, "machine " + m.machine + ": origin must be \"created\" or \"adopted\", not \"" + m.origin + "\""};
-  }
-  if (m.on_remove != "delete" && m.on_remove != "keep") {
-    return StoreError{StoreError::Kind::Other, "machine " + m.machine + ": on_remove must be \"delete\" or \"keep\", not \"" + m.on_remove + "\""};
-  }
   auto txn = begin_write();
   if (!txn) return txn.error();
   // An upsert, not INSERT OR REPLACE: a REPLACE deletes the row first, which would cascade to
@@ -219,7 +212,8 @@ std::optional<StoreError> StateStore::put_machine(const ManagedMachine& m) {
       "origin = excluded.origin, on_remove = excluded.on_remove, fingerprint = excluded.fingerprint, "
       "since_ms = excluded.since_ms");
   if (!stmt) return stmt.error();
-  stmt->bind(1, m.machine).bind(2, m.bottle).bind(3, m.origin).bind(4, m.on_remove).bind(5, m.fingerprint).bind(6, m.since_ms);
+  stmt->bind(1, m.machine).bind(2, m.bottle).bind(3, to_string(m.origin)).bind(4, to_string(m.on_remove))
+      .bind(5, m.fingerprint).bind(6, m.since_ms);
   if (auto err = stmt->run("recording managed machine " + m.machine)) return err;
   return txn->commit();
 }
@@ -248,17 +242,17 @@ bs::Expected<std::vector<VerifiedVm>, StoreError> StateStore::verified_vms() {
     auto row = stmt->step("reading verified VMs");
     if (!row) return bs::unexpected(row.error());
     if (!*row) return out;
-    out.push_back(VerifiedVm{stmt->text(0), stmt->int64(1), static_cast<std::uint64_t>(stmt->int64(2)),
-                             split_lines(stmt->text(3)), stmt->int64(4)});
+    const std::string machine = stmt->text(0);
+    auto allowlist = allowlist_from_text(stmt->text(3));
+    if (!allowlist) {
+      return bs::unexpected(bad_value(path(), "verified_vms", "machine", machine, "allowlist", allowlist.error()));
+    }
+    out.push_back(VerifiedVm{machine, stmt->int64(1), static_cast<std::uint64_t>(stmt->int64(2)),
+                             std::move(*allowlist), stmt->int64(4)});
   }
 }
 
 std::optional<StoreError> StateStore::put_verified_vm(const VerifiedVm& v) {
-  for (const auto& cidr : v.allowlist) {
-    if (cidr.empty() || cidr.find('\n') != std::string::npos) {
-      return StoreError{StoreError::Kind::Other, "machine " + v.machine + ": invalid allowlist entry \"" + cidr + "\""};
-    }
-  }
   auto txn = begin_write();
   if (!txn) return txn.error();
   {
@@ -279,7 +273,7 @@ std::optional<StoreError> StateStore::put_verified_vm(const VerifiedVm& v) {
   if (!stmt) return stmt.error();
   // start_time is stored as INTEGER's int64 bit pattern and converted back on read.
   stmt->bind(1, v.machine).bind(2, v.pid).bind(3, static_cast<std::int64_t>(v.start_time))
-      .bind(4, join_lines(v.allowlist)).bind(5, v.verified_ms);
+      .bind(4, allowlist_text(v.allowlist)).bind(5, v.verified_ms);
   if (auto err = stmt->run("recording the verified VM of machine " + v.machine)) return err;
   return txn->commit();
 }

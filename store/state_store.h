@@ -10,37 +10,51 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
+#include "reconcile/cidr.h"
 #include "reconcile/expected.h"
+#include "reconcile/spec.h"
 #include "store/connection.h"
 #include "store/store_error.h"
 
 namespace bs::store {
 
+// The records are typed; the store converts at its boundary, and each column keeps the text it
+// always had (store/record_text.h), so state DBs written by earlier builds read unchanged. A row
+// whose text does not convert (a hand-edited address, an unknown origin) fails the whole read
+// with a BadValue error naming the table, the row's key and the value: a partial list would be
+// taken for the whole truth (a lease left out is an address handed out twice).
 struct Lease {
   std::string bottle;
-  std::string address;  // dotted IPv4, e.g. "127.0.0.16"
+  Ipv4 address;  // column: dotted quad, e.g. "127.0.0.16"
   std::int64_t acquired_ms = 0;
 };
+
+// How a machine came to be managed: the supervisor created it, or took in one that existed.
+enum class Origin { Created, Adopted };
+std::string_view to_string(Origin o);  // "created" / "adopted", the column's text
 
 struct ManagedMachine {
   std::string machine;
   std::string bottle;
-  std::string origin;       // "created" | "adopted"
-  std::string on_remove;    // "delete" | "keep"
-  std::string fingerprint;  // image/from/cpus/memory it was created with
+  Origin origin = Origin::Created;
+  OnRemove on_remove = OnRemove::Delete;  // column: "delete" | "keep"
+  std::string fingerprint;                // image/from/cpus/memory it was created with
   std::int64_t since_ms = 0;
 };
 
 struct VerifiedVm {
   std::string machine;
   std::int64_t pid = 0;
-  std::uint64_t start_time = 0;        // /proc/<pid>/stat field 22 (clock ticks since boot)
-  std::vector<std::string> allowlist;  // the booted policy that was verified
+  std::uint64_t start_time = 0;  // /proc/<pid>/stat field 22 (clock ticks since boot)
+  Allowlist allowlist;           // the booted policy that was verified; canonical when read back
   std::int64_t verified_ms = 0;
 };
 
+// kind stays text: the log is read by `events` of any version, and a log written by a newer
+// daemon may hold kinds this build does not know; they are shown and filtered as written.
 struct Event {
   std::int64_t id = 0;
   std::int64_t ts_ms = 0;

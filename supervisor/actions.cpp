@@ -15,11 +15,6 @@
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
-namespace {
-
-std::string on_remove_name(OnRemove o) { return o == OnRemove::Keep ? "keep" : "delete"; }
-
-}  // namespace
 
 std::map<std::string, std::string> Supervisor::smolvm_env() const {
   std::map<std::string, std::string> env;
@@ -57,8 +52,8 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       event(b.name, "", "lease-released", lease->str());
       break;
     }
-    case K::Adopt: err = remember_machine(b, a, "adopted"); break;
-    case K::Remember: err = remember_machine(b, a, ""); break;
+    case K::Adopt: err = remember_machine(b, a, store::Origin::Adopted); break;
+    case K::Remember: err = remember_machine(b, a, std::nullopt); break;
     case K::Patch: err = patch_row(b, a, false); break;
     case K::Quarantine: err = patch_row(b, a, true); break;
     case K::Kill: err = kill(b, a); break;
@@ -98,10 +93,8 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
   std::string holder;
   for (const auto& l : *stored) {
     if (l.bottle == b.name) continue;
-    if (auto addr = parse_ipv4(l.address)) {
-      world.leased.insert(addr->value);
-      if (a.address && addr->value == a.address->value) holder = "bottle " + l.bottle;
-    }
+    world.leased.insert(l.address.value);
+    if (a.address && l.address == *a.address) holder = "bottle " + l.bottle;
   }
   // An address a machine outside the specs allows (a bot-bottle launch) is not leased anew.
   if (!a.address) {
@@ -122,30 +115,31 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
 }
 
 // Records what the action was planned from (never the spec as it is now: it may have changed
-// while a create ran). `origin` "created" or "adopted" writes a new record with the action's
-// shape; "" (Remember) changes only on_remove of the existing record, keeping its shape: an
+// while a create ran). An origin (created or adopted) writes a new record with the action's
+// shape; none (Remember) changes only on_remove of the existing record, keeping its shape: an
 // on_remove change keeps the disk.
-std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action& a, const std::string& origin) {
+std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action& a,
+                                                        std::optional<store::Origin> origin) {
   store::ManagedMachine m;
   m.machine = a.machine;
   m.bottle = b.name;
-  m.origin = origin;
-  m.on_remove = on_remove_name(a.on_remove);
+  m.origin = origin.value_or(store::Origin::Created);  // none: replaced by the known record's below
+  m.on_remove = a.on_remove;
   m.fingerprint = machine_fingerprint(a.shape);
   m.since_ms = now_ms();
   auto known = records_.managed().find(a.machine);
   if (known != records_.managed().end() && known->second.bottle == b.name) {
     m.since_ms = known->second.since_ms;
-    if (origin.empty()) {
+    if (!origin) {
       m.origin = known->second.origin;
       m.fingerprint = known->second.fingerprint;
     }
-  } else if (origin.empty()) {
+  } else if (!origin) {
     return "machine " + a.machine + " is not managed by this bottle";
   }
   bool is_new = known == records_.managed().end();
   if (auto e = records_.put_machine(m)) return e;
-  if (is_new && origin == "adopted") event(b.name, a.machine, "adopted", "existing machine is now managed");
+  if (is_new && origin == store::Origin::Adopted) event(b.name, a.machine, "adopted", "existing machine is now managed");
   return std::nullopt;
 }
 
@@ -227,7 +221,7 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
   v.machine = a.machine;
   v.pid = a.pid;
   v.start_time = a.start_time;
-  v.allowlist = to_strings(a.allowlist);
+  v.allowlist = a.allowlist;
   v.verified_ms = now_ms();
   bool new_vm = true;
   if (auto it = records_.verified().find(a.machine); it != records_.verified().end()) {

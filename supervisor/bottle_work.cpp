@@ -14,8 +14,6 @@ namespace {
 // once): give up on this step, report it, and retry with backoff.
 constexpr int kMaxRounds = 12;
 
-OnRemove on_remove_of(const std::string& s) { return s == "keep" ? OnRemove::Keep : OnRemove::Delete; }
-
 }  // namespace
 
 Bottle& Supervisor::bottle(const std::string& name) {
@@ -58,7 +56,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.lease = records_.lease_of(b.name);
   for (const std::string& m : records_.managed().of_bottle(b.name)) {
     const store::ManagedMachine& mm = records_.managed().find(m)->second;
-    in.managed.push_back(Managed{m, mm.origin == "adopted", on_remove_of(mm.on_remove), mm.fingerprint});
+    in.managed.push_back(Managed{m, mm.origin == store::Origin::Adopted, mm.on_remove, mm.fingerprint});
   }
   // No DB open (there was none at the last look): smolvm may have created it since, before our
   // watch on its folder exists. Look now rather than take "no rows" for "no machine": a VM found
@@ -68,8 +66,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   for (const std::string& m : machines_of(b)) {
     std::optional<Verified> v;
     if (auto it = records_.verified().find(m); it != records_.verified().end()) {
-      auto list = parse_allowlist(it->second.allowlist);
-      v = Verified{it->second.pid, it->second.start_time, list ? *list : Allowlist{}};
+      v = Verified{it->second.pid, it->second.start_time, it->second.allowlist};
       in.verified[m] = *v;
     }
     in.observed[m] = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);

@@ -33,7 +33,7 @@ int cmd_leases(const Settings& settings, const Invocation& inv, CommandIo& io) {
     for (const store::Lease& l : *leases) {
       nlohmann::ordered_json j;
       j["bottle"] = l.bottle;
-      j["address"] = l.address;
+      j["address"] = l.address.str();
       nlohmann::ordered_json names = nlohmann::ordered_json::array();
       for (const store::ManagedMachine& m : *machines) {
         if (m.bottle == l.bottle) names.push_back(m.machine);

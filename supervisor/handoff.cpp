@@ -81,7 +81,7 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   adopt.shape = shape_of(*b.spec);
   adopt.on_remove = b.spec->on_remove;
   // Records the machine and its `adopted` event, as the planner's Adopt does.
-  if (auto err = remember_machine(b, adopt, "adopted")) return refuse(*err);
+  if (auto err = remember_machine(b, adopt, store::Origin::Adopted)) return refuse(*err);
   spdlog::info("bottle {}: machine {} adopted through the control socket{}", name, machine, note);
   guard_check({machine});
   queue_.add(name);

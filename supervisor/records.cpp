@@ -11,9 +11,7 @@ Records::Error Records::load() {
   if (!leases) return leases.error().message;
   if (!machines) return machines.error().message;
   if (!verified) return verified.error().message;
-  for (const auto& l : *leases) {
-    if (auto a = parse_ipv4(l.address)) leases_[l.bottle] = *a;
-  }
+  for (const auto& l : *leases) leases_[l.bottle] = l.address;
   for (const auto& m : *machines) managed_.put(m);
   for (const auto& v : *verified) verified_[v.machine] = v;
   return std::nullopt;
@@ -26,7 +24,7 @@ std::optional<Ipv4> Records::lease_of(const std::string& bottle) const {
 }
 
 Records::Error Records::put_lease(const std::string& bottle, Ipv4 address, std::int64_t acquired_ms) {
-  if (auto e = store_.put_lease({bottle, address.str(), acquired_ms})) return e->message;
+  if (auto e = store_.put_lease({bottle, address, acquired_ms})) return e->message;
   leases_[bottle] = address;
   return std::nullopt;
 }

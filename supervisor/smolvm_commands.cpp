@@ -85,7 +85,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     case Action::Kind::Create: {
       auto c = smolvm::parse_create(r.exit_code, r.out, r.err);
       if (c.outcome == O::Ok) {
-        if ((err = remember_machine(b, a, "created"))) break;
+        if ((err = remember_machine(b, a, store::Origin::Created))) break;
         event(b.name, a.machine, "created",
               (a.shape.image ? "image " + *a.shape.image : "from " + a.shape.from.value_or("")) +
                   " cpus " + std::to_string(a.shape.cpus) + " memory " + std::to_string(a.shape.memory_mib) +

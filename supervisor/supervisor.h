@@ -136,7 +136,7 @@ class Supervisor {
   void on_smolvm_done(const std::string& name, Action a, CommandResult r);
   // After our create: does the row, as re-read, hold the allowlist the create was given?
   bool created_row_verified(const Action& create) const;
-  std::optional<std::string> remember_machine(Bottle& b, const Action& a, const std::string& origin);
+  std::optional<std::string> remember_machine(Bottle& b, const Action& a, std::optional<store::Origin> origin);
   std::optional<std::string> record_verified(Bottle& b, const Action& a);
   void watch_exit(Bottle& b, std::int64_t pid);
   void event(const std::string& bottle, const std::string& machine, const std::string& kind,

@@ -97,8 +97,8 @@ std::map<std::string, std::string> lease_of_each_bottle(const StateSnapshot& sta
   std::map<std::string, std::string> lease_of;
   std::set<std::string> addresses;
   for (const auto& l : state.leases) {
-    CHECK(lease_of.emplace(l.bottle, l.address).second);
-    CHECK(addresses.insert(l.address).second);
+    CHECK(lease_of.emplace(l.bottle, l.address.str()).second);
+    CHECK(addresses.insert(l.address.str()).second);
   }
   return lease_of;
 }

@@ -59,11 +59,12 @@ struct RecordsFixture {
 Ipv4 ip(const char* s) { return *parse_ipv4(s); }
 
 ManagedMachine machine_of(const std::string& machine, const std::string& bottle) {
-  return ManagedMachine{machine, bottle, "created", "delete", "image alpine cpus 1 memory 512", 1000};
+  return ManagedMachine{machine, bottle, bs::store::Origin::Created, bs::OnRemove::Delete,
+                        "image alpine cpus 1 memory 512", 1000};
 }
 
 VerifiedVm verified_vm(const std::string& machine, std::int64_t pid) {
-  return VerifiedVm{machine, pid, 4242, {"127.0.0.16/32"}, 2000};
+  return VerifiedVm{machine, pid, 4242, bs::store::test::allowlist({"127.0.0.16/32"}), 2000};
 }
 
 }  // namespace
@@ -72,7 +73,7 @@ TEST_CASE("records: load fills the mirrors from the store", "[daemon-unit]") {
   RecordsFixture f;
   {
     StateStore s = f.reader();
-    REQUIRE_FALSE(s.put_lease({"alpha", "127.0.0.16", 1}));
+    REQUIRE_FALSE(s.put_lease({"alpha", ip("127.0.0.16"), 1}));
     REQUIRE_FALSE(s.put_machine(machine_of("bottle-alpha", "alpha")));
     REQUIRE_FALSE(s.put_verified_vm(verified_vm("bottle-alpha", 77)));
   }
@@ -94,7 +95,7 @@ TEST_CASE("records: leases are written through, and a refused lease changes noth
   auto stored = f.reader().leases();
   REQUIRE(stored);
   REQUIRE(stored->size() == 1);
-  CHECK(stored->front().address == "127.0.0.16");
+  CHECK(stored->front().address == ip("127.0.0.16"));
   CHECK(stored->front().acquired_ms == 5);
 
   // The address is alpha's: the store refuses it for beta (a Conflict), and the mirror agrees.

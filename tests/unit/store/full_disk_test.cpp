@@ -14,6 +14,7 @@ using bs::store::test::raw_connection;
 using bs::test::fill_until_full;
 using bs::test::Filled;
 using bs::test::SmallTmpfs;
+using bs::store::test::ip;
 using bs::test::TempDir;
 
 TEST_CASE("a full filesystem is a Full error, and the store recovers when space returns", "[store]") {
@@ -28,7 +29,7 @@ TEST_CASE("a full filesystem is a Full error, and the store recovers when space 
     auto opened = StateStore::open(state_dir);
     REQUIRE(opened);
     StateStore store = std::move(opened).value();
-    REQUIRE_FALSE(store.put_lease({"alpha", "127.0.0.16", 1}));
+    REQUIRE_FALSE(store.put_lease({"alpha", ip("127.0.0.16"), 1}));
     for (int i = 1; i <= 10; ++i) {
       REQUIRE_FALSE(store.append_event({0, i, "alpha", "bottle-alpha", "verified", "before"}));
     }
@@ -50,7 +51,7 @@ TEST_CASE("a full filesystem is a Full error, and the store recovers when space 
 
     REQUIRE(::unlink((tmp / "fs/filler").c_str()) == 0);
     REQUIRE_FALSE(store.append_event({0, 12, "alpha", "bottle-alpha", "verified", "after"}));
-    REQUIRE_FALSE(store.put_lease({"beta", "127.0.0.17", 2}));
+    REQUIRE_FALSE(store.put_lease({"beta", ip("127.0.0.17"), 2}));
   }
 
   auto raw = raw_connection(state_dir + "/state.db");

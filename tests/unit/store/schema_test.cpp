@@ -8,13 +8,14 @@
 using namespace bs::store;
 using bs::store::test::open_store;
 using bs::store::test::raw_connection;
+using bs::store::test::ip;
 using bs::test::TempDir;
 
 TEST_CASE("migrations are idempotent and keep data", "[store]") {
   TempDir tmp;
   {
     auto store = open_store(tmp.path());
-    REQUIRE_FALSE(store.put_lease({"alpha", "127.0.0.16", 1}));
+    REQUIRE_FALSE(store.put_lease({"alpha", ip("127.0.0.16"), 1}));
   }
   for (int i = 0; i < 3; ++i) {
     auto store = open_store(tmp.path());

@@ -13,6 +13,7 @@
 
 using namespace bs::store;
 using bs::store::test::open_store;
+using bs::store::test::ip;
 using bs::test::TempDir;
 
 TEST_CASE("state file: a deleted state.db is rewritten from the open copy before the next write", "[store]") {
@@ -20,7 +21,7 @@ TEST_CASE("state file: a deleted state.db is rewritten from the open copy before
   auto store = open_store(tmp.path());
   std::vector<std::string> reported;
   store.on_file_problem([&](const std::string& p) { reported.push_back(p); });
-  REQUIRE_FALSE(store.put_lease({"b", "127.0.0.16", 1}));
+  REQUIRE_FALSE(store.put_lease({"b", ip("127.0.0.16"), 1}));
   REQUIRE_FALSE(store.append_event({0, 1, "b", "m", "created", "before"}));
   const std::string db = tmp.path() + "/state.db";
   REQUIRE(::unlink(db.c_str()) == 0);

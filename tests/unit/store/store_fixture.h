@@ -4,7 +4,9 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
+#include "reconcile/cidr.h"
 #include "store/state_store.h"
 #include "support/sqlite_db.h"
 #include "support/temp_dir.h"
@@ -14,6 +16,18 @@ namespace bs::store::test {
 // A second, raw connection to a database file, for checks the store API does not offer.
 inline bs::test::SqliteDb raw_connection(const std::string& path) {
   return bs::test::SqliteDb(path, bs::test::SqliteDb::Mode::ReadWrite, 2000);
+}
+
+// Typed values from text the test knows is valid.
+inline Ipv4 ip(const char* dotted) {
+  auto a = parse_ipv4(dotted);
+  if (!a) throw std::runtime_error(a.error());
+  return *a;
+}
+inline Allowlist allowlist(const std::vector<std::string>& cidrs) {
+  auto a = parse_allowlist(cidrs);
+  if (!a) throw std::runtime_error(a.error());
+  return *a;
 }
 
 inline StateStore open_store(const std::string& dir) {
