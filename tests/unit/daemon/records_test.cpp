@@ -87,6 +87,23 @@ TEST_CASE("records: load fills the mirrors from the store", "[daemon-unit]") {
   CHECK(f.records->verified().at("bottle-alpha").pid == 77);
 }
 
+TEST_CASE("records: load fails on a row the store cannot read, naming it, and fills nothing", "[daemon-unit]") {
+  RecordsFixture f;
+  {
+    StateStore s = f.reader();
+    REQUIRE_FALSE(s.put_lease({"alpha", ip("127.0.0.16"), 1}));
+    REQUIRE_FALSE(s.put_machine(machine_of("bottle-alpha", "alpha")));
+  }
+  f.raw().exec("UPDATE leases SET address = '127.0.0.016' WHERE bottle = 'alpha'");  // a hand edit
+  f.reopen();
+  auto err = f.records->load();
+  REQUIRE(err);  // the daemon's start-up stops on it
+  CHECK_THAT(*err, Catch::Contains("table leases") && Catch::Contains("\"alpha\"") &&
+                       Catch::Contains("\"127.0.0.016\""));
+  CHECK(f.records->leases().empty());
+  CHECK(f.records->managed().size() == 0);
+}
+
 TEST_CASE("records: leases are written through, and a refused lease changes nothing", "[daemon-unit]") {
   RecordsFixture f;
   Records& r = *f.records;
