@@ -54,6 +54,7 @@ std::string render_bottle_view(const json& b, const std::vector<store::Event>& e
       }
     }
     out += line("Pid", pid);
+    out += line("Booted with", field(b, "booted"));
   }
   out += line("Confinement", field(b, "confinement"));
   auto converged = b.find("converged");

@@ -147,6 +147,9 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
                            : nlohmann::json(b.spec->state == RunState::Running ? "running" : "stopped");
     j["actual"] = to_string(as.actual);
     j["pid"] = obs && obs->vm ? nlohmann::json(obs->vm->pid) : nlohmann::json(nullptr);
+    // What the running VM booted with (agent.config.json), as the kill path judged it: a list, or
+    // why it is not one ("null (unrestricted)", "pending (...)", "unreadable (...)").
+    j["booted"] = obs && obs->vm ? nlohmann::json(obs->vm->booted.str()) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
     j["in_flight"] = in_flight == slots_.in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = verdict.converged;

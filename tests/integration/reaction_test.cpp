@@ -79,6 +79,8 @@ TEST_CASE("reaction: a spec added is created, confined and started", "[integrati
   d.wait_answering();
   h.write_spec("a", spec_toml());
   reaction(h, "spec_added", [&] { return verified_running(h.status().bottle("a")); });
+  // status says what the VM booted with, as the kill path read it.
+  CHECK(h.status().bottle("a")["booted"] == R"(["127.0.0.16/32"])");
 }
 
 TEST_CASE("reaction: spec edits", "[integration][reaction]") {

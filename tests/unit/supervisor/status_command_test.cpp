@@ -31,6 +31,7 @@ json served_document(bool b_converged) {
   auto bottle = [](const std::string& name, bool converged) {
     return json{{"name", name},   {"machine", "bottle-" + name},  {"address", "127.0.0.16"},
                 {"allowlist", {"127.0.0.16/32"}}, {"desired", "running"}, {"actual", "running"}, {"pid", 42},
+                {"booted", R"(["127.0.0.16/32"])"},
                 {"confinement", converged ? "verified" : "pending"}, {"converged", converged},
                 {"error", nullptr}, {"last_event", "started"}, {"last_event_at", "2026-11-29T12:00:00Z"}};
   };
@@ -163,6 +164,7 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
     CHECK_THAT(o.out, Catch::Contains("\nMachine:      bottle-a\n"));
     CHECK_THAT(o.out, Catch::Contains("\nAllowlist:    127.0.0.16/32\n"));
     CHECK_THAT(o.out, Catch::Contains("\nPid:          42  up 11s\n"));  // since the last "started"
+    CHECK_THAT(o.out, Catch::Contains("\nBooted with:  [\"127.0.0.16/32\"]\n"));
     CHECK_THAT(o.out, Catch::Contains("\nConfinement:  verified\n"));
     CHECK_THAT(o.out, Catch::Contains("patched  n2\n"));
     CHECK(o.out.find("patched  n1\n") == std::string::npos);  // only the last ten
