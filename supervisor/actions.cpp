@@ -66,6 +66,14 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       break;
     }
     case K::Create:
+      // The intent first: the machine is recorded as this bottle's before smolvm creates it, so a
+      // crash during the create (and the spec removed meanwhile) leaves a record the next start
+      // removes, not an orphan machine whose allowlist names an address leased to someone later.
+      // A create that never happens leaves a record of a machine with no row: forgotten, or the
+      // create retried, by the next round; "already exists" forgets it (smolvm_commands.cpp).
+      if ((err = remember_machine(b, a, store::Origin::Created))) break;
+      run_smolvm(b, a);
+      return Step::Async;
     case K::Start:
     case K::Stop:
     case K::Delete:

@@ -91,9 +91,11 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
                   " cpus " + std::to_string(a.shape.cpus) + " memory " + std::to_string(a.shape.memory_mib) +
                   ", allow " + to_string(a.allowlist));
       } else if (c.outcome == O::AlreadyExists) {
-        // Someone else created it meanwhile: not ours. Whether it is adopted is the planner's
-        // decision, in the next round, which sees its row.
+        // Someone else created it meanwhile: not ours, so the intent recorded before the create
+        // goes. Whether it is adopted is the planner's decision, in the next round, which sees its
+        // row.
         spdlog::info("bottle {}: machine {} already exists; planning again", b.name, a.machine);
+        err = records_.forget_machine(a.machine);
       } else {
         err = command_error("smolvm machine create", r, c);
       }
