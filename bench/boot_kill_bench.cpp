@@ -8,7 +8,7 @@
 // act), two bottles: run-1 (running) and boot-1 (state = "stopped", so nothing restarts it). Each
 // event starts boot-1's machine out of band with SMOLVM_SIM_FORCE_POLICY=null (it boots with any
 // egress allowed) and SMOLVM_SIM_READY_MS=300 (the agent answers, and the row is committed, 300 ms
-// after the spawn). t0 = the VM process's own timestamp right after the fork (SMOLVM_SIM_SPAWN_LOG, our FIFO);
+// after the spawn; BS_BENCH_READY_MS changes it). t0 = the VM process's own timestamp right after the fork (SMOLVM_SIM_SPAWN_LOG, our FIFO);
 // t1 = its death through a pidfd (SpawnWatch: one thread blocked in poll()). Killed before the
 // row commit = the start failed ("boot process was killed by SIGKILL") and the row never named
 // the pid. Then the same starts against the row-only reference: a 1 s poller, the daemon stopped.
@@ -19,6 +19,7 @@
 
 #include <cerrno>
 #include <cstdio>
+#include <cstdlib>
 #include <fstream>
 #include <random>
 #include <thread>
@@ -43,7 +44,13 @@ using namespace std::chrono_literals;
 
 const std::string kBottle = "boot-1";
 const std::string kMachine = "bottle-boot-1";
-constexpr int kReadyMs = 300;
+// How long the agent takes to answer (SMOLVM_SIM_READY_MS): 300 ms by default; BS_BENCH_READY_MS
+// sets it (a real VM takes 300-1000 ms).
+int ready_ms() {
+  const char* v = std::getenv("BS_BENCH_READY_MS");
+  return v != nullptr && *v != '\0' ? std::atoi(v) : 300;
+}
+const int kReadyMs = ready_ms();
 
 struct StartResult {
   std::optional<VmLife> life;
