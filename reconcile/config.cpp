@@ -251,7 +251,7 @@ class ConfigReader {
              const std::string* s = string_of(n, full, "a glob on machine names like \"bot-bottle-*\"");
              if (s == nullptr) return;
              if (s->empty() || has_control_char(*s)) {
-               add(position_of(n), "key " + single_quoted(full) + ": " + quoted(*s) +
+               add(position_of(n), "key " + single_quoted(full) + ": " + bs::quoted(*s) +
                                        " must be a non-empty glob on machine names (like \"bot-bottle-*\")");
                return;
              }
@@ -281,7 +281,7 @@ class ConfigReader {
              const std::string* s = string_of(n, full, "\"kill\" or \"report\"");
              if (s == nullptr) return;
              if (*s != "kill" && *s != "report") {
-               add(position_of(n), "key " + single_quoted(full) + ": " + quoted(*s) +
+               add(position_of(n), "key " + single_quoted(full) + ": " + bs::quoted(*s) +
                                        " is not allowed (use \"kill\" or \"report\")");
                return;
              }

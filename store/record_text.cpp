@@ -15,13 +15,13 @@ Expected<Ipv4, std::string> address_from_text(const std::string& text) {
 Expected<Origin, std::string> origin_from_text(const std::string& text) {
   if (text == "created") return Origin::Created;
   if (text == "adopted") return Origin::Adopted;
-  return unexpected(quoted(text) + " is neither \"created\" nor \"adopted\"");
+  return unexpected(bs::quoted(text) + " is neither \"created\" nor \"adopted\"");
 }
 
 Expected<OnRemove, std::string> on_remove_from_text(const std::string& text) {
   if (text == "delete") return OnRemove::Delete;
   if (text == "keep") return OnRemove::Keep;
-  return unexpected(quoted(text) + " is neither \"delete\" nor \"keep\"");
+  return unexpected(bs::quoted(text) + " is neither \"delete\" nor \"keep\"");
 }
 
 std::string allowlist_text(const Allowlist& a) {
