@@ -107,8 +107,8 @@ void Supervisor::judge_outside(const std::string& m) {
     case GuardVerdict::Pending:
       // agent.pid normally names it within the window (the data-dir watch sees that); look again
       // when the window closes in any case.
-      if (!guard_recheck_.active() || guard_recheck_.due_in() > static_cast<std::uint64_t>(vm.pending_ms) + 20) {
-        guard_recheck_.start(std::chrono::milliseconds(vm.pending_ms + 20), [this] { guard_check(outside_rows()); });
+      if (!guard_.recheck.active() || guard_.recheck.due_in() > static_cast<std::uint64_t>(vm.pending_ms) + 20) {
+        guard_.recheck.start(std::chrono::milliseconds(vm.pending_ms + 20), [this] { guard_check(outside_rows()); });
       }
       return;
     case GuardVerdict::Violation: {

@@ -278,7 +278,7 @@ void Supervisor::begin_shutdown() {
   specs_.stop();
   rows_.stop();
   vm_watch_.stop();
-  guard_recheck_.stop();
+  guard_.recheck.stop();
   resync_.stop();
   watchdog_.stop();
   slots_.stop();

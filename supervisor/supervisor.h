@@ -164,8 +164,7 @@ class Supervisor {
                        return r != rows_.rows().rows.end() ? r->second.record.pid : std::nullopt;
                      }}};
   HostProcesses processes_;  // the kill path's seam
-  GuardState guard_;         // machines no spec manages
-  Timer guard_recheck_{loop_};  // a guarded VM's pending window ends
+  GuardState guard_{time_};  // machines no spec manages
   SpecSource specs_{loop_, time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
                     settings_.config.debounce,
                     SpecSource::Callbacks{[this](SpecScan scan) { apply_specs(std::move(scan)); },
