@@ -7,9 +7,7 @@
 #include "platform/file_lock.h"
 #include "platform/listeners.h"
 #include "platform/identity.h"
-#include "platform/pidfd.h"
 #include "platform/process.h"
-#include "platform/reaper.h"
 #include "reconcile/lease_policy.h"
 #include "supervisor/logging.h"
 #include "supervisor/supervisor.h"
@@ -184,22 +182,9 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
 
 std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   const KillReport r = kill_vm(processes_, a, settings_.smolvm.vm_command_line(a.machine));
-  // Strays are listed by the last full resync only: one that is dead (or no longer that process)
-  // must leave the list, or every round plans its kill again and the bottle is "not converging"
-  // until the next resync.
   // Whatever that pid was, it is not the process remembered under it any more (or soon not):
-  // later looks in this same loop iteration must read /proc again.
-  if (r.result != KillReport::Result::Failed) {
-    vm_processes_.forget(a.pid);
-    if (a.reason == KillReason::Stray) {
-      if (auto s = strays_.find(a.machine); s != strays_.end()) {
-        auto& list = s->second;
-        list.erase(std::remove_if(list.begin(), list.end(), [&](const StrayVm& v) { return v.pid == a.pid; }),
-                   list.end());
-        if (list.empty()) strays_.erase(s);
-      }
-    }
-  }
+  // later looks in this same loop iteration must read /proc again, and it is nobody's stray.
+  if (r.result != KillReport::Result::Failed) vm_watch_.forget(a.pid);
   switch (r.result) {
     case KillReport::Result::Killed: {
       if (r.drift) ++counters_.drift_kills;
@@ -211,7 +196,7 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       if (auto v = records_.verified().find(a.machine); v != records_.verified().end() && v->second.pid == a.pid) {
         records_.clear_verified_best_effort(a.machine);
       }
-      if (b.exit_watch && b.exit_watch->pid == a.pid) b.exit_watch.reset();
+      vm_watch_.unwatch_exit(b.name, a.pid);
       queue_.add(b.name);  // the confined restart follows at once
       return std::nullopt;
     }
@@ -242,42 +227,8 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
     event(b.name, a.machine, "verified",
           "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));
   }
-  watch_exit(b, a.pid);
+  vm_watch_.watch_exit(b.name, a.pid);
   return std::nullopt;
-}
-
-void Supervisor::watch_exit(Bottle& b, std::int64_t pid) {
-  if (b.exit_watch && b.exit_watch->pid == pid) return;
-  b.exit_watch.reset();
-  auto fd = platform::PidFd::open(pid);
-  if (!fd) return;  // no pidfds: the resync notices exits
-  auto w = std::make_unique<ExitWatch>();
-  w->pid = pid;
-  w->pidfd = std::move(*fd);
-  auto* poll = new uv_poll_t;
-  if (uv_poll_init(loop_, poll, w->pidfd->fd()) != 0) {
-    delete poll;
-    return;
-  }
-  w->poll = UvHandle<uv_poll_t>(poll);
-  w->on_exit = [this, name = b.name, pid] {
-    vm_processes_.forget(pid);
-    platform::reap_child(pid);
-    auto it = bottles_.find(name);
-    if (it == bottles_.end()) return;
-    spdlog::info("bottle {}: VM pid {} exited", name, pid);
-    it->second.exit_watch.reset();
-    queue_.add(name);
-  };
-  poll->data = w.get();  // cleared by UvHandle::reset before the watch dies
-  uv_poll_start(poll, UV_READABLE, [](uv_poll_t* p, int, int) {
-    auto* watch = static_cast<ExitWatch*>(p->data);
-    if (watch == nullptr) return;
-    uv_poll_stop(p);
-    auto on_exit = watch->on_exit;  // the watch is destroyed inside
-    on_exit();
-  });
-  b.exit_watch = std::move(w);
 }
 
 }  // namespace bs::supervisor

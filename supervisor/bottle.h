@@ -3,30 +3,16 @@
 // events) live in the store; this is rebuilt from the spec folder and the store at start.
 #pragma once
 
-#include <uv.h>
-
 #include <cstdint>
-#include <functional>
-#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
-#include "platform/pidfd.h"
 #include "reconcile/plan.h"
 #include "reconcile/spec.h"
 #include "supervisor/time_source.h"
-#include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {
-
-// Watches a VM process for its exit through a pidfd.
-struct ExitWatch {
-  std::int64_t pid = 0;
-  std::optional<platform::PidFd> pidfd;
-  UvHandle<uv_poll_t> poll;
-  std::function<void()> on_exit;
-};
 
 struct Bottle {
   std::string name;
@@ -47,8 +33,6 @@ struct Bottle {
 
   std::string last_event;
   std::int64_t last_event_ms = 0;
-
-  std::unique_ptr<ExitWatch> exit_watch;
 };
 
 }  // namespace bs::supervisor

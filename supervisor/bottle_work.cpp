@@ -69,8 +69,8 @@ BottleInput Supervisor::build_input(Bottle& b) {
       v = Verified{it->second.pid, it->second.start_time, it->second.allowlist};
       in.verified[m] = *v;
     }
-    in.observed[m] = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);
-    if (auto s = strays_.find(m); s != strays_.end()) in.strays[m] = s->second;
+    in.observed[m] = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_watch_.processes());
+    if (auto s = vm_watch_.strays().find(m); s != vm_watch_.strays().end()) in.strays[m] = s->second;
   }
   // Only this bottle's own machines matter: are any of them claimed by another bottle?
   for (const auto& [m, _] : in.observed) {
@@ -192,6 +192,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
     if (auto err = records_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, *err);
     removal_.end(b.name);
+    vm_watch_.unwatch_exit(b.name);
     bottles_.erase(b.name);  // `b` is dead from here
   }
   update_notify_status();

@@ -96,7 +96,7 @@ void Supervisor::judge_outside(const std::string& m) {
   const GuardRule* rule = guard_rule_for(settings_.config.guards, m);
   o.rule = rule != nullptr ? std::optional<GuardRule>(*rule) : std::nullopt;
   // No verified pid: the supervisor never verified this VM; the row's pid or agent.pid names it.
-  o.observed = observe_machine(m, rows_.rows(), settings_.smolvm, std::nullopt, vm_processes_);
+  o.observed = observe_machine(m, rows_.rows(), settings_.smolvm, std::nullopt, vm_watch_.processes());
   o.judgement = judge_outside_machine(o.observed, rule);
   const GuardJudgement& j = o.judgement;
   if (!o.observed.vm) return;
@@ -107,8 +107,8 @@ void Supervisor::judge_outside(const std::string& m) {
     case GuardVerdict::Pending:
       // agent.pid normally names it within the window (the data-dir watch sees that); look again
       // when the window closes in any case.
-      if (!guard_recheck_.active() || guard_recheck_.due_in() > static_cast<std::uint64_t>(vm.pending_ms) + 20) {
-        guard_recheck_.start(std::chrono::milliseconds(vm.pending_ms + 20), [this] { guard_check(outside_rows()); });
+      if (!guard_.recheck.active() || guard_.recheck.due_in() > static_cast<std::uint64_t>(vm.pending_ms) + 20) {
+        guard_.recheck.start(std::chrono::milliseconds(vm.pending_ms + 20), [this] { guard_check(outside_rows()); });
       }
       return;
     case GuardVerdict::Violation: {
@@ -116,7 +116,7 @@ void Supervisor::judge_outside(const std::string& m) {
                                     to_string(Allowlist(rule->within.begin(), rule->within.end()));
       if (j.kill) {
         platform::KillResult r = platform::kill_verified(vm.pid, vm.start_time, settings_.smolvm.vm_command_line(m));
-        if (r.outcome != platform::KillOutcome::Failed) vm_processes_.forget(vm.pid);
+        if (r.outcome != platform::KillOutcome::Failed) vm_watch_.forget(vm.pid);
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
           spdlog::warn("guarded machine {}: killed {} ({}; {})", m, j.why, booted, rule_word);

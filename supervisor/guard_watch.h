@@ -12,6 +12,7 @@
 
 #include "reconcile/guard.h"
 #include "reconcile/world.h"
+#include "supervisor/time_source.h"
 
 namespace bs::supervisor {
 
@@ -22,6 +23,8 @@ struct OutsideMachine {
 };
 
 struct GuardState {
+  explicit GuardState(TimeSource& time) : recheck(time) {}
+
   std::map<std::string, OutsideMachine> machines;  // by machine: every row no spec manages
   // VMs (pid, start time) already reported (guard-violation or the unconfined warning): once per
   // VM, not once per pass.
@@ -30,6 +33,7 @@ struct GuardState {
   std::uint64_t kills = 0;
   // Grows whenever the set of guarded machines changes: the data-dir watch resyncs on it.
   std::uint64_t version = 0;
+  Timer recheck;  // a guarded VM's pending window ends: judge the outside machines again
 
   std::set<std::string> guarded() const {
     std::set<std::string> out;

@@ -116,7 +116,7 @@ nlohmann::json Supervisor::release_bottle(const std::string& name) {
     event(name, m, "released", "machine left running as it is; no longer managed");
     released.push_back(m);
   }
-  b.exit_watch.reset();
+  vm_watch_.unwatch_exit(name);
   nlohmann::json address = nullptr;
   if (auto lease = records_.lease_of(name)) {
     if (auto e = records_.release_lease(name)) return refuse(*e);

@@ -122,7 +122,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
           event(b.name, a.machine, "stopped", "");
         }
         if (records_.verified().count(a.machine) != 0) records_.clear_verified_best_effort(a.machine);
-        b.exit_watch.reset();
+        vm_watch_.unwatch_exit(b.name);
       } else {
         err = command_error("smolvm machine stop", r, c);
       }

@@ -48,9 +48,6 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       flags_(std::move(flags)),
       mode_(mode),
       records_(loop, std::move(store)),
-      vm_dirs_(loop, [this](const std::string& machine, VmDirWatch::Change change) {
-        on_vm_dir_change(machine, change);
-      }),
       queue_(time_, [this](const std::string& name) { process(name); }),
       // A bottle whose turn for a command slot came is planned again: the plan that queued it may
       // be minutes old. One gone meanwhile leaves the slot to the next.
@@ -59,8 +56,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
                if (auto it = bottles_.find(name); it != bottles_.end()) plan_round(it->second, false);
              }),
       resync_(loop),
-      watchdog_(loop),
-      booted_scan_(loop) {
+      watchdog_(loop) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
 
@@ -175,7 +171,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
     if (b.spec && b.spec->machine != m) continue;  // an old machine on its way out: removal stops it
     std::optional<Verified> v;
     if (auto it = records_.verified().find(m); it != records_.verified().end()) v = Verified{it->second.pid, it->second.start_time, {}};
-    MachineObservation obs = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_processes_);
+    MachineObservation obs = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_watch_.processes());
     if (auto k = drift_kill(m, obs, desired_of(b))) {
       if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
     }
@@ -201,8 +197,7 @@ void Supervisor::full_resync() {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
     if (!slots_.in_flight(m)) machines.insert(m);
   }
-  vm_processes_.forget_exited();
-  strays_ = scan_strays(machines);
+  vm_watch_.rescan_strays(machines);
   sync_vm_dirs();
   std::set<std::int64_t> our_children = slots_.child_pids();
   our_children.merge(drift_hook_.child_pids());  // libuv waits for these: not ours to reap
@@ -227,7 +222,7 @@ void Supervisor::count_wakeups() {
     if (c->data == nullptr) return;
     auto* self = static_cast<Supervisor*>(c->data);
     ++self->wakeups_.loop;
-    self->vm_processes_.new_tick();
+    self->vm_watch_.new_tick();
     self->publish_notify_status();
   });
   uv_unref(reinterpret_cast<uv_handle_t*>(check));
@@ -282,9 +277,8 @@ void Supervisor::begin_shutdown() {
   if (ready_ && mode_ == RunMode::Daemon) notify::stopping();
   specs_.stop();
   rows_.stop();
-  booted_scan_.stop();
-  guard_recheck_.stop();
-  vm_dirs_.stop();
+  vm_watch_.stop();
+  guard_.recheck.stop();
   resync_.stop();
   watchdog_.stop();
   slots_.stop();
@@ -295,7 +289,7 @@ void Supervisor::maybe_finish_shutdown() {
   if (!stopping_) return;
   // Finish the step in hand: commands already running complete (bounded by their timeout).
   if (slots_.running() != 0) return;
-  for (auto& [_, b] : bottles_) b.exit_watch.reset();
+  vm_watch_.unwatch_exits();
   removal_.stop();
   wakeup_counter_.reset();
   control_.reset();

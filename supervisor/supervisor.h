@@ -34,8 +34,8 @@
 #include "supervisor/spec_source.h"
 #include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
-#include "supervisor/vm_dir_watch.h"
 #include "supervisor/vm_kill.h"
+#include "supervisor/vm_watch.h"
 #include "supervisor/work_queue.h"
 
 namespace bs::supervisor {
@@ -81,14 +81,12 @@ class Supervisor {
   void hold_all();     // the spec folder cannot be read or trusted
   void resume_all();   // it can again
   void fast_drift_check(const std::set<std::string>& machines);
-  void arm_booted_scan();  // the stray scan timer, for the earliest due VM boot
 
-  // vm_dir_events.cpp: the VM data dirs (agent.pid, agent.config.json) and stray scans
-  void sync_vm_dirs();  // watch exactly the managed machines' data dirs
-  void on_vm_dir_change(const std::string& machine, VmDirWatch::Change change);
-  void scan_booted();   // strays among VMs that booted a pending window ago
-  // VMs of `machines`' data dirs that neither the row nor agent.pid names (CONTRACT §6.8).
-  std::map<std::string, std::vector<StrayVm>> scan_strays(const std::set<std::string>& machines);
+  // vm_dir_events.cpp: what the VM watch's reports mean (data dirs, boot windows, exits)
+  void sync_vm_dirs();  // watch exactly the managed and guarded machines' data dirs
+  void on_vm_dir_change(const std::string& machine);
+  void on_boot_windows_ended(const std::set<std::string>& machines);  // strays among those VMs
+  void on_vm_exited(const std::string& bottle, std::int64_t pid);
   // guard_watch.cpp: machines no spec manages ([[guard]] rules, unconfined VMs, lease conflicts)
   bool managed_by_spec(const std::string& machine) const;
   std::set<std::string> outside_rows() const;  // row names no spec manages
@@ -138,7 +136,6 @@ class Supervisor {
   bool created_row_verified(const Action& create) const;
   std::optional<std::string> remember_machine(Bottle& b, const Action& a, std::optional<store::Origin> origin);
   std::optional<std::string> record_verified(Bottle& b, const Action& a);
-  void watch_exit(Bottle& b, std::int64_t pid);
   void event(const std::string& bottle, const std::string& machine, const std::string& kind,
              const std::string& detail);
   std::map<std::string, std::string> smolvm_env() const;
@@ -157,16 +154,17 @@ class Supervisor {
   std::map<std::string, Bottle> bottles_;
   // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
   std::map<std::string, std::set<std::string>> spec_machine_owners_;
-  std::map<std::string, std::vector<StrayVm>> strays_;       // by machine, from the last resync
-  VmProcesses vm_processes_;                                 // /proc readings of live VMs
-  HostProcesses processes_;                                  // the kill path's seam
-  VmDirWatch vm_dirs_;
-  std::uint64_t vm_dirs_version_ = ~std::uint64_t{0};       // records_.managed().version() last synced
-  // Machines a VM just booted for -> when that VM is past its pending window (a scan due then).
-  std::map<std::string, std::chrono::steady_clock::time_point> booted_scan_due_;
-  std::uint64_t guard_dirs_version_ = ~std::uint64_t{0};    // guard_.version last synced
-  GuardState guard_;                                         // machines no spec manages
-  Timer guard_recheck_{loop_};                               // a guarded VM's pending window ends
+  // VM processes (/proc readings, exit watches), data dirs, boot windows and strays.
+  VmWatch vm_watch_{loop_, time_, settings_.smolvm, mode_ == RunMode::Daemon,
+                    {[this](const std::string& machine) { on_vm_dir_change(machine); },
+                     [this](const std::set<std::string>& machines) { on_boot_windows_ended(machines); },
+                     [this](const std::string& bottle, std::int64_t pid) { on_vm_exited(bottle, pid); },
+                     [this](const std::string& machine) -> std::optional<std::int64_t> {
+                       auto r = rows_.rows().rows.find(machine);
+                       return r != rows_.rows().rows.end() ? r->second.record.pid : std::nullopt;
+                     }}};
+  HostProcesses processes_;  // the kill path's seam
+  GuardState guard_{time_};  // machines no spec manages
   SpecSource specs_{loop_, time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
                     settings_.config.debounce,
                     SpecSource::Callbacks{[this](SpecScan scan) { apply_specs(std::move(scan)); },
@@ -176,7 +174,7 @@ class Supervisor {
   CommandSlots slots_;  // smolvm commands, at most CommandSlots::kMaxCommands at once
   DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
 
-  Timer resync_, watchdog_, booted_scan_;
+  Timer resync_, watchdog_;
   std::chrono::milliseconds watchdog_every_{0};
   std::vector<UvHandle<uv_signal_t>> signals_;
   std::unique_ptr<ControlServer> control_;
