@@ -8,10 +8,13 @@ namespace bs::platform {
 
 bool become_child_subreaper() { return ::prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) == 0; }
 
-void reap_child(std::int64_t pid) {
-  if (pid <= 0) return;
+std::optional<ChildExit> reap_child(std::int64_t pid) {
+  if (pid <= 0) return std::nullopt;
   int status = 0;
-  ::waitpid(static_cast<pid_t>(pid), &status, WNOHANG);
+  if (::waitpid(static_cast<pid_t>(pid), &status, WNOHANG) != pid) return std::nullopt;
+  if (WIFSIGNALED(status)) return ChildExit{true, WTERMSIG(status)};
+  if (WIFEXITED(status)) return ChildExit{false, WEXITSTATUS(status)};
+  return std::nullopt;
 }
 
 void reap_zombie_children(const std::set<std::int64_t>& keep) {

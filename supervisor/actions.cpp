@@ -60,7 +60,9 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
     case K::RecordExit: {
       if ((err = records_.clear_verified(a.machine))) break;
       b.restarts.record_exit(Clock::now());
-      event(b.name, a.machine, "exited", a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail);
+      std::string detail = a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail;
+      if (a.pid != 0 && b.last_exit && b.last_exit->pid == a.pid && b.last_exit->how) detail += ": " + *b.last_exit->how;
+      event(b.name, a.machine, "exited", detail);
       break;
     }
     case K::Create:

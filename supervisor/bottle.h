@@ -14,6 +14,13 @@
 
 namespace bs::supervisor {
 
+// The last exit of the bottle's VM that the supervisor saw happen (its exit watch).
+struct LastExit {
+  std::int64_t pid = 0;
+  std::optional<std::string> how;  // "exit code 1", "killed by SIGSEGV"; unknown if not our child
+  std::int64_t at_ms = 0;
+};
+
 struct Bottle {
   std::string name;
   std::string spec_path;
@@ -30,6 +37,8 @@ struct Bottle {
   bool settled = false;                   // the last step ended with an empty plan, no error
   std::optional<std::string> exec_error;  // the last failed action's error
   std::string last_reported_error;        // to log an error event once per distinct error
+
+  std::optional<LastExit> last_exit;
 
   std::string last_event;
   std::int64_t last_event_ms = 0;

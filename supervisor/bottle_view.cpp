@@ -68,6 +68,12 @@ std::string render_bottle_view(const json& b, const std::vector<store::Event>& e
     out += line("Retry", field(*r, "reason") + "; failure " + field(*r, "count") + ", next try at " +
                              field(*r, "next_at"));
   }
+  if (auto e = b.find("last_exit"); e != b.end() && e->is_object()) {
+    std::string when = field(*e, "at");
+    out += line("Last exit", "pid " + field(*e, "pid") + ", " +
+                                 (field(*e, "status") == "-" ? std::string("status unknown") : field(*e, "status")) +
+                                 ", at " + when);
+  }
   out += "\nLast events:\n";
   if (events.empty()) out += "  (none)\n";
   for (const auto& e : events) {

@@ -113,10 +113,13 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       if (a.kind != Action::Kind::WaitUntil) continue;
       const bool unconfined = b.restarts.unconfined_starts >= 2;
       const int count = unconfined ? b.restarts.unconfined_starts : b.restarts.exits;
+      std::string last;  // how the last exit ended, when the supervisor saw it (its own child)
+      if (!unconfined && b.last_exit && b.last_exit->how) last = " (the last: " + *b.last_exit->how + ")";
       std::string reason =
           unconfined ? std::to_string(count) + " VMs started in a row booted with another policy than the "
                                                "verified row's and were killed; restart backoff"
-                     : "the VM exited " + std::to_string(count) + " time(s) within 10 minutes of its start; restart backoff";
+                     : "the VM exited " + std::to_string(count) + " time(s) within 10 minutes of its start" + last +
+                           "; restart backoff";
       retry = {{"reason", reason}, {"count", count},
                {"next_at", time_or_null(wall_of(a.not_before))}};
       facts.restart_wait = reason + ", next start at " + store::format_rfc3339(wall_of(a.not_before));
@@ -155,6 +158,11 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     j["converged"] = verdict.converged;
     j["error"] = verdict.error ? nlohmann::json(*verdict.error) : nlohmann::json(nullptr);
     j["retry"] = retry;
+    j["last_exit"] = !b.last_exit ? nlohmann::json(nullptr)
+                                  : nlohmann::json{{"pid", b.last_exit->pid},
+                                                   {"status", b.last_exit->how ? nlohmann::json(*b.last_exit->how)
+                                                                               : nlohmann::json(nullptr)},
+                                                   {"at", time_or_null(b.last_exit->at_ms)}};
     j["last_event"] = b.last_event.empty() ? nlohmann::json(nullptr) : nlohmann::json(b.last_event);
     j["last_event_at"] = time_or_null(b.last_event_ms);
     j["lease_conflicts"] = lease_conflicts_json(lease_conflicts_of(name));

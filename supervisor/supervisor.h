@@ -86,7 +86,7 @@ class Supervisor {
   void sync_vm_dirs();  // watch exactly the managed and guarded machines' data dirs
   void on_vm_dir_change(const std::string& machine);
   void on_boot_windows_ended(const std::set<std::string>& machines);  // strays among those VMs
-  void on_vm_exited(const std::string& bottle, std::int64_t pid);
+  void on_vm_exited(const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how);
   // guard_watch.cpp: machines no spec manages ([[guard]] rules, unconfined VMs, lease conflicts)
   bool managed_by_spec(const std::string& machine) const;
   std::set<std::string> outside_rows() const;  // row names no spec manages
@@ -158,7 +158,9 @@ class Supervisor {
   VmWatch vm_watch_{loop_, time_, settings_.smolvm, mode_ == RunMode::Daemon,
                     {[this](const std::string& machine) { on_vm_dir_change(machine); },
                      [this](const std::set<std::string>& machines) { on_boot_windows_ended(machines); },
-                     [this](const std::string& bottle, std::int64_t pid) { on_vm_exited(bottle, pid); },
+                     [this](const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how) {
+                       on_vm_exited(bottle, pid, how);
+                     },
                      [this](const std::string& machine) -> std::optional<std::int64_t> {
                        auto r = rows_.rows().rows.find(machine);
                        return r != rows_.rows().rows.end() ? r->second.record.pid : std::nullopt;

@@ -43,9 +43,13 @@ void Supervisor::on_boot_windows_ended(const std::set<std::string>& machines) {
   }
 }
 
-void Supervisor::on_vm_exited(const std::string& bottle, std::int64_t pid) {
-  if (bottles_.count(bottle) == 0) return;
-  spdlog::info("bottle {}: VM pid {} exited", bottle, pid);
+void Supervisor::on_vm_exited(const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how) {
+  auto it = bottles_.find(bottle);
+  if (it == bottles_.end()) return;
+  // How it ended is known when it was our child (the VMs our own starts spawn are: we are their
+  // subreaper); a VM started by somebody else's command is not ours to wait for.
+  it->second.last_exit = LastExit{pid, how ? std::optional<std::string>(how->str()) : std::nullopt, now_ms()};
+  spdlog::info("bottle {}: VM pid {} exited{}", bottle, pid, how ? " (" + how->str() + ")" : "");
   queue_.add(bottle);
 }
 

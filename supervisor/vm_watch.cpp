@@ -140,8 +140,8 @@ void VmWatch::watch_exit(const std::string& bottle, std::int64_t pid) {
 void VmWatch::on_exit(std::string bottle, std::int64_t pid) {
   exits_.erase(bottle);
   processes_.forget(pid);
-  platform::reap_child(pid);
-  callbacks_.exited(bottle, pid);
+  const std::optional<platform::ChildExit> how = platform::reap_child(pid);
+  callbacks_.exited(bottle, pid, how);
 }
 
 void VmWatch::unwatch_exit(const std::string& bottle) { exits_.erase(bottle); }

@@ -20,6 +20,7 @@
 #include "platform/pidfd.h"
 #include "reconcile/world.h"
 #include "smolvm/paths.h"
+#include "platform/reaper.h"
 #include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
 #include "supervisor/vm_dir_watch.h"
@@ -41,8 +42,8 @@ class VmWatch {
     // agent.pid names by now is a stray (look_for_strays).
     std::function<void(const std::set<std::string>& machines)> boot_windows_ended;
     // The VM watched for `bottle` exited (its readings are forgotten and, if it is our child, it
-    // is reaped).
-    std::function<void(const std::string& bottle, std::int64_t pid)> exited;
+    // is reaped: `how` says how it ended; nullopt when it was not ours to reap).
+    std::function<void(const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how)> exited;
     // The pid smolvm's row names for machine, if any: that VM is not a stray.
     std::function<std::optional<std::int64_t>(const std::string& machine)> row_pid;
   };

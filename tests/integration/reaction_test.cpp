@@ -297,6 +297,10 @@ TEST_CASE("reaction: a DB row changed and a VM exit", "[integration][reaction]")
     }, kBound);
     Json waiting = h.status().bottle("a");
     CHECK(waiting["retry"]["count"] == 2);
+    // How the VM ended: it was the daemon's child (it is the subreaper of its smolvm starts).
+    CHECK(waiting["last_exit"]["pid"] == second["pid"]);
+    CHECK(waiting["last_exit"]["status"] == "killed by SIGKILL");
+    CHECK(contains(waiting["retry"]["reason"].get<std::string>(), "(the last: killed by SIGKILL)"));
     CHECK(waiting["retry"]["next_at"].is_string());
     reaction(h, "backoff_expiry", [&] { return verified_with_new_pid(h, "a", second); });
     CHECK(h.status().bottle("a")["retry"].is_null());

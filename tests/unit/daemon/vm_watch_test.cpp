@@ -38,6 +38,7 @@ struct Watch {
   std::vector<std::string> changed;
   std::vector<Names> ended;
   std::vector<std::pair<std::string, std::int64_t>> exited;
+  std::vector<std::optional<bs::platform::ChildExit>> exit_how;
   std::vector<std::string> row_asked;
   std::unique_ptr<VmWatch> watch;
 
@@ -49,7 +50,10 @@ struct Watch {
         &loop, time, paths, watch_dirs,
         VmWatch::Callbacks{[this](const std::string& m) { changed.push_back(m); },
                            [this](const Names& ms) { ended.push_back(ms); },
-                           [this](const std::string& b, std::int64_t pid) { exited.emplace_back(b, pid); },
+                           [this](const std::string& b, std::int64_t pid, std::optional<bs::platform::ChildExit> how) {
+                             exited.emplace_back(b, pid);
+                             exit_how.push_back(how);
+                           },
                            [this](const std::string& m) -> std::optional<std::int64_t> {
                              row_asked.push_back(m);
                              return std::nullopt;
@@ -257,6 +261,11 @@ TEST_CASE("vm watch: an exit watch reports its bottle's VM exiting once, and onl
   CHECK_FALSE(second.exited_unreaped());  // our child: the watch reaped it
   second.reaped_elsewhere();
   CHECK(w.exited == std::vector<std::pair<std::string, std::int64_t>>{{"bottle-a", second.pid()}});
+  // Our child: how it ended is known (a released child exits by itself).
+  REQUIRE(w.exit_how.size() == 1);
+  REQUIRE(w.exit_how[0].has_value());
+  CHECK_FALSE(w.exit_how[0]->signalled);
+  CHECK(w.exit_how[0]->str().rfind("exit code ", 0) == 0);
   CHECK_FALSE(w.watch->watching_exit("bottle-a"));
 
   auto third = bs::test::ForkedChild::blocked();

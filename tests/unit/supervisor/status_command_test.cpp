@@ -33,7 +33,8 @@ json served_document(bool b_converged) {
                 {"allowlist", {"127.0.0.16/32"}}, {"desired", "running"}, {"actual", "running"}, {"pid", 42},
                 {"booted", R"(["127.0.0.16/32"])"},
                 {"confinement", converged ? "verified" : "pending"}, {"converged", converged},
-                {"error", nullptr}, {"last_event", "started"}, {"last_event_at", "2026-11-29T12:00:00Z"}};
+                {"error", nullptr}, {"last_event", "started"}, {"last_event_at", "2026-11-29T12:00:00Z"},
+                {"last_exit", {{"pid", 41}, {"status", "exit code 1"}, {"at", "2026-11-29T11:59:58Z"}}}};
   };
   return json{{"supervisor", {{"version", "0.1.0"}, {"pid", 1}, {"uptime_s", 1.5}, {"counters", json::object()}}},
               {"bottles", {bottle("a", true), bottle("b", b_converged)}}};
@@ -166,6 +167,7 @@ TEST_CASE("status command: exit codes and output", "[supervisor]") {
     CHECK_THAT(o.out, Catch::Contains("\nPid:          42  up 11s\n"));  // since the last "started"
     CHECK_THAT(o.out, Catch::Contains("\nBooted with:  [\"127.0.0.16/32\"]\n"));
     CHECK_THAT(o.out, Catch::Contains("\nConfinement:  verified\n"));
+    CHECK_THAT(o.out, Catch::Contains("\nLast exit:    pid 41, exit code 1, at 2026-11-29T11:59:58Z\n"));
     CHECK_THAT(o.out, Catch::Contains("patched  n2\n"));
     CHECK(o.out.find("patched  n1\n") == std::string::npos);  // only the last ten
     CHECK(o.out.find("other bottle") == std::string::npos);
