@@ -1,6 +1,7 @@
 // Files the daemon reads that are built to hurt it (CONTRACT §3, §4): a config that is a FIFO,
 // TOML nested 50,000 levels deep in a spec or the config. The daemon refuses each with an error
 // naming the file and keeps running and answering; nothing blocks or crashes its loop.
+#include <signal.h>
 #include <sys/stat.h>
 
 #include <catch2/catch.hpp>
