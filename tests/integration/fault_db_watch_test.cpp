@@ -10,6 +10,7 @@
 
 #include "fault_support.h"
 #include "support/proc.h"
+#include "support/vm_cleanup.h"
 #include "support/sqlite_db.h"
 
 using namespace bs::integ;
@@ -92,6 +93,8 @@ TEST_CASE("fault: smolvm.db replaced by a file with no vms table while the old -
   d.wait_answering();
   h.write_spec("r", spec_toml());
   const std::int64_t vm = h.wait_verified("r")["pid"];
+  const auto vm_start = bs::test::pid_start_time(vm);
+  REQUIRE(vm_start);
   const std::string db = h.db_path();
   REQUIRE(fs::exists(db + "-wal"));
   REQUIRE(fs::exists(db + "-shm"));
@@ -120,6 +123,9 @@ TEST_CASE("fault: smolvm.db replaced by a file with no vms table while the old -
   // The VM it verified keeps running: its confinement is enforced through the verified pid.
   CHECK(pid_alive(vm));
   CHECK(h.status().bottle("r")["pid"] == vm);
+  // No row names this VM any more, so the home's clean-up cannot find it: ours to end (pid and
+  // start time as verified above).
+  bs::test::kill_verified_and_reap(vm, *vm_start);
 }
 
 TEST_CASE("fault: smolvm.db-wal and -shm deleted under the daemon: it reopens and keeps enforcing",
