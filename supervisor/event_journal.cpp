@@ -7,7 +7,7 @@ namespace bs::supervisor {
 namespace {
 
 // Fixed for ever: a MESSAGE_ID is what `journalctl MESSAGE_ID=...` and journal catalogs match on.
-constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kMessageIds = {{
+constexpr std::array<std::pair<std::string_view, std::string_view>, 18> kMessageIds = {{
     {"lease-acquired", "8037618b88d04f3bbde42c74ea362abb"},
     {"lease-released", "1e167ea1640049ae881ec35d85d1fa01"},
     {"created", "bc2fdc78372c4752bbd82303cfee7fad"},
@@ -22,13 +22,20 @@ constexpr std::array<std::pair<std::string_view, std::string_view>, 14> kMessage
     {"stray-killed", "42832a9d9b944a288356f81051a96df8"},
     {"exited", "d0af62676c9a4cde9bac5c0560f6624e"},
     {"error", "3cf83beef4694065b0a681da67abbca4"},
+    {"released", "f28b9d0056c64273803656f168e89f44"},
+    {"lease-conflict", "77d7822083fe4f2b8fa40ec769eaeffb"},
+    {"guard-killed", "333915594fb24a86851c7f1de097e18e"},
+    {"guard-violation", "6b10b93b37094131ad64edf1084b4551"},
 }};
 
 }  // namespace
 
 int event_priority(std::string_view kind) {
   if (kind == "error") return kPriorityErr;
-  if (kind == "drift-killed" || kind == "stray-killed" || kind == "quarantined") return kPriorityWarning;
+  if (kind == "drift-killed" || kind == "stray-killed" || kind == "quarantined" || kind == "guard-killed" ||
+      kind == "guard-violation" || kind == "lease-conflict") {
+    return kPriorityWarning;
+  }
   return kPriorityInfo;
 }
 
@@ -40,7 +47,8 @@ std::string_view event_message_id(std::string_view kind) {
 }
 
 std::string event_message(const JournalEvent& e) {
-  std::string line = "bottle " + e.bottle + ": " + e.kind;
+  // A guard event belongs to a machine no bottle manages: no "bottle" word then.
+  std::string line = e.bottle.empty() ? e.kind : "bottle " + e.bottle + ": " + e.kind;
   if (!e.machine.empty()) line += " " + e.machine;
   if (!e.detail.empty()) line += " " + e.detail;
   return line;
@@ -53,7 +61,7 @@ std::vector<std::string> journal_fields(const JournalEvent& e) {
   };
   if (auto id = event_message_id(e.kind); !id.empty()) fields.push_back("MESSAGE_ID=" + std::string(id));
   fields.push_back("SYSLOG_IDENTIFIER=bottle-supervisor");
-  fields.push_back("BOTTLE=" + e.bottle);
+  if (!e.bottle.empty()) fields.push_back("BOTTLE=" + e.bottle);
   if (!e.machine.empty()) fields.push_back("MACHINE=" + e.machine);
   fields.push_back("EVENT=" + e.kind);
   if (!e.detail.empty()) fields.push_back("DETAIL=" + e.detail);

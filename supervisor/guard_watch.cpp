@@ -10,6 +10,7 @@
 
 #include "platform/identity.h"
 #include "platform/reaper.h"
+#include "supervisor/logging.h"
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
@@ -32,6 +33,7 @@ void record_guard_event(Records& records, const std::string& machine, const std:
   e.kind = kind;
   e.detail = detail;
   records.record_event(e);
+  log_event({"", machine, kind, detail});  // a warning (an error for "error"), with MESSAGE_ID= and MACHINE=
 }
 
 std::string state_word(const MachineObservation& obs, const smolvm::MachineRow* row) {
@@ -119,7 +121,6 @@ void Supervisor::judge_outside(const std::string& m) {
         if (r.outcome != platform::KillOutcome::Failed) vm_watch_.forget(vm.pid);
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
-          spdlog::warn("guarded machine {}: killed {} ({}; {})", m, j.why, booted, rule_word);
           record_guard_event(records_, m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
           platform::reap_child(vm.pid);
           o.observed.vm.reset();
@@ -127,13 +128,11 @@ void Supervisor::judge_outside(const std::string& m) {
           o.judgement.why = "killed: " + j.why;
         } else if (r.outcome == platform::KillOutcome::Failed && guard_.reported.insert(key).second) {
           // Tried again on every change of it; said once per VM.
-          spdlog::error("guarded machine {}: cannot kill pid {}: {}", m, vm.pid, r.message);
           record_guard_event(records_, m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
         }
         return;
       }
       if (guard_.reported.insert(key).second) {
-        spdlog::warn("guarded machine {}: violation (report only): {} ({}; {})", m, j.why, booted, rule_word);
         record_guard_event(records_, m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
       }
       return;

@@ -14,13 +14,17 @@ using bs::supervisor::journal_fields;
 namespace {
 const char* const kKinds[] = {"lease-acquired", "lease-released", "created", "adopted", "patched",
                               "verified", "started", "stopped", "deleted", "quarantined",
-                              "drift-killed", "stray-killed", "exited", "error"};
+                              "drift-killed", "stray-killed", "exited", "error", "released",
+                              "lease-conflict", "guard-killed", "guard-violation"};
 }
 
 TEST_CASE("event journal: kills and quarantines are warnings, errors err, the rest info", "[supervisor]") {
   CHECK(event_priority("drift-killed") == 4);
   CHECK(event_priority("stray-killed") == 4);
   CHECK(event_priority("quarantined") == 4);
+  CHECK(event_priority("guard-killed") == 4);
+  CHECK(event_priority("guard-violation") == 4);
+  CHECK(event_priority("lease-conflict") == 4);
   CHECK(event_priority("error") == 3);
   for (const char* k : {"lease-acquired", "created", "verified", "started", "stopped", "exited"}) {
     INFO(k);
