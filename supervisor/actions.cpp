@@ -164,7 +164,7 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
   const smolvm::PatchResult& r = *patched;
   switch (r.outcome) {
     case smolvm::PatchOutcome::Patched:
-      ++counters_.patches;
+      ++stats_.counters.patches;
       if (quarantine) {
         event(b.name, a.machine, "quarantined", "network false, allowed_cidrs []; verified");
       } else {
@@ -189,7 +189,7 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   if (r.result != KillReport::Result::Failed) vm_watch_.forget(a.pid);
   switch (r.result) {
     case KillReport::Result::Killed: {
-      if (r.drift) ++counters_.drift_kills;
+      if (r.drift) ++stats_.counters.drift_kills;
       // A VM killed while our start of its machine runs is that start's VM: counted as one of
       // ours that booted unconfined, so a smolvm that boots every VM unconfined backs off.
       const auto running = slots_.in_flight().find(a.machine);

@@ -173,7 +173,7 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   b.exec_error = error;
   std::optional<std::string> shown = error ? error : b.plan_error;
   if (shown && *shown != b.last_reported_error) {
-    ++counters_.errors;
+    ++stats_.counters.errors;
     std::string machine = b.spec ? b.spec->machine : "";
     event(b.name, machine, "error", *shown);  // logged by event(), at err priority
   }

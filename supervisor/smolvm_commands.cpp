@@ -104,7 +104,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     case Action::Kind::Start: {
       auto c = smolvm::parse_start(r.exit_code, r.out, r.err);
       if (c.outcome == O::Ok) {
-        ++counters_.starts;
+        ++stats_.counters.starts;
         b.restarts.record_start(Clock::now());
         event(b.name, a.machine, "started", c.pid ? "pid " + std::to_string(*c.pid) : "");
       } else if (c.outcome == O::AlreadyRunning) {
@@ -118,7 +118,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
       auto c = smolvm::parse_stop(r.exit_code, r.out, r.err);
       if (c.outcome == O::Ok || c.outcome == O::NotRunning) {
         if (c.outcome == O::Ok) {
-          ++counters_.stops;
+          ++stats_.counters.stops;
           event(b.name, a.machine, "stopped", "");
         }
         if (records_.verified().count(a.machine) != 0) records_.clear_verified_best_effort(a.machine);

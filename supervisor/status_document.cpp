@@ -47,20 +47,20 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   nlohmann::json sup;
   sup["version"] = BS_VERSION;
   sup["pid"] = ::getpid();
-  sup["uptime_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - started_).count();
+  sup["uptime_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - stats_.started).count();
   sup["specs"] = settings_.specs_dir;
   sup["smolvm_db"] = settings_.smolvm.db;
   sup["kvm"] = kvm_word();
   // Set while the spec folder is missing, unreadable or untrusted: every bottle is held.
   sup["spec_folder_problem"] =
       specs_.problem() ? nlohmann::json(*specs_.problem()) : nlohmann::json(nullptr);
-  sup["last_resync"] = time_or_null(last_resync_ms_);
-  sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(last_pass_duration_).count();
+  sup["last_resync"] = time_or_null(stats_.last_resync_ms);
+  sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(stats_.last_pass_duration).count();
   sup["smolvm_command_ms"] = static_cast<double>(slots_.command_time().count()) / 1000.0;
-  sup["counters"] = {{"patches", counters_.patches}, {"drift_kills", counters_.drift_kills},
-                     {"starts", counters_.starts},   {"stops", counters_.stops},
-                     {"errors", counters_.errors}};
-  sup["wakeups"] = {{"loop", wakeups_.loop}, {"resync", wakeups_.resync}, {"watchdog", wakeups_.watchdog}};
+  sup["counters"] = {{"patches", stats_.counters.patches}, {"drift_kills", stats_.counters.drift_kills},
+                     {"starts", stats_.counters.starts},   {"stops", stats_.counters.stops},
+                     {"errors", stats_.counters.errors}};
+  sup["wakeups"] = {{"loop", stats_.wakeups.loop}, {"resync", stats_.wakeups.resync}, {"watchdog", stats_.wakeups.watchdog}};
   // Audit events the store could not take yet (disk full...), and those lost beyond the queue.
   sup["events_pending"] = records_.events_pending();
   sup["events_dropped"] = records_.events_dropped();

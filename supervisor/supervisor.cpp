@@ -105,7 +105,7 @@ std::optional<std::string> Supervisor::start() {
     control_ = std::move(*server);
   }
 
-  last_resync_ms_ = now_ms();
+  stats_.last_resync_ms = now_ms();
   specs_.rescan();
   rows_.refresh(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
@@ -180,7 +180,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
 
 void Supervisor::schedule_resync() {
   resync_.start(jittered(settings_.config.resync_interval), [this] {
-    ++wakeups_.resync;
+    ++stats_.wakeups.resync;
     full_resync();
     schedule_resync();
   });
@@ -188,7 +188,7 @@ void Supervisor::schedule_resync() {
 
 void Supervisor::full_resync() {
   if (stopping_) return;
-  last_resync_ms_ = now_ms();
+  stats_.last_resync_ms = now_ms();
   const auto began = std::chrono::steady_clock::now();
   specs_.rescan();
   rows_.refresh(true);
@@ -208,9 +208,9 @@ void Supervisor::full_resync() {
   guard_check(outside_rows());
   for (const auto& [name, _] : bottles_) queue_.add(name);
   update_notify_status();
-  // The observation half of the pass; the per-bottle steps it queued are timed by pass_started_.
-  last_resync_observe_ = std::chrono::steady_clock::now() - began;
-  pass_started_ = began;
+  // The observation half of the pass; the per-bottle steps it queued are timed by stats_.pass_started.
+  stats_.last_resync_observe = std::chrono::steady_clock::now() - began;
+  stats_.pass_started = began;
 }
 
 void Supervisor::count_wakeups() {
@@ -221,7 +221,7 @@ void Supervisor::count_wakeups() {
   uv_check_start(check, [](uv_check_t* c) {
     if (c->data == nullptr) return;
     auto* self = static_cast<Supervisor*>(c->data);
-    ++self->wakeups_.loop;
+    ++self->stats_.wakeups.loop;
     self->vm_watch_.new_tick();
     self->publish_notify_status();
   });
@@ -233,7 +233,7 @@ void Supervisor::count_wakeups() {
 void Supervisor::ping_watchdog() {
   notify::watchdog();
   watchdog_.start(watchdog_every_, [this] {
-    ++wakeups_.watchdog;
+    ++stats_.wakeups.watchdog;
     ping_watchdog();
   });
 }
@@ -313,7 +313,7 @@ void Supervisor::publish_notify_status() {
   notify::status((specs_.problem() ? "spec folder cannot be read or trusted, every bottle held; " : "") +
                  std::to_string(total) + " bottles: " + std::to_string(ok) + " converged, " +
                   std::to_string(errors) + " with errors; drift kills " +
-                  std::to_string(counters_.drift_kills));
+                  std::to_string(stats_.counters.drift_kills));
 }
 
 // ---- control requests -------------------------------------------------------------------------
@@ -346,9 +346,9 @@ void Supervisor::on_control_request(const ControlRequest& req,
 
 void Supervisor::check_pass_waiters() {
   if (!queue_.idle() || !slots_.idle()) return;
-  if (pass_started_) {
-    last_pass_duration_ = std::chrono::steady_clock::now() - *pass_started_;
-    pass_started_.reset();
+  if (stats_.pass_started) {
+    stats_.last_pass_duration = std::chrono::steady_clock::now() - *stats_.pass_started;
+    stats_.pass_started.reset();
   }
   if (pass_waiters_.empty()) return;
   auto waiters = std::move(pass_waiters_);

@@ -54,6 +54,17 @@ struct Wakeups {
   std::uint64_t loop = 0, resync = 0, watchdog = 0;
 };
 
+// What the daemon counts about itself, for `status` and sd_notify's STATUS= line.
+struct DaemonStats {
+  Counters counters;
+  Wakeups wakeups;
+  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::int64_t last_resync_ms = 0;
+  // For benchmarks and status: how long the last full pass took, observation and all steps.
+  std::optional<std::chrono::steady_clock::time_point> pass_started;
+  std::chrono::steady_clock::duration last_resync_observe{}, last_pass_duration{};
+};
+
 class Supervisor {
  public:
   Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
@@ -147,7 +158,7 @@ class Supervisor {
   RunMode mode_;
   Records records_;  // the state store, written through to its mirrors, and the audit log
   // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
-  RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return wakeups_.loop; },
+  RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return stats_.wakeups.loop; },
                  {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
                   [this] { on_rows_availability_changed(); }}};
 
@@ -182,15 +193,9 @@ class Supervisor {
   std::unique_ptr<ControlServer> control_;
   std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
 
-  Counters counters_;
-  Wakeups wakeups_;
+  DaemonStats stats_;
   bool notify_status_due_ = false;
   UvHandle<uv_check_t> wakeup_counter_;  // counts loop iterations; unref'd: keeps nothing alive
-  std::chrono::steady_clock::time_point started_ = std::chrono::steady_clock::now();
-  std::int64_t last_resync_ms_ = 0;
-  // For benchmarks and status: how long the last full pass took, observation and all steps.
-  std::optional<std::chrono::steady_clock::time_point> pass_started_;
-  std::chrono::steady_clock::duration last_resync_observe_{}, last_pass_duration_{};
   bool stopping_ = false;
   bool ready_ = false;
   int exit_code_ = 0;
