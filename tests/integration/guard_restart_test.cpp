@@ -25,6 +25,16 @@ void write_guard_config(TempHome& h, const std::string& action) {
                       action + "\"\n");
 }
 
+// The guard rule with `action`, and the machine created with the rule's /32 before the daemon
+// starts (it then watches an existing smolvm DB).
+void create_guarded_machine(TempHome& h, const std::string& action) {
+  write_guard_config(h, action);
+  RunResult created = h.sim({"machine", "create", "--name", kMachine, "--image", "alpine:3.20", "--net",
+                             "--allow-cidr", "127.0.0.20/32"});
+  INFO(created.describe());
+  REQUIRE(created.exit_code == 0);
+}
+
 // The machine's entry in the `guarded` section of `status --json`, or null.
 Json guard_entry_of(const TempHome& h, const std::string& machine) {
   Status s = h.status();
@@ -117,12 +127,7 @@ std::optional<std::int64_t> exited_vm_pid(const TempHome& h) {
 TEST_CASE("guard: the same machine confined is left running, restarted unconfined is killed",
           "[integration][guard]") {
   TempHome h;
-  write_guard_config(h, "kill");
-  // Created first: the daemon then watches an existing smolvm DB.
-  RunResult created = h.sim({"machine", "create", "--name", kMachine, "--image", "alpine:3.20", "--net",
-                             "--allow-cidr", "127.0.0.20/32"});
-  INFO(created.describe());
-  REQUIRE(created.exit_code == 0);
+  create_guarded_machine(h, "kill");
   Daemon d(h);
   d.wait_answering();
 
@@ -171,11 +176,7 @@ TEST_CASE("guard: the same machine confined is left running, restarted unconfine
 TEST_CASE("guard: `report` leaves the same machine running when it restarts unconfined, and reports it",
           "[integration][guard]") {
   TempHome h;
-  write_guard_config(h, "report");
-  RunResult created = h.sim({"machine", "create", "--name", kMachine, "--image", "alpine:3.20", "--net",
-                             "--allow-cidr", "127.0.0.20/32"});
-  INFO(created.describe());
-  REQUIRE(created.exit_code == 0);
+  create_guarded_machine(h, "report");
   Daemon d(h);
   d.wait_answering();
 
