@@ -23,7 +23,7 @@ std::map<std::string, std::string> Supervisor::smolvm_env() const {
 void Supervisor::event(const std::string& bottle_name, const std::string& machine, const std::string& kind,
                        const std::string& detail) {
   store::Event e;
-  e.ts_ms = now_ms();
+  e.ts_ms = time_.wall_ms();
   e.bottle = bottle_name;
   e.machine = machine;
   e.kind = kind;
@@ -38,7 +38,7 @@ void Supervisor::event(const std::string& bottle_name, const std::string& machin
   if (kind == "drift-killed") drift_hook_.run(settings_.config.on_drift_kill, logged, e.ts_ms);
 }
 
-Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
+Executed Supervisor::execute(Bottle& b, const Action& a) {
   using K = Action::Kind;
   std::optional<std::string> err;
   switch (a.kind) {
@@ -59,7 +59,7 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
     case K::RecordVerified: err = record_verified(b, a); break;
     case K::RecordExit: {
       if ((err = records_.clear_verified(a.machine))) break;
-      b.restarts.record_exit(Clock::now());
+      b.restarts.record_exit(time_.now());
       std::string detail = a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail;
       if (a.pid != 0 && b.last_exit && b.last_exit->pid == a.pid && b.last_exit->how) detail += ": " + *b.last_exit->how;
       event(b.name, a.machine, "exited", detail);
@@ -73,19 +73,15 @@ Supervisor::Step Supervisor::execute(Bottle& b, const Action& a) {
       // create retried, by the next round; "already exists" forgets it (smolvm_commands.cpp).
       if ((err = remember_machine(b, a, store::Origin::Created))) break;
       run_smolvm(b, a);
-      return Step::Async;
+      return Executed::async();
     case K::Start:
     case K::Stop:
     case K::Delete:
       run_smolvm(b, a);
-      return Step::Async;
-    case K::WaitUntil: break;  // handled by run_actions
+      return Executed::async();
+    case K::WaitUntil: break;  // BottleRounds' own
   }
-  if (err) {
-    finish(b, *err);
-    return Step::Stop;
-  }
-  return Step::Next;
+  return err ? Executed::failed(*err) : Executed::next();
 }
 
 std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a) {
@@ -117,7 +113,7 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
   auto chosen = a.address ? check_fixed_address(world, *a.address, holder)
                           : (launcher ? bs::Expected<Ipv4, std::string>(*launcher) : choose_address(world));
   if (!chosen) return chosen.error();
-  if (auto e = records_.put_lease(b.name, *chosen, now_ms())) return e;
+  if (auto e = records_.put_lease(b.name, *chosen, time_.wall_ms())) return e;
   event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
   return std::nullopt;
 }
@@ -134,7 +130,7 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
   m.origin = origin.value_or(store::Origin::Created);  // none: replaced by the known record's below
   m.on_remove = a.on_remove;
   m.fingerprint = machine_fingerprint(a.shape);
-  m.since_ms = now_ms();
+  m.since_ms = time_.wall_ms();
   auto known = records_.managed().find(a.machine);
   if (known != records_.managed().end() && known->second.bottle == b.name) {
     m.since_ms = known->second.since_ms;
@@ -193,7 +189,7 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
       // A VM killed while our start of its machine runs is that start's VM: counted as one of
       // ours that booted unconfined, so a smolvm that boots every VM unconfined backs off.
       const auto running = slots_.in_flight().find(a.machine);
-      b.restarts.record_kill(Clock::now(), running != slots_.in_flight().end() && running->second == Action::Kind::Start);
+      b.restarts.record_kill(time_.now(), running != slots_.in_flight().end() && running->second == Action::Kind::Start);
       event(b.name, a.machine, r.event_kind, r.detail);
       if (auto v = records_.verified().find(a.machine); v != records_.verified().end() && v->second.pid == a.pid) {
         records_.clear_verified_best_effort(a.machine);
@@ -217,14 +213,14 @@ std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& 
   v.pid = a.pid;
   v.start_time = a.start_time;
   v.allowlist = a.allowlist;
-  v.verified_ms = now_ms();
+  v.verified_ms = time_.wall_ms();
   bool new_vm = true;
   if (auto it = records_.verified().find(a.machine); it != records_.verified().end()) {
     new_vm = it->second.pid != a.pid || it->second.start_time != a.start_time;
   }
   if (auto e = records_.put_verified(v)) return e;
   if (new_vm) {
-    if (!b.restarts.last_start) b.restarts.record_start(Clock::now());
+    if (!b.restarts.last_start) b.restarts.record_start(time_.now());
     b.restarts.record_verified();
     event(b.name, a.machine, "verified",
           "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));

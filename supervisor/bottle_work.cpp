@@ -1,5 +1,6 @@
-// One reconcile step for one bottle: observe, plan, execute, and come round again until the
-// plan is empty (level-triggered). The work queue guarantees one step per bottle at a time.
+// The daemon's side of a bottle's reconcile step: what the planner is shown (its input, built
+// from the records, the row snapshot and the VM watch) and what happens when a step ends. The
+// rounds themselves are BottleRounds (bottle_round.cpp).
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
@@ -8,13 +9,6 @@
 #include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
-namespace {
-
-// A step that keeps producing actions is not converging (e.g. something undoes each patch at
-// once): give up on this step, report it, and retry with backoff.
-constexpr int kMaxRounds = 12;
-
-}  // namespace
 
 Bottle& Supervisor::bottle(const std::string& name) {
   auto [it, inserted] = bottles_.try_emplace(name);
@@ -87,7 +81,7 @@ BottleInput Supervisor::build_input(Bottle& b) {
   in.restarts = b.restarts;
   in.backoff_initial = settings_.config.backoff_initial;
   in.backoff_max = settings_.config.backoff_max;
-  in.now = Clock::now();
+  in.now = time_.now();
   return in;
 }
 
@@ -99,94 +93,30 @@ void Supervisor::process(const std::string& name) {
     queue_.done(name);
     return;
   }
-  Bottle& b = it->second;
-  b.rounds = 0;
-  b.exec_error.reset();
-  b.settled = false;
-  plan_round(b);
+  rounds_.begin(it->second);
 }
 
-void Supervisor::plan_round(Bottle& b, bool count_round) {
-  if (stopping_) {
-    queue_.done(b.name);
-    maybe_finish_shutdown();
-    return;
-  }
-  if (count_round && ++b.rounds > kMaxRounds) {
-    finish(b, "not converging: the plan keeps changing (last: " +
-                  (b.plan.empty() ? std::string("-") : to_string(b.plan.back())) + ")");
-    return;
-  }
+// ---- the rounds' world (BottleRounds runs the loop) --------------------------------------------
+
+BottleInput Supervisor::observe(Bottle& b) {
   BottleInput in = build_input(b);
   if (!in.held && in.absent && !in.removed) {
     // Still inside the removal grace (the loop's clock may run a little behind the timer that
     // woke us): look again when it has really passed.
     removal_.rearm(b.name);
   }
-  Plan plan = plan_bottle(in);
-  if (plan.pending) {
-    // A VM whose booted policy is not known yet: look again when its pending window closes (the
-    // VM is then judged, and killed if agent.pid still does not name it), or sooner on an event.
-    std::int64_t wait_ms = 0;
-    for (const auto& [_, obs] : in.observed) {
-      if (obs.vm && obs.vm->booted.kind == Policy::Kind::Pending) wait_ms = std::max(wait_ms, obs.vm->pending_ms);
-    }
-    spdlog::debug("bottle {}: {}; looking again in {} ms", b.name, *plan.pending, wait_ms + 1);
-    queue_.add_after(b.name, std::chrono::milliseconds(wait_ms + 1));
-  }
-  b.plan_error = plan.error;
-  b.plan = std::move(plan.actions);
-  b.next_action = 0;
-  if (b.plan.empty()) {
-    b.settled = !b.plan_error && !plan.pending;
-    finish(b, std::nullopt);
-    return;
-  }
-  for (const Action& a : b.plan) spdlog::debug("bottle {}: plan {}", b.name, to_string(a));
-  run_actions(b);
+  return in;
 }
 
-void Supervisor::run_actions(Bottle& b) {
-  while (b.next_action < b.plan.size()) {
-    const Action a = b.plan[b.next_action++];
-    if (a.kind == Action::Kind::WaitUntil) {
-      auto delay = std::chrono::duration_cast<std::chrono::milliseconds>(a.not_before - Clock::now());
-      spdlog::info("bottle {}: restarting {} in {} ms (backoff after {} exits, {} unconfined starts)", b.name,
-                   a.machine, delay.count(), b.restarts.exits, b.restarts.unconfined_starts);
-      queue_.done(b.name);
-      queue_.add_after(b.name, delay);
-      update_notify_status();
-      check_pass_waiters();
-      return;
-    }
-    switch (execute(b, a)) {
-      case Step::Next: continue;
-      case Step::Async: return;  // on_smolvm_done continues
-      case Step::Stop: return;   // execute() called finish()
-    }
-  }
-  plan_round(b);  // come round again: re-observe and re-plan
+void Supervisor::report_error(Bottle& b, const std::string& error) {
+  ++stats_.counters.errors;
+  event(b.name, b.spec ? b.spec->machine : "", "error", error);  // logged by event(), at err priority
 }
 
-void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
+void Supervisor::step_ended(Bottle& b, bool failed) {
   sync_vm_dirs();  // a machine created, adopted or forgotten in this step: watch its data dir
-  b.exec_error = error;
-  std::optional<std::string> shown = error ? error : b.plan_error;
-  if (shown && *shown != b.last_reported_error) {
-    ++stats_.counters.errors;
-    std::string machine = b.spec ? b.spec->machine : "";
-    event(b.name, machine, "error", *shown);  // logged by event(), at err priority
-  }
-  b.last_reported_error = shown.value_or("");
-  if (shown) {
-    auto delay = queue_.done_failed(b.name);
-    spdlog::debug("bottle {}: retry in {} ms", b.name, delay.count());
-  } else {
-    queue_.done(b.name);
-    queue_.forget(b.name);
-  }
   // A bottle whose spec is gone and whose machines and lease are cleaned up is forgotten.
-  bool gone = !b.file_present && removal_.absent(b.name) && !shown && records_.leases().count(b.name) == 0 &&
+  bool gone = !b.file_present && removal_.absent(b.name) && !failed && records_.leases().count(b.name) == 0 &&
               records_.managed().of_bottle(b.name).empty() && !removal_.running(b.name);
   if (gone && !queue_.scheduled(b.name)) {
     if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
@@ -199,6 +129,8 @@ void Supervisor::finish(Bottle& b, std::optional<std::string> error) {
   check_pass_waiters();
   maybe_finish_shutdown();
 }
+
+void Supervisor::step_abandoned(const std::string&) { maybe_finish_shutdown(); }
 
 bool Supervisor::converged(const Bottle& b) const {
   // From the last step's plan, not a fresh one: cheap enough to ask for every bottle after every

@@ -25,10 +25,10 @@ nlohmann::json policy_json(const Policy& p) {
 }
 
 // An audit event about a machine no bottle owns (bottle ""); the caller has logged it already.
-void record_guard_event(Records& records, const std::string& machine, const std::string& kind,
+void record_guard_event(Records& records, std::int64_t now_ms, const std::string& machine, const std::string& kind,
                         const std::string& detail) {
   store::Event e;
-  e.ts_ms = now_ms();
+  e.ts_ms = now_ms;
   e.machine = machine;
   e.kind = kind;
   e.detail = detail;
@@ -121,19 +121,19 @@ void Supervisor::judge_outside(const std::string& m) {
         if (r.outcome != platform::KillOutcome::Failed) vm_watch_.forget(vm.pid);
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
-          record_guard_event(records_, m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
+          record_guard_event(records_, time_.wall_ms(), m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
           platform::reap_child(vm.pid);
           o.observed.vm.reset();
           o.judgement.verdict = GuardVerdict::NotRunning;
           o.judgement.why = "killed: " + j.why;
         } else if (r.outcome == platform::KillOutcome::Failed && guard_.reported.insert(key).second) {
           // Tried again on every change of it; said once per VM.
-          record_guard_event(records_, m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
+          record_guard_event(records_, time_.wall_ms(), m, "error", "cannot kill guarded VM pid " + std::to_string(vm.pid) + ": " + r.message);
         }
         return;
       }
       if (guard_.reported.insert(key).second) {
-        record_guard_event(records_, m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
+        record_guard_event(records_, time_.wall_ms(), m, "guard-violation", j.why + "; " + booted + "; " + rule_word);
       }
       return;
     }

@@ -70,7 +70,7 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   // desired allowlist, and its VM would be killed as unverifiable.
   const std::optional<Ipv4> want = b.spec->loopback ? b.spec->loopback : address;
   if (want && records_.lease_of(name) != want) {
-    if (auto e = records_.put_lease(name, *want, now_ms())) return refuse("cannot lease " + want->str() + ": " + *e);
+    if (auto e = records_.put_lease(name, *want, time_.wall_ms())) return refuse("cannot lease " + want->str() + ": " + *e);
     event(name, machine, "lease-acquired",
           want->str() + (b.spec->loopback ? " (the spec's fixed loopback)"
                                           : " (the address machine '" + machine + "' allows)"));

@@ -105,7 +105,7 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
       auto c = smolvm::parse_start(r.exit_code, r.out, r.err);
       if (c.outcome == O::Ok) {
         ++stats_.counters.starts;
-        b.restarts.record_start(Clock::now());
+        b.restarts.record_start(time_.now());
         event(b.name, a.machine, "started", c.pid ? "pid " + std::to_string(*c.pid) : "");
       } else if (c.outcome == O::AlreadyRunning) {
         // Another start won the race; the next round checks what that VM booted with.
@@ -154,17 +154,17 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
     event(b.name, a.machine, "verified", "row allowed_cidrs " + to_string(a.allowlist) + " as created");
   }
   if (err) {
-    finish(b, *err);
+    rounds_.fail(b, *err);
     return;
   }
   if (a.kind == Action::Kind::Create || a.kind == Action::Kind::Start || a.kind == Action::Kind::Stop ||
       a.kind == Action::Kind::Delete) {
     // Step 4 right after a start, and the re-verify after a stop's stale-copy rewrite, happen
     // in the next round, which re-reads the row and the VM: the rest of this plan is stale.
-    plan_round(b);
+    rounds_.replan(b);
     return;
   }
-  run_actions(b);
+  rounds_.resume(b);
 }
 
 }  // namespace bs::supervisor

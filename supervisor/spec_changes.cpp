@@ -40,7 +40,7 @@ void Supervisor::apply_specs(SpecScan scan) {
       bool spec_changed = !b.spec || !(*b.spec == *e.spec);
       if (spec_changed) {
         // Kept so that a spec found invalid at our next start still has a desired state.
-        if (auto err = records_.save_spec({e.name, e.path, texts[e.path], now_ms()})) {
+        if (auto err = records_.save_spec({e.name, e.path, texts[e.path], time_.wall_ms()})) {
           spdlog::warn("bottle {}: cannot save its spec: {}", e.name, *err);
         }
       }

@@ -47,7 +47,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
   nlohmann::json sup;
   sup["version"] = BS_VERSION;
   sup["pid"] = ::getpid();
-  sup["uptime_s"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - stats_.started).count();
+  sup["uptime_s"] = std::chrono::duration<double>(time_.now() - stats_.started).count();
   sup["specs"] = settings_.specs_dir;
   sup["smolvm_db"] = settings_.smolvm.db;
   sup["kvm"] = kvm_word();
@@ -105,9 +105,9 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     // Why it is waiting, when it is: a restart backoff after exits, or the retry backoff after
     // a failed step (how many failures, and when the next try is).
     nlohmann::json retry = nullptr;
-    const auto steady_now = Clock::now();
+    const auto steady_now = time_.now();
     auto wall_of = [&](TimePoint t) {
-      return now_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(t - steady_now).count();
+      return time_.wall_ms() + std::chrono::duration_cast<std::chrono::milliseconds>(t - steady_now).count();
     };
     for (const Action& a : plan.actions) {
       if (a.kind != Action::Kind::WaitUntil) continue;
@@ -128,7 +128,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       // Inside the removal grace (or its removal in progress): say when it is acted on.
       facts.removal = "spec file removed; the bottle is removed " +
                       std::string(removal_.due_in(name)
-                                      ? "at " + store::format_rfc3339(now_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
+                                      ? "at " + store::format_rfc3339(time_.wall_ms() + static_cast<std::int64_t>(*removal_.due_in(name)))
                                       : "now");
     }
     const BottleVerdict verdict = judge_bottle(facts);

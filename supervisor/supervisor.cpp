@@ -35,12 +35,6 @@ std::string one_line(std::string text) {
   return out;
 }
 
-std::int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
 Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
                        store::StateStore store)
     : loop_(loop),
@@ -53,7 +47,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, Ru
       // be minutes old. One gone meanwhile leaves the slot to the next.
       slots_(std::make_unique<SmolvmProcesses>(loop),
              [this](const std::string& name) {
-               if (auto it = bottles_.find(name); it != bottles_.end()) plan_round(it->second, false);
+               if (auto it = bottles_.find(name); it != bottles_.end()) rounds_.replan(it->second, false);
              }),
       resync_(loop),
       watchdog_(loop) {
@@ -64,6 +58,7 @@ Supervisor::~Supervisor() = default;
 
 std::optional<std::string> Supervisor::start() {
   platform::become_child_subreaper();
+  stats_.started = time_.now();
   count_wakeups();
 
   // The store's mirrors.
@@ -105,7 +100,7 @@ std::optional<std::string> Supervisor::start() {
     control_ = std::move(*server);
   }
 
-  stats_.last_resync_ms = now_ms();
+  stats_.last_resync_ms = time_.wall_ms();
   specs_.rescan();
   rows_.refresh(true);
   // The first pass's kills happen before READY: nothing unconfined survives our start.
@@ -188,8 +183,8 @@ void Supervisor::schedule_resync() {
 
 void Supervisor::full_resync() {
   if (stopping_) return;
-  stats_.last_resync_ms = now_ms();
-  const auto began = std::chrono::steady_clock::now();
+  stats_.last_resync_ms = time_.wall_ms();
+  const auto began = time_.now();
   specs_.rescan();
   rows_.refresh(true);
   std::set<std::string> machines;
@@ -209,7 +204,7 @@ void Supervisor::full_resync() {
   for (const auto& [name, _] : bottles_) queue_.add(name);
   update_notify_status();
   // The observation half of the pass; the per-bottle steps it queued are timed by stats_.pass_started.
-  stats_.last_resync_observe = std::chrono::steady_clock::now() - began;
+  stats_.last_resync_observe = time_.now() - began;
   stats_.pass_started = began;
 }
 
@@ -274,6 +269,7 @@ void Supervisor::reload() {
 void Supervisor::begin_shutdown() {
   if (stopping_) return;
   stopping_ = true;
+  rounds_.stop();
   if (ready_ && mode_ == RunMode::Daemon) notify::stopping();
   specs_.stop();
   rows_.stop();
@@ -347,7 +343,7 @@ void Supervisor::on_control_request(const ControlRequest& req,
 void Supervisor::check_pass_waiters() {
   if (!queue_.idle() || !slots_.idle()) return;
   if (stats_.pass_started) {
-    stats_.last_pass_duration = std::chrono::steady_clock::now() - *stats_.pass_started;
+    stats_.last_pass_duration = time_.now() - *stats_.pass_started;
     stats_.pass_started.reset();
   }
   if (pass_waiters_.empty()) return;

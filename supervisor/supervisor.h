@@ -21,6 +21,7 @@
 #include "smolvm/vm_table.h"
 #include "store/state_store.h"
 #include "supervisor/bottle.h"
+#include "supervisor/bottle_round.h"
 #include "supervisor/child_process.h"
 #include "supervisor/command_slots.h"
 #include "supervisor/daemon.h"
@@ -58,14 +59,14 @@ struct Wakeups {
 struct DaemonStats {
   Counters counters;
   Wakeups wakeups;
-  std::chrono::steady_clock::time_point started = std::chrono::steady_clock::now();
+  std::chrono::steady_clock::time_point started{};  // set by start()
   std::int64_t last_resync_ms = 0;
   // For benchmarks and status: how long the last full pass took, observation and all steps.
   std::optional<std::chrono::steady_clock::time_point> pass_started;
   std::chrono::steady_clock::duration last_resync_observe{}, last_pass_duration{};
 };
 
-class Supervisor {
+class Supervisor final : private RoundWorld {
  public:
   Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
              store::StateStore store);
@@ -122,11 +123,12 @@ class Supervisor {
   void count_wakeups();
   void publish_notify_status();
 
-  // bottle_work.cpp: one reconcile step per bottle
-  void process(const std::string& name);
-  void plan_round(Bottle& b, bool count_round = true);
-  void run_actions(Bottle& b);
-  void finish(Bottle& b, std::optional<std::string> error);
+  // bottle_work.cpp: a bottle's reconcile step, the daemon's side of it (RoundWorld)
+  void process(const std::string& name);  // the work queue's turn for a bottle
+  BottleInput observe(Bottle& b) override;
+  void report_error(Bottle& b, const std::string& error) override;
+  void step_ended(Bottle& b, bool failed) override;
+  void step_abandoned(const std::string& name) override;
   BottleInput build_input(Bottle& b);
   Bottle& bottle(const std::string& name);
   std::optional<Allowlist> desired_of(const Bottle& b) const;
@@ -135,8 +137,7 @@ class Supervisor {
   bool converged(const Bottle& b) const;
 
   // actions.cpp
-  enum class Step { Next, Async, Stop };
-  Step execute(Bottle& b, const Action& a);
+  Executed execute(Bottle& b, const Action& a) override;
   std::optional<std::string> acquire_lease(Bottle& b, const Action& a);
   std::optional<std::string> patch_row(Bottle& b, const Action& a, bool quarantine);
   std::optional<std::string> kill(Bottle& b, const Action& a);
@@ -183,6 +184,7 @@ class Supervisor {
                     SpecSource::Callbacks{[this](SpecScan scan) { apply_specs(std::move(scan)); },
                                           [this](const std::string&) { hold_all(); }, [this] { resume_all(); }}};
   WorkQueue queue_;
+  BottleRounds rounds_{time_, queue_, *this};  // a bottle's step: observe, plan, execute, again
   RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
   CommandSlots slots_;  // smolvm commands, at most CommandSlots::kMaxCommands at once
   DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
@@ -201,7 +203,6 @@ class Supervisor {
   int exit_code_ = 0;
 };
 
-std::int64_t now_ms();  // wall clock, for events and status
 // A multi-line message (e.g. several spec diagnostics) as one log line: the journal reads each
 // line as its own entry.
 std::string one_line(std::string text);

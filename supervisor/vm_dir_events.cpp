@@ -48,7 +48,7 @@ void Supervisor::on_vm_exited(const std::string& bottle, std::int64_t pid, std::
   if (it == bottles_.end()) return;
   // How it ended is known when it was our child (the VMs our own starts spawn are: we are their
   // subreaper); a VM started by somebody else's command is not ours to wait for.
-  it->second.last_exit = LastExit{pid, how ? std::optional<std::string>(how->str()) : std::nullopt, now_ms()};
+  it->second.last_exit = LastExit{pid, how ? std::optional<std::string>(how->str()) : std::nullopt, time_.wall_ms()};
   spdlog::info("bottle {}: VM pid {} exited{}", bottle, pid, how ? " (" + how->str() + ")" : "");
   queue_.add(bottle);
 }
