@@ -3,7 +3,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <chrono>
 #include <csignal>
 #include <cstring>
 #include <utility>
@@ -101,6 +103,16 @@ bool PidFd::exited() const {
     rc = ::poll(&p, 1, 0);
   } while (rc < 0 && errno == EINTR);
   return rc != 0;  // readable (exited), or an error: never vouch for a process we cannot see
+}
+
+bool PidFd::wait_exited(std::chrono::milliseconds timeout) const {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  pollfd p{fd_, POLLIN, 0};
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+    int rc = ::poll(&p, 1, static_cast<int>(std::max<std::int64_t>(left.count(), 0)));
+    if (rc >= 0 || errno != EINTR) return rc != 0;  // readable (exited), or an error: as exited()
+  }
 }
 
 PidFd::~PidFd() {

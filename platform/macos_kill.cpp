@@ -49,6 +49,7 @@ KillResult kill_verified(std::int64_t pid, std::optional<std::uint64_t> expected
 std::optional<PidFd> PidFd::open(std::int64_t /*pid*/) { return std::nullopt; }
 
 bool PidFd::exited() const { return true; }  // never opened on macOS
+bool PidFd::wait_exited(std::chrono::milliseconds) const { return true; }
 
 PidFd::~PidFd() {
   if (fd_ >= 0) ::close(fd_);

@@ -2,6 +2,7 @@
 // VM it did not start (and cannot waitpid for) without polling.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <optional>
 
@@ -15,6 +16,9 @@ class PidFd {
   // True once the process has exited (a zombie counts: it has), without blocking. While false,
   // the pid still names the very process this descriptor was opened for.
   bool exited() const;
+  // Blocks until the process has exited or `timeout` has passed, whichever comes first, without
+  // polling; true once it has exited.
+  bool wait_exited(std::chrono::milliseconds timeout) const;
 
   ~PidFd();
   PidFd(PidFd&& other) noexcept;

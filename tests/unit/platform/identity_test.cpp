@@ -187,3 +187,15 @@ TEST_CASE("a PidFd becomes readable when the process exits", "[platform]") {
   CHECK_FALSE(PidFd::open(child.pid()));
   CHECK_FALSE(PidFd::open(0));
 }
+
+TEST_CASE("PidFd::wait_exited waits for the exit, no longer than its timeout for a live process", "[platform]") {
+  auto child = ForkedChild::blocked();
+  auto pidfd = PidFd::open(child.pid());
+  REQUIRE(pidfd);
+  CHECK_FALSE(pidfd->wait_exited(std::chrono::milliseconds(0)));
+  CHECK_FALSE(pidfd->wait_exited(std::chrono::milliseconds(20)));  // alive: the timeout ends the wait
+  child.release();
+  CHECK(pidfd->wait_exited(std::chrono::milliseconds(10'000)));  // returns at the exit, not the timeout
+  CHECK(child.exited_unreaped());  // exited means a zombie counts: the kernel has torn it down
+  child.wait();
+}
