@@ -5,10 +5,8 @@
 #include <algorithm>
 
 #include "platform/file_lock.h"
-#include "platform/listeners.h"
 #include "platform/identity.h"
 #include "platform/process.h"
-#include "reconcile/lease_policy.h"
 #include "supervisor/logging.h"
 #include "supervisor/supervisor.h"
 
@@ -90,28 +88,19 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
   if (!lock) return "cannot lock " + settings_.lock_path + ": " + lock.error();
   if (!*lock) return "the bot-bottle allocation lock " + settings_.lock_path + " is held; retrying";
 
-  LeaseWorld world;
-  world.pool = settings_.config.pool;
+  LeaseRequest ask;
+  ask.bottle = b.name;
+  ask.pool = settings_.config.pool;
+  ask.fixed = a.address;
+  ask.own = records_.lease_of(b.name);
   auto stored = records_.stored_leases();
   if (!stored) return stored.error().message;
-  std::string holder;
-  for (const auto& l : *stored) {
-    if (l.bottle == b.name) continue;
-    world.leased.insert(l.address.value);
-    if (a.address && l.address == *a.address) holder = "bottle " + l.bottle;
-  }
-  // An address a machine outside the specs allows (a bot-bottle launch) is not leased anew.
+  ask.stored = std::move(*stored);
   if (!a.address) {
-    for (std::uint32_t v : outside_held_addresses()) world.leased.insert(v);
+    ask.outside_held = outside_held_addresses();
+    ask.launcher = launcher_address(b);
   }
-  world.listeners = platform::tcp_listeners();
-  if (auto own = records_.lease_of(b.name)) world.listeners.erase(own->value);
-  // A machine the spec names that already exists (a launcher's): keep the address it allows, so
-  // taking it in does not restart its VM.
-  std::optional<Ipv4> launcher = a.address ? std::nullopt : launcher_address(b);
-  if (launcher && world.leased.count(launcher->value) != 0) launcher.reset();
-  auto chosen = a.address ? check_fixed_address(world, *a.address, holder)
-                          : (launcher ? bs::Expected<Ipv4, std::string>(*launcher) : choose_address(world));
+  auto chosen = choose_lease(ask, host_.listeners);
   if (!chosen) return chosen.error();
   if (auto e = records_.put_lease(b.name, *chosen, time_.wall_ms())) return e;
   event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
@@ -179,7 +168,7 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
 }
 
 std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
-  const KillReport r = kill_vm(processes_, a, settings_.smolvm.vm_command_line(a.machine));
+  const KillReport r = kill_vm(host_.processes, a, settings_.smolvm.vm_command_line(a.machine));
   // Whatever that pid was, it is not the process remembered under it any more (or soon not):
   // later looks in this same loop iteration must read /proc again, and it is nobody's stray.
   if (r.result != KillReport::Result::Failed) vm_watch_.forget(a.pid);

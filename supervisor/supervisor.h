@@ -27,6 +27,7 @@
 #include "supervisor/daemon.h"
 #include "supervisor/drift_hook.h"
 #include "supervisor/guard_watch.h"
+#include "supervisor/host.h"
 #include "supervisor/observer.h"
 #include "supervisor/records.h"
 #include "supervisor/removal_grace.h"
@@ -35,7 +36,6 @@
 #include "supervisor/spec_source.h"
 #include "supervisor/time_source.h"
 #include "supervisor/uv_handle.h"
-#include "supervisor/vm_kill.h"
 #include "supervisor/vm_watch.h"
 #include "supervisor/work_queue.h"
 
@@ -177,7 +177,7 @@ class Supervisor final : private RoundWorld {
                        auto r = rows_.rows().rows.find(machine);
                        return r != rows_.rows().rows.end() ? r->second.record.pid : std::nullopt;
                      }}};
-  HostProcesses processes_;  // the kill path's seam
+  Host host_;  // processes (the kill path) and listeners (lease choice): the host seams
   GuardState guard_{time_};  // machines no spec manages
   SpecSource specs_{loop_, time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
                     settings_.config.debounce,
