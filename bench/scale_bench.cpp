@@ -1,7 +1,7 @@
 // Scale: 1,000 bottles (pool 127.0.0.0/16) under one daemon.
 //   - time from writing all specs to all converged;
 //   - one full no-op resync pass: `reconcile` with nothing to do, reading supervisor.last_pass_ms
-//     from its reply (full_resync() start -> work queue idle with no smolvm command running; the
+//     from its reply (resync() start -> work queue idle with no smolvm command running; the
 //     reply's own status document is built after that and is not included);
 //   - peak RSS of the daemon (VmHWM);
 //   - wake-ups when nothing changes: the daemon's own count of loop iterations by cause

@@ -27,9 +27,9 @@ void Supervisor::event(const std::string& bottle_name, const std::string& machin
   e.kind = kind;
   e.detail = detail;
   records_.record_event(e);  // now, or queued and retried while the store cannot take it
-  if (auto it = bottles_.find(bottle_name); it != bottles_.end()) {
-    it->second.last_event = kind;
-    it->second.last_event_ms = e.ts_ms;
+  if (Bottle* b = bottles_.find(bottle_name)) {
+    b->last_event = kind;
+    b->last_event_ms = e.ts_ms;
   }
   const JournalEvent logged{bottle_name, machine, kind, detail};
   log_event(logged);  // kills at warning; under journald with BOTTLE=, MACHINE=, EVENT=, MESSAGE_ID=

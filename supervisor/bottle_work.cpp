@@ -10,12 +10,6 @@
 
 namespace bs::supervisor {
 
-Bottle& Supervisor::bottle(const std::string& name) {
-  auto [it, inserted] = bottles_.try_emplace(name);
-  if (inserted) it->second.name = name;
-  return it->second;
-}
-
 std::optional<Allowlist> Supervisor::desired_of(const Bottle& b) const {
   auto lease = records_.lease_of(b.name);
   if (!b.spec || !lease) return std::nullopt;
@@ -33,9 +27,7 @@ std::vector<std::string> Supervisor::machines_of(const Bottle& b) const {
 
 std::optional<std::string> Supervisor::bottle_of_machine(const std::string& machine) const {
   if (auto it = records_.managed().find(machine); it != records_.managed().end()) return it->second.bottle;
-  if (auto it = spec_machine_owners_.find(machine); it != spec_machine_owners_.end() && !it->second.empty()) {
-    return *it->second.begin();
-  }
+  if (const auto& claims = bottles_.claims_on(machine); !claims.empty()) return *claims.begin();
   return std::nullopt;
 }
 
@@ -71,10 +63,8 @@ BottleInput Supervisor::build_input(Bottle& b) {
     if (auto it = records_.managed().find(m); it != records_.managed().end() && it->second.bottle != b.name) {
       in.machines_of_others.insert(m);
     }
-    if (auto it = spec_machine_owners_.find(m); it != spec_machine_owners_.end()) {
-      for (const std::string& owner : it->second) {
-        if (owner != b.name) in.machines_of_others.insert(m);
-      }
+    for (const std::string& owner : bottles_.claims_on(m)) {
+      if (owner != b.name) in.machines_of_others.insert(m);
     }
   }
   in.lease_conflicts = lease_conflicts_of(b.name);
@@ -86,14 +76,14 @@ BottleInput Supervisor::build_input(Bottle& b) {
 }
 
 void Supervisor::process(const std::string& name) {
-  auto it = bottles_.find(name);
-  if (stopping_ || it == bottles_.end()) {
+  Bottle* b = bottles_.find(name);
+  if (stopping() || b == nullptr) {
     // A bottle forgotten (spec gone, everything cleaned up) while its name was still queued:
     // there is nothing left to do for it, and no empty bottle must be made up for it.
     queue_.done(name);
     return;
   }
-  rounds_.begin(it->second);
+  rounds_.begin(*b);
 }
 
 // ---- the rounds' world (BottleRounds runs the loop) --------------------------------------------
@@ -119,18 +109,16 @@ void Supervisor::step_ended(Bottle& b, bool failed) {
   bool gone = !b.file_present && removal_.absent(b.name) && !failed && records_.leases().count(b.name) == 0 &&
               records_.managed().of_bottle(b.name).empty() && !removal_.running(b.name);
   if (gone && !queue_.scheduled(b.name)) {
-    if (b.spec) spec_machine_owners_[b.spec->machine].erase(b.name);
-    if (auto err = records_.forget_spec(b.name)) spdlog::warn("bottle {}: {}", b.name, *err);
-    removal_.end(b.name);
-    vm_watch_.unwatch_exit(b.name);
-    bottles_.erase(b.name);  // `b` is dead from here
+    const std::string name = b.name;
+    if (auto err = records_.forget_spec(name)) spdlog::warn("bottle {}: {}", name, *err);
+    removal_.end(name);
+    vm_watch_.unwatch_exit(name);
+    bottles_.erase(name);  // `b` is dead from here, its claim on its spec's machine gone with it
   }
-  update_notify_status();
-  check_pass_waiters();
-  maybe_finish_shutdown();
+  hooks_.step_ended();
 }
 
-void Supervisor::step_abandoned(const std::string&) { maybe_finish_shutdown(); }
+void Supervisor::step_abandoned(const std::string&) { hooks_.step_ended(); }
 
 bool Supervisor::converged(const Bottle& b) const {
   // From the last step's plan, not a fresh one: cheap enough to ask for every bottle after every

@@ -46,10 +46,8 @@ std::string state_word(const MachineObservation& obs, const smolvm::MachineRow* 
 bool Supervisor::managed_by_spec(const std::string& machine) const {
   if (records_.managed().count(machine) != 0) return true;
   // A spec whose file is gone claims nothing new: its bottle only removes what it manages.
-  auto it = spec_machine_owners_.find(machine);
-  if (it == spec_machine_owners_.end()) return false;
-  for (const std::string& owner : it->second) {
-    if (auto b = bottles_.find(owner); b != bottles_.end() && b->second.file_present) return true;
+  for (const std::string& owner : bottles_.claims_on(machine)) {
+    if (const Bottle* b = bottles_.find(owner); b != nullptr && b->file_present) return true;
   }
   return false;
 }
@@ -64,7 +62,7 @@ std::set<std::string> Supervisor::outside_rows() const {
 }
 
 void Supervisor::guard_check(const std::set<std::string>& machines) {
-  if (stopping_) return;
+  if (stopping()) return;
   const std::set<std::string> before = guard_.guarded();
   const bool full = rows_.available() && machines == outside_rows();
   for (const std::string& m : machines) judge_outside(m);
@@ -170,7 +168,7 @@ void Supervisor::check_lease_conflicts() {
   }
   guard_.conflicts = std::move(now);
   for (const std::string& b : touched) {
-    if (bottles_.count(b) != 0) queue_.add(b);  // its plan may start (or refuse to start) now
+    if (bottles_.contains(b)) queue_.add(b);  // its plan may start (or refuse to start) now
   }
 }
 

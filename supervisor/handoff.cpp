@@ -41,12 +41,12 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   if (name.empty() || machine.empty()) return refuse("adopt needs a bottle name and --machine");
   specs_.rescan();  // the launcher may have written the spec a moment ago
   rows_.refresh(false);
-  auto it = bottles_.find(name);
-  if (it == bottles_.end() || !it->second.spec || !it->second.file_present) {
+  Bottle* found = bottles_.find(name);
+  if (found == nullptr || !found->spec || !found->file_present) {
     return refuse("no bottle '" + name + "' with a valid spec in " + settings_.specs_dir +
                   " (write its spec, naming machine '" + machine + "', first)");
   }
-  Bottle& b = it->second;
+  Bottle& b = *found;
   if (b.spec->machine != machine) {
     return refuse("bottle '" + name + "' names machine '" + b.spec->machine + "', not '" + machine + "'");
   }
@@ -96,9 +96,9 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
 nlohmann::json Supervisor::release_bottle(const std::string& name) {
   if (name.empty()) return refuse("release needs a bottle name");
   specs_.rescan();
-  auto it = bottles_.find(name);
-  if (it == bottles_.end()) return refuse("no bottle '" + name + "'");
-  Bottle& b = it->second;
+  Bottle* found = bottles_.find(name);
+  if (found == nullptr) return refuse("no bottle '" + name + "'");
+  Bottle& b = *found;
   if (b.file_present) {
     // While its spec exists the supervisor would take the machine straight back.
     return refuse("bottle '" + name + "' still has its spec " + b.spec_path +
@@ -123,7 +123,7 @@ nlohmann::json Supervisor::release_bottle(const std::string& name) {
     address = lease->str();
     event(name, "", "lease-released", lease->str() + " (released through the control socket)");
   }
-  if (b.spec) spec_machine_owners_[b.spec->machine].erase(name);
+  bottles_.drop_claim(name);
   std::set<std::string> judge(machines.begin(), machines.end());
   guard_check(judge);
   queue_.add(name);  // nothing left to remove: the bottle is forgotten

@@ -1,6 +1,6 @@
-// `bottle-supervisor run` (and `reconcile --once`): the process around the Supervisor. It takes
+// `bottle-supervisor run` (and `reconcile --once`): the process around the Service. It takes
 // the locks that make it the only supervisor of its state dir and of its smolvm DB, opens the
-// state store, and runs the loop until the Supervisor stops it.
+// state store, and runs the loop until the Service stops it.
 #include <signal.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
@@ -11,7 +11,7 @@
 #include "platform/file_lock.h"
 #include "platform/open_files.h"
 #include "supervisor/smolvm_db_lock.h"
-#include "supervisor/supervisor.h"
+#include "supervisor/service.h"
 
 namespace bs::supervisor {
 
@@ -48,13 +48,13 @@ int run_daemon(const Settings& settings, const CommonFlags& flags, RunMode mode)
   uv_loop_init(&loop);
   int code = 0;
   {
-    Supervisor sup(&loop, settings, flags, mode, std::move(*store));
-    if (auto err = sup.start()) {
+    Service service(&loop, settings, flags, mode, std::move(*store));
+    if (auto err = service.start()) {
       std::fprintf(stderr, "error: %s\n", err->c_str());
       code = 1;
     } else {
       uv_run(&loop, UV_RUN_DEFAULT);
-      code = sup.exit_code();
+      code = service.exit_code();
     }
   }
   // Let every close callback run, then the loop must be empty.

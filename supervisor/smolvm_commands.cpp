@@ -67,16 +67,16 @@ void Supervisor::on_smolvm_done(const std::string& name, Action a, CommandResult
   // smolvm's server folder appears with its first command, usually our own first create. Watch
   // it now, not at the next 2 s re-arm: a VM started out of band meanwhile would otherwise go
   // unnoticed (and unkilled) until a resync or this bottle's next round.
-  if (mode_ == RunMode::Daemon && !stopping_ && !rows_.watching()) rows_.watch();
+  if (mode_ == RunMode::Daemon && !stopping() && !rows_.watching()) rows_.watch();
   spdlog::debug("bottle {}: smolvm {} took {:.1f} ms (exit {})", name, to_string(a), r.elapsed.count() / 1000.0,
                 r.exit_code);
   slots_.hand_out_free_slots();
-  auto it = bottles_.find(name);
-  if (it == bottles_.end()) return;
-  Bottle& b = it->second;
-  if (stopping_) {
+  Bottle* found = bottles_.find(name);
+  if (found == nullptr) return;
+  Bottle& b = *found;
+  if (stopping()) {
     queue_.done(name);
-    maybe_finish_shutdown();
+    hooks_.step_ended();
     return;
   }
   std::optional<std::string> err;

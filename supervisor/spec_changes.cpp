@@ -19,8 +19,8 @@ void Supervisor::apply_specs(SpecScan scan) {
     bool same_files = with_file == scan.files.size();
     for (const auto& [name, b] : bottles_) same_files = same_files && (b.file_present || removal_.absent(name));
     for (std::size_t i = 0; same_files && i < scan.files.size(); ++i) {
-      auto it = bottles_.find(bottle_name_of(scan.files[i].file_name));
-      same_files = it != bottles_.end() && it->second.file_present && it->second.spec_path == scan.files[i].path;
+      const Bottle* b = bottles_.find(bottle_name_of(scan.files[i].file_name));
+      same_files = b != nullptr && b->file_present && b->spec_path == scan.files[i].path;
     }
     if (same_files) return;
   }
@@ -31,7 +31,7 @@ void Supervisor::apply_specs(SpecScan scan) {
   std::set<std::string> seen;
   for (SpecEntry& e : entries) {
     seen.insert(e.name);
-    Bottle& b = bottle(e.name);
+    Bottle& b = bottles_.get(e.name);
     bool changed = !b.file_present || b.spec_path != e.path || b.spec_error != e.error;
     b.file_present = true;
     removal_.end(e.name);
@@ -53,10 +53,7 @@ void Supervisor::apply_specs(SpecScan scan) {
     }
     if (changed) queue_.add(e.name);
   }
-  spec_machine_owners_.clear();
-  for (const auto& [name, b] : bottles_) {
-    if (b.spec) spec_machine_owners_[b.spec->machine].insert(name);
-  }
+  bottles_.reindex_claims();
   for (auto& [name, b] : bottles_) {
     if (seen.count(name) != 0) continue;
     if (b.file_present || !removal_.absent(name)) mark_absent(name, b);

@@ -74,7 +74,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     if (names.empty() || std::find(names.begin(), names.end(), name) != names.end()) selected.push_back(name);
   }
   for (const std::string& name : selected) {
-    Bottle& b = bottle(name);
+    Bottle& b = bottles_.get(name);
     BottleInput in = build_input(b);
     Plan plan = plan_bottle(in);
     std::optional<Allowlist> desired = desired_of(b);

@@ -1,11 +1,14 @@
-// The daemon: one libuv loop that watches the spec folder and smolvm's DB, and reconciles each
-// bottle through the work queue. Lifecycle and watches live in supervisor.cpp, the per-bottle
-// plan/execute rounds in bottle_work.cpp, the actions in actions.cpp, status in status_document.cpp.
+// The reconciler: it wires the parts that watch the spec folder, smolvm's DB and the VMs, and
+// reconciles each bottle through the work queue until what runs matches the specs. The Service
+// (service.h) runs it: signals, the control socket, systemd, the resync timer. The first pass and
+// rescans live in supervisor.cpp, a bottle's step in bottle_work.cpp (its rounds: BottleRounds),
+// the actions in actions.cpp and smolvm_commands.cpp, status in status_document.cpp.
 #pragma once
 
 #include <uv.h>
 
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -22,6 +25,7 @@
 #include "store/state_store.h"
 #include "supervisor/bottle.h"
 #include "supervisor/bottle_round.h"
+#include "supervisor/bottle_table.h"
 #include "supervisor/child_process.h"
 #include "supervisor/command_slots.h"
 #include "supervisor/daemon.h"
@@ -41,9 +45,6 @@
 
 namespace bs::supervisor {
 
-class ControlServer;
-struct ControlRequest;
-
 struct Counters {
   std::uint64_t patches = 0, drift_kills = 0, starts = 0, stops = 0, errors = 0;
 };
@@ -59,7 +60,7 @@ struct Wakeups {
 struct DaemonStats {
   Counters counters;
   Wakeups wakeups;
-  std::chrono::steady_clock::time_point started{};  // set by start()
+  std::chrono::steady_clock::time_point started{};  // set by Supervisor::begin()
   std::int64_t last_resync_ms = 0;
   // For benchmarks and status: how long the last full pass took, observation and all steps.
   std::optional<std::chrono::steady_clock::time_point> pass_started;
@@ -68,25 +69,50 @@ struct DaemonStats {
 
 class Supervisor final : private RoundWorld {
  public:
-  Supervisor(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode mode,
-             store::StateStore store);
-  ~Supervisor();
+  // What the Service hears of it.
+  struct Hooks {
+    std::function<void()> status_changed;  // what STATUS= says may have changed
+    std::function<void()> step_ended;      // a bottle's step ended (or was given up while stopping)
+  };
+
+  Supervisor(uv_loop_t* loop, Settings settings, RunMode mode, store::StateStore store, DaemonStats& stats,
+             Hooks hooks);
+  ~Supervisor() override;
   Supervisor(const Supervisor&) = delete;
   Supervisor& operator=(const Supervisor&) = delete;
 
-  // Loads specs and the DB, kills what must die, arms the watches. Error: a startup failure.
-  std::optional<std::string> start();
-  int exit_code() const { return exit_code_; }
+  // The state store and the last valid specs it saved. Error: a startup failure.
+  std::optional<std::string> load();
+  // The first pass: reads the specs and the DB, kills what must die, queues every bottle, and
+  // (Daemon) arms the watches.
+  void begin();
+  // A full pass: every spec, row and VM looked at again, every bottle queued.
+  void resync();
+  void apply_settings(Settings fresh);  // a reloaded config
+  const Settings& settings() const { return settings_; }
 
+  // Stopping: no new step begins, the watches stop; commands already running complete.
+  void stop();
+  bool stopping() const { return rounds_.stopping(); }
+  bool quiescent() const { return slots_.running() == 0; }  // no command runs any more
+  void close();                                              // then: the last handles go
+  // Nothing is queued or running: the pass ends here (for status' last_pass_ms).
+  bool pass_complete();
+  void new_tick() { vm_watch_.new_tick(); }  // a loop iteration: /proc readings may be stale
+
+  bool all_converged() const;
+  std::size_t bottle_count() const { return bottles_.size(); }
+  std::string status_line() const;  // for sd_notify's STATUS=
   // The §8 document, filtered to `names` when not empty.
   nlohmann::json status_document(const std::vector<std::string>& names);
+  // handoff.cpp: `adopt` and `release` through the control socket
+  nlohmann::json adopt_machine(const std::string& bottle, const std::string& machine);
+  nlohmann::json release_bottle(const std::string& bottle);
 
  private:
   // supervisor.cpp: lifecycle, watches, rescans
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
   void on_rows_availability_changed();
-  void schedule_resync();
-  void full_resync();
   // spec_changes.cpp: what the spec folder's whole-set updates mean for each bottle
   void apply_specs(SpecScan scan);
   void mark_absent(const std::string& name, Bottle& b);  // its spec file is gone: the grace begins
@@ -108,20 +134,8 @@ class Supervisor final : private RoundWorld {
   std::vector<LeaseConflict> lease_conflicts_of(const std::string& bottle) const;
   std::set<std::uint32_t> outside_held_addresses() const;  // pool addresses outside rows allow
   nlohmann::json guarded_document() const;
-  // handoff.cpp: `adopt` and `release` through the control socket
-  nlohmann::json adopt_machine(const std::string& bottle, const std::string& machine);
-  nlohmann::json release_bottle(const std::string& bottle);
+  // handoff.cpp
   std::optional<Ipv4> launcher_address(const Bottle& b) const;  // the pool /32 its machine's row allows
-  void on_signal(int signum);
-  void reload();
-  void begin_shutdown();
-  void maybe_finish_shutdown();
-  void on_control_request(const ControlRequest& req, std::function<void(const nlohmann::json&)> reply);
-  void check_pass_waiters();
-  void update_notify_status();
-  void ping_watchdog();
-  void count_wakeups();
-  void publish_notify_status();
 
   // bottle_work.cpp: a bottle's reconcile step, the daemon's side of it (RoundWorld)
   void process(const std::string& name);  // the work queue's turn for a bottle
@@ -130,7 +144,6 @@ class Supervisor final : private RoundWorld {
   void step_ended(Bottle& b, bool failed) override;
   void step_abandoned(const std::string& name) override;
   BottleInput build_input(Bottle& b);
-  Bottle& bottle(const std::string& name);
   std::optional<Allowlist> desired_of(const Bottle& b) const;
   std::vector<std::string> machines_of(const Bottle& b) const;
   std::optional<std::string> bottle_of_machine(const std::string& machine) const;
@@ -152,22 +165,20 @@ class Supervisor final : private RoundWorld {
              const std::string& detail);
   std::map<std::string, std::string> smolvm_env() const;
 
-  uv_loop_t* loop_;
-  LoopTime time_{loop_};
+  LoopTime time_;  // and the loop the parts run on
   Settings settings_;
-  CommonFlags flags_;
   RunMode mode_;
+  DaemonStats& stats_;  // the Service's
+  Hooks hooks_;
   Records records_;  // the state store, written through to its mirrors, and the audit log
   // smolvm's DB rows: the one snapshot, its watch, re-checks and reopen backoff.
-  RowWatch rows_{time_, loop_, settings_.smolvm, [this] { return stats_.wakeups.loop; },
+  RowWatch rows_{time_, time_.loop(), settings_.smolvm, [this] { return stats_.wakeups.loop; },
                  {[this](const std::set<std::string>& machines) { on_rows_changed(machines); },
                   [this] { on_rows_availability_changed(); }}};
 
-  std::map<std::string, Bottle> bottles_;
-  // machine -> bottles whose (last valid) spec names it; normally one, two while in conflict
-  std::map<std::string, std::set<std::string>> spec_machine_owners_;
+  BottleTable bottles_;  // the bottles, and which of them each machine's specs name
   // VM processes (/proc readings, exit watches), data dirs, boot windows and strays.
-  VmWatch vm_watch_{loop_, time_, settings_.smolvm, mode_ == RunMode::Daemon,
+  VmWatch vm_watch_{time_.loop(), time_, settings_.smolvm, mode_ == RunMode::Daemon,
                     {[this](const std::string& machine) { on_vm_dir_change(machine); },
                      [this](const std::set<std::string>& machines) { on_boot_windows_ended(machines); },
                      [this](const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how) {
@@ -179,7 +190,7 @@ class Supervisor final : private RoundWorld {
                      }}};
   Host host_;  // processes (the kill path) and listeners (lease choice): the host seams
   GuardState guard_{time_};  // machines no spec manages
-  SpecSource specs_{loop_, time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
+  SpecSource specs_{time_.loop(), time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
                     settings_.config.debounce,
                     SpecSource::Callbacks{[this](SpecScan scan) { apply_specs(std::move(scan)); },
                                           [this](const std::string&) { hold_all(); }, [this] { resume_all(); }}};
@@ -187,20 +198,7 @@ class Supervisor final : private RoundWorld {
   BottleRounds rounds_{time_, queue_, *this};  // a bottle's step: observe, plan, execute, again
   RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
   CommandSlots slots_;  // smolvm commands, at most CommandSlots::kMaxCommands at once
-  DriftHook drift_hook_{loop_};  // on_drift_kill commands, apart from smolvm's command slots
-
-  Timer resync_, watchdog_;
-  std::chrono::milliseconds watchdog_every_{0};
-  std::vector<UvHandle<uv_signal_t>> signals_;
-  std::unique_ptr<ControlServer> control_;
-  std::vector<std::function<void()>> pass_waiters_;  // `reconcile` clients waiting for a pass
-
-  DaemonStats stats_;
-  bool notify_status_due_ = false;
-  UvHandle<uv_check_t> wakeup_counter_;  // counts loop iterations; unref'd: keeps nothing alive
-  bool stopping_ = false;
-  bool ready_ = false;
-  int exit_code_ = 0;
+  DriftHook drift_hook_{time_.loop()};  // on_drift_kill commands, apart from smolvm's command slots
 };
 
 // A multi-line message (e.g. several spec diagnostics) as one log line: the journal reads each

@@ -43,6 +43,7 @@ class LoopTime final : public TimeSource {
   TimePoint now() const override { return std::chrono::steady_clock::now(); }
   std::int64_t wall_ms() const override;
   std::unique_ptr<Alarm> alarm() override;
+  uv_loop_t* loop() const { return loop_; }
 
  private:
   uv_loop_t* loop_;

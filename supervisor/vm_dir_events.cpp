@@ -19,7 +19,7 @@ void Supervisor::sync_vm_dirs() {
 }
 
 void Supervisor::on_vm_dir_change(const std::string& machine) {
-  if (stopping_) return;
+  if (stopping()) return;
   // No debounce on this path: a drifted VM found through agent.pid dies in this iteration.
   fast_drift_check({machine});
   guard_check({machine});
@@ -32,7 +32,7 @@ void Supervisor::on_vm_dir_change(const std::string& machine) {
 }
 
 void Supervisor::on_boot_windows_ended(const std::set<std::string>& machines) {
-  if (stopping_) return;
+  if (stopping()) return;
   std::set<std::string> look;
   for (const std::string& m : machines) {
     // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
@@ -44,11 +44,11 @@ void Supervisor::on_boot_windows_ended(const std::set<std::string>& machines) {
 }
 
 void Supervisor::on_vm_exited(const std::string& bottle, std::int64_t pid, std::optional<platform::ChildExit> how) {
-  auto it = bottles_.find(bottle);
-  if (it == bottles_.end()) return;
+  Bottle* b = bottles_.find(bottle);
+  if (b == nullptr) return;
   // How it ended is known when it was our child (the VMs our own starts spawn are: we are their
   // subreaper); a VM started by somebody else's command is not ours to wait for.
-  it->second.last_exit = LastExit{pid, how ? std::optional<std::string>(how->str()) : std::nullopt, time_.wall_ms()};
+  b->last_exit = LastExit{pid, how ? std::optional<std::string>(how->str()) : std::nullopt, time_.wall_ms()};
   spdlog::info("bottle {}: VM pid {} exited{}", bottle, pid, how ? " (" + how->str() + ")" : "");
   queue_.add(bottle);
 }
