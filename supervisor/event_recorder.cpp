@@ -6,7 +6,8 @@
 
 namespace bs::supervisor {
 
-EventRecorder::EventRecorder(uv_loop_t* loop, store::StateStore& store) : store_(store), retry_timer_(loop) {
+EventRecorder::EventRecorder(TimeSource& time, store::StateStore& store)
+    : time_(time), store_(store), retry_timer_(time) {
   retry_timer_.unref();  // unwritten events never keep a stopping daemon alive
   store_.on_file_problem([](const std::string& problem) { spdlog::error("state store: {}", problem); });
 }
@@ -25,12 +26,12 @@ void EventRecorder::record(store::Event e) {
     // sooner than the backoff timer would (space freed): tried at most once per kFirstRetry,
     // so a busy daemon on a full disk does not fail a write per event.
     queue(std::move(e), "earlier events are still waiting");
-    if (LogThrottle::Clock::now() - last_try_ >= kFirstRetry) retry();
+    if (time_.now() - last_try_ >= kFirstRetry) retry();
     return;
   }
   if (auto err = store_.append_event(e)) {
     queue(std::move(e), err->message);
-    last_try_ = LogThrottle::Clock::now();
+    last_try_ = time_.now();
     next_delay_ = kFirstRetry;
     retry_timer_.start(next_delay_, [this] { retry(); });
   }
@@ -39,18 +40,18 @@ void EventRecorder::record(store::Event e) {
 void EventRecorder::queue(store::Event e, const std::string& why) {
   const std::string kind = e.kind;
   const bool kept = pending_.push(std::move(e));
-  if (auto n = queued_log_.admit(LogThrottle::Clock::now())) {
+  if (auto n = queued_log_.admit(time_.now())) {
     spdlog::error("cannot record the {} event now ({}): {}; {} event(s) waiting, {} dropped; retrying{}", kind, why,
                   kept ? "queued" : "queue full, dropped", pending_.size(), pending_.dropped(), suppressed_note(*n));
   }
 }
 
 void EventRecorder::retry() {
-  last_try_ = LogThrottle::Clock::now();
+  last_try_ = time_.now();
   const std::size_t before = pending_.size();
   if (auto err = pending_.flush(store_)) {
     next_delay_ = std::min(next_delay_ * 2, kMaxRetry);
-    if (auto n = queued_log_.admit(LogThrottle::Clock::now())) {
+    if (auto n = queued_log_.admit(time_.now())) {
       spdlog::error("still cannot write {} queued audit event(s) to {}: {}; next try in {} ms{}", pending_.size(),
                     store_.path(), err->message, next_delay_.count(), suppressed_note(*n));
     }

@@ -4,8 +4,6 @@
 // while others wait queue behind them, so the log keeps its order.
 #pragma once
 
-#include <uv.h>
-
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
@@ -14,7 +12,6 @@
 #include "store/state_store.h"
 #include "supervisor/log_throttle.h"
 #include "supervisor/time_source.h"
-#include "supervisor/uv_handle.h"
 
 namespace bs::supervisor {
 
@@ -23,7 +20,7 @@ class EventRecorder {
   static constexpr std::chrono::milliseconds kFirstRetry{1000};
   static constexpr std::chrono::milliseconds kMaxRetry{30'000};
 
-  EventRecorder(uv_loop_t* loop, store::StateStore& store);
+  EventRecorder(TimeSource& time, store::StateStore& store);
   ~EventRecorder();  // logs what is still unwritten
   EventRecorder(const EventRecorder&) = delete;
   EventRecorder& operator=(const EventRecorder&) = delete;
@@ -37,11 +34,12 @@ class EventRecorder {
   void retry();
   void queue(store::Event e, const std::string& why);
 
+  TimeSource& time_;
   store::StateStore& store_;
   store::PendingEvents pending_;
   Timer retry_timer_;
   std::chrono::milliseconds next_delay_ = kFirstRetry;
-  LogThrottle::Clock::time_point last_try_{};
+  TimePoint last_try_{};
   LogThrottle queued_log_{std::chrono::seconds(10)};
 };
 

@@ -2,7 +2,7 @@
 
 namespace bs::supervisor {
 
-Records::Records(uv_loop_t* loop, store::StateStore store) : store_(std::move(store)), events_(loop, store_) {}
+Records::Records(TimeSource& time, store::StateStore store) : store_(std::move(store)), events_(time, store_) {}
 
 Records::Error Records::load() {
   auto leases = store_.leases();

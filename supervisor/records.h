@@ -27,7 +27,7 @@ class Records {
   // The store's message when a write was refused; nothing changed then.
   using Error = std::optional<std::string>;
 
-  Records(uv_loop_t* loop, store::StateStore store);
+  Records(TimeSource& time, store::StateStore store);
   Records(const Records&) = delete;
   Records& operator=(const Records&) = delete;
 

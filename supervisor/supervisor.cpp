@@ -29,7 +29,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, RunMode mode, store::
       mode_(mode),
       stats_(stats),
       hooks_(std::move(hooks)),
-      records_(loop, std::move(store)),
+      records_(time_, std::move(store)),
       queue_(time_, [this](const std::string& name) { process(name); }),
       // A bottle whose turn for a command slot came is planned again: the plan that queued it may
       // be minutes old. One gone meanwhile leaves the slot to the next.

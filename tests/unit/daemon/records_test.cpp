@@ -3,7 +3,6 @@
 // made with a trigger from a second connection (instant and deterministic, unlike a full disk or
 // a held write lock, which would cost the store's busy timeout).
 #include <catch2/catch.hpp>
-#include <uv.h>
 
 #include <optional>
 #include <set>
@@ -11,6 +10,7 @@
 
 #include "store/state_store.h"
 #include "supervisor/records.h"
+#include "support/fake_time.h"
 #include "unit/store/store_fixture.h"
 
 using bs::Ipv4;
@@ -21,30 +21,22 @@ using bs::store::VerifiedVm;
 using bs::test::SqliteDb;
 using bs::test::TempDir;
 using bs::supervisor::Records;
+using bs::test::FakeTime;
+using namespace std::chrono_literals;
 
 namespace {
 
-// A private loop for the event recorder's retry timer; closed once the records are gone.
-struct RecordsLoop {
-  uv_loop_t loop{};
-  RecordsLoop() { uv_loop_init(&loop); }
-  ~RecordsLoop() {
-    uv_run(&loop, UV_RUN_DEFAULT);  // the timer's close callback
-    uv_loop_close(&loop);
-  }
-};
-
 struct RecordsFixture {
   TempDir tmp;
-  RecordsLoop loop;
+  FakeTime time;  // the event recorder's retry timer runs on it
   std::optional<Records> records;
 
   RecordsFixture() { reopen(); }
-  ~RecordsFixture() { records.reset(); }  // before the loop closes
+  ~RecordsFixture() { records.reset(); }  // before the clock goes
 
   void reopen() {
     records.reset();
-    records.emplace(&loop.loop, bs::store::test::open_store(tmp.path()));
+    records.emplace(time, bs::store::test::open_store(tmp.path()));
   }
   // What the store holds, read through a connection of its own.
   StateStore reader() const { return bs::store::test::open_store(tmp.path()); }
@@ -213,4 +205,43 @@ TEST_CASE("records: saved specs and events reach the store", "[daemon-unit]") {
   REQUIRE(events->size() == 1);
   CHECK(events->front().kind == "verified");
   CHECK(r.path() == f.tmp.path() + "/state.db");
+}
+
+TEST_CASE("records: events the store refuses wait in order and are retried after 1 s, then 2 s, never sooner",
+          "[daemon-unit]") {
+  RecordsFixture f;
+  Records& r = *f.records;
+  auto event = [](std::int64_t ts, const char* kind) {
+    return bs::store::Event{0, ts, "alpha", "bottle-alpha", kind, ""};
+  };
+  f.refuse("INSERT", "events");
+  r.record_event(event(1, "patched"));
+  r.record_event(event(2, "verified"));  // behind the first, without a write of its own
+  CHECK(r.events_pending() == 2);
+
+  // The store takes events again half-way through the first backoff: nothing is written before it ends.
+  f.time.advance(500ms);
+  f.raw().exec("DROP TRIGGER refuse_events");
+  f.time.advance(499ms);
+  CHECK(r.events_pending() == 2);
+  f.time.advance(1ms);
+  CHECK(r.events_pending() == 0);
+  auto stored = f.reader().events("", 0, 0, 0);
+  REQUIRE(stored);
+  REQUIRE(stored->size() == 2);
+  CHECK(stored->front().kind == "patched");  // in the order they were recorded
+  CHECK(stored->back().kind == "verified");
+  CHECK(stored->front().id < stored->back().id);
+
+  // Refused again: the first retry (after 1 s) fails too, the next comes 2 s after it.
+  f.refuse("INSERT", "events");
+  r.record_event(event(3, "killed"));
+  f.time.advance(1000ms);
+  CHECK(r.events_pending() == 1);
+  f.raw().exec("DROP TRIGGER refuse_events");
+  f.time.advance(1999ms);
+  CHECK(r.events_pending() == 1);
+  f.time.advance(1ms);
+  CHECK(r.events_pending() == 0);
+  CHECK(f.time.pending() == 0);  // nothing left ticking
 }
