@@ -1,4 +1,4 @@
-// The executor: carries out one planned action. It decides no policy; it reports failures.
+// The executor's actions other than smolvm's commands: leases, records, the row patch, kills.
 #include <spdlog/spdlog.h>
 #include <unistd.h>
 
@@ -7,45 +7,41 @@
 #include "platform/file_lock.h"
 #include "platform/identity.h"
 #include "platform/process.h"
+#include "supervisor/executor.h"
 #include "supervisor/logging.h"
-#include "supervisor/supervisor.h"
 
 namespace bs::supervisor {
 
-std::map<std::string, std::string> Supervisor::smolvm_env() const {
-  std::map<std::string, std::string> env;
-  if (!settings_.smolvm.data_root.empty()) env["SMOLVM_DATA_DIR"] = settings_.smolvm.data_root;
-  return env;
+Executor::Executor(uv_loop_t* loop, bool daemon, Parts parts, Links links, Host host)
+    : daemon_(daemon),
+      p_(parts),
+      links_(std::move(links)),
+      processes_(std::move(host.processes)),
+      listeners_(std::move(host.listeners)),
+      // A bottle whose turn for a command slot came is planned again: the plan that queued it may
+      // be minutes old. One gone meanwhile leaves the slot to the next.
+      slots_(std::move(host.smolvm),
+             [this](const std::string& name) {
+               if (Bottle* b = p_.bottles.find(name)) p_.rounds.replan(*b, false);
+             }),
+      drift_hook_(loop) {}
+
+std::set<std::int64_t> Executor::child_pids() const {
+  std::set<std::int64_t> pids = slots_.child_pids();
+  pids.merge(drift_hook_.child_pids());
+  return pids;
 }
 
-void Supervisor::event(const std::string& bottle_name, const std::string& machine, const std::string& kind,
-                       const std::string& detail) {
-  store::Event e;
-  e.ts_ms = time_.wall_ms();
-  e.bottle = bottle_name;
-  e.machine = machine;
-  e.kind = kind;
-  e.detail = detail;
-  records_.record_event(e);  // now, or queued and retried while the store cannot take it
-  if (Bottle* b = bottles_.find(bottle_name)) {
-    b->last_event = kind;
-    b->last_event_ms = e.ts_ms;
-  }
-  const JournalEvent logged{bottle_name, machine, kind, detail};
-  log_event(logged);  // kills at warning; under journald with BOTTLE=, MACHINE=, EVENT=, MESSAGE_ID=
-  if (kind == "drift-killed") drift_hook_.run(settings_.config.on_drift_kill, logged, e.ts_ms);
-}
-
-Executed Supervisor::execute(Bottle& b, const Action& a) {
+Executed Executor::execute(Bottle& b, const Action& a) {
   using K = Action::Kind;
   std::optional<std::string> err;
   switch (a.kind) {
     case K::AcquireLease: err = acquire_lease(b, a); break;
     case K::ReleaseLease: {
-      auto lease = records_.lease_of(b.name);
+      auto lease = p_.records.lease_of(b.name);
       if (!lease) break;
-      if ((err = records_.release_lease(b.name))) break;
-      event(b.name, "", "lease-released", lease->str());
+      if ((err = p_.records.release_lease(b.name))) break;
+      links_.event(b.name, "", "lease-released", lease->str());
       break;
     }
     case K::Adopt: err = remember_machine(b, a, store::Origin::Adopted); break;
@@ -53,14 +49,14 @@ Executed Supervisor::execute(Bottle& b, const Action& a) {
     case K::Patch: err = patch_row(b, a, false); break;
     case K::Quarantine: err = patch_row(b, a, true); break;
     case K::Kill: err = kill(b, a); break;
-    case K::Forget: err = records_.forget_machine(a.machine); break;
+    case K::Forget: err = p_.records.forget_machine(a.machine); break;
     case K::RecordVerified: err = record_verified(b, a); break;
     case K::RecordExit: {
-      if ((err = records_.clear_verified(a.machine))) break;
-      b.restarts.record_exit(time_.now());
+      if ((err = p_.records.clear_verified(a.machine))) break;
+      b.restarts.record_exit(p_.time.now());
       std::string detail = a.pid != 0 ? "pid " + std::to_string(a.pid) + " exited" : a.detail;
       if (a.pid != 0 && b.last_exit && b.last_exit->pid == a.pid && b.last_exit->how) detail += ": " + *b.last_exit->how;
-      event(b.name, a.machine, "exited", detail);
+      links_.event(b.name, a.machine, "exited", detail);
       break;
     }
     case K::Create:
@@ -82,28 +78,28 @@ Executed Supervisor::execute(Bottle& b, const Action& a) {
   return err ? Executed::failed(*err) : Executed::next();
 }
 
-std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a) {
+std::optional<std::string> Executor::acquire_lease(Bottle& b, const Action& a) {
   // bot-bottle's own launcher takes the same lock while it picks an address.
-  auto lock = platform::FileLock::try_acquire(settings_.lock_path);
-  if (!lock) return "cannot lock " + settings_.lock_path + ": " + lock.error();
-  if (!*lock) return "the bot-bottle allocation lock " + settings_.lock_path + " is held; retrying";
+  auto lock = platform::FileLock::try_acquire(p_.settings.lock_path);
+  if (!lock) return "cannot lock " + p_.settings.lock_path + ": " + lock.error();
+  if (!*lock) return "the bot-bottle allocation lock " + p_.settings.lock_path + " is held; retrying";
 
   LeaseRequest ask;
   ask.bottle = b.name;
-  ask.pool = settings_.config.pool;
+  ask.pool = p_.settings.config.pool;
   ask.fixed = a.address;
-  ask.own = records_.lease_of(b.name);
-  auto stored = records_.stored_leases();
+  ask.own = p_.records.lease_of(b.name);
+  auto stored = p_.records.stored_leases();
   if (!stored) return stored.error().message;
   ask.stored = std::move(*stored);
   if (!a.address) {
-    ask.outside_held = outside_held_addresses();
-    ask.launcher = launcher_address(b);
+    ask.outside_held = links_.outside_held_addresses();
+    ask.launcher = links_.launcher_address(b);
   }
-  auto chosen = choose_lease(ask, host_.listeners);
+  auto chosen = choose_lease(ask, *listeners_);
   if (!chosen) return chosen.error();
-  if (auto e = records_.put_lease(b.name, *chosen, time_.wall_ms())) return e;
-  event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
+  if (auto e = p_.records.put_lease(b.name, *chosen, p_.time.wall_ms())) return e;
+  links_.event(b.name, b.spec ? b.spec->machine : "", "lease-acquired", chosen->str());
   return std::nullopt;
 }
 
@@ -111,7 +107,7 @@ std::optional<std::string> Supervisor::acquire_lease(Bottle& b, const Action& a)
 // while a create ran). An origin (created or adopted) writes a new record with the action's
 // shape; none (Remember) changes only on_remove of the existing record, keeping its shape: an
 // on_remove change keeps the disk.
-std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action& a,
+std::optional<std::string> Executor::remember_machine(Bottle& b, const Action& a,
                                                         std::optional<store::Origin> origin) {
   store::ManagedMachine m;
   m.machine = a.machine;
@@ -119,9 +115,9 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
   m.origin = origin.value_or(store::Origin::Created);  // none: replaced by the known record's below
   m.on_remove = a.on_remove;
   m.fingerprint = machine_fingerprint(a.shape);
-  m.since_ms = time_.wall_ms();
-  auto known = records_.managed().find(a.machine);
-  if (known != records_.managed().end() && known->second.bottle == b.name) {
+  m.since_ms = p_.time.wall_ms();
+  auto known = p_.records.managed().find(a.machine);
+  if (known != p_.records.managed().end() && known->second.bottle == b.name) {
     m.since_ms = known->second.since_ms;
     if (!origin) {
       m.origin = known->second.origin;
@@ -130,13 +126,13 @@ std::optional<std::string> Supervisor::remember_machine(Bottle& b, const Action&
   } else if (!origin) {
     return "machine " + a.machine + " is not managed by this bottle";
   }
-  bool is_new = known == records_.managed().end();
-  if (auto e = records_.put_machine(m)) return e;
-  if (is_new && origin == store::Origin::Adopted) event(b.name, a.machine, "adopted", "existing machine is now managed");
+  bool is_new = known == p_.records.managed().end();
+  if (auto e = p_.records.put_machine(m)) return e;
+  if (is_new && origin == store::Origin::Adopted) links_.event(b.name, a.machine, "adopted", "existing machine is now managed");
   return std::nullopt;
 }
 
-std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, bool quarantine) {
+std::optional<std::string> Executor::patch_row(Bottle& b, const Action& a, bool quarantine) {
   smolvm::RecordPatch patch;
   if (quarantine) {
     patch.network = false;
@@ -144,21 +140,21 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
   } else {
     patch.allowed_cidrs = to_strings(a.allowlist);
   }
-  std::optional<smolvm::PatchResult> patched = rows_.patch(a.machine, patch);  // the snapshot takes its row
-  if (!patched) return "cannot verify: smolvm DB " + settings_.smolvm.db + " is not available";
+  std::optional<smolvm::PatchResult> patched = p_.rows.patch(a.machine, patch);  // the snapshot takes its row
+  if (!patched) return "cannot verify: smolvm DB " + p_.settings.smolvm.db + " is not available";
   const smolvm::PatchResult& r = *patched;
   switch (r.outcome) {
     case smolvm::PatchOutcome::Patched:
-      ++stats_.counters.patches;
+      ++p_.counters.patches;
       if (quarantine) {
-        event(b.name, a.machine, "quarantined", "network false, allowed_cidrs []; verified");
+        links_.event(b.name, a.machine, "quarantined", "network false, allowed_cidrs []; verified");
       } else {
-        event(b.name, a.machine, "patched", a.detail + ", now " + to_string(a.allowlist));
-        event(b.name, a.machine, "verified", "row allowed_cidrs " + to_string(a.allowlist));
+        links_.event(b.name, a.machine, "patched", a.detail + ", now " + to_string(a.allowlist));
+        links_.event(b.name, a.machine, "verified", "row allowed_cidrs " + to_string(a.allowlist));
       }
       return std::nullopt;
     case smolvm::PatchOutcome::AlreadyEqual:
-      if (quarantine) event(b.name, a.machine, "quarantined", "row already quarantined");
+      if (quarantine) links_.event(b.name, a.machine, "quarantined", "row already quarantined");
       return std::nullopt;
     case smolvm::PatchOutcome::Busy:
       return "smolvm DB is busy; retrying";
@@ -167,24 +163,27 @@ std::optional<std::string> Supervisor::patch_row(Bottle& b, const Action& a, boo
   }
 }
 
-std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
-  const KillReport r = kill_vm(host_.processes, a, settings_.smolvm.vm_command_line(a.machine));
+std::optional<std::string> Executor::kill(Bottle& b, const Action& a) {
+  const KillReport r = kill_vm(*processes_, a, p_.settings.smolvm.vm_command_line(a.machine));
   // Whatever that pid was, it is not the process remembered under it any more (or soon not):
   // later looks in this same loop iteration must read /proc again, and it is nobody's stray.
-  if (r.result != KillReport::Result::Failed) vm_watch_.forget(a.pid);
+  if (r.result != KillReport::Result::Failed) p_.vm_watch.forget(a.pid);
   switch (r.result) {
     case KillReport::Result::Killed: {
-      if (r.drift) ++stats_.counters.drift_kills;
+      if (r.drift) ++p_.counters.drift_kills;
       // A VM killed while our start of its machine runs is that start's VM: counted as one of
       // ours that booted unconfined, so a smolvm that boots every VM unconfined backs off.
       const auto running = slots_.in_flight().find(a.machine);
-      b.restarts.record_kill(time_.now(), running != slots_.in_flight().end() && running->second == Action::Kind::Start);
-      event(b.name, a.machine, r.event_kind, r.detail);
-      if (auto v = records_.verified().find(a.machine); v != records_.verified().end() && v->second.pid == a.pid) {
-        records_.clear_verified_best_effort(a.machine);
+      b.restarts.record_kill(p_.time.now(), running != slots_.in_flight().end() && running->second == Action::Kind::Start);
+      const std::int64_t ts_ms = links_.event(b.name, a.machine, r.event_kind, r.detail);
+      if (r.drift) {
+        drift_hook_.run(p_.settings.config.on_drift_kill, JournalEvent{b.name, a.machine, r.event_kind, r.detail}, ts_ms);
       }
-      vm_watch_.unwatch_exit(b.name, a.pid);
-      queue_.add(b.name);  // the confined restart follows at once
+      if (auto v = p_.records.verified().find(a.machine); v != p_.records.verified().end() && v->second.pid == a.pid) {
+        p_.records.clear_verified_best_effort(a.machine);
+      }
+      p_.vm_watch.unwatch_exit(b.name, a.pid);
+      p_.queue.add(b.name);  // the confined restart follows at once
       return std::nullopt;
     }
     case KillReport::Result::NotThere:
@@ -196,25 +195,25 @@ std::optional<std::string> Supervisor::kill(Bottle& b, const Action& a) {
   return std::nullopt;
 }
 
-std::optional<std::string> Supervisor::record_verified(Bottle& b, const Action& a) {
+std::optional<std::string> Executor::record_verified(Bottle& b, const Action& a) {
   store::VerifiedVm v;
   v.machine = a.machine;
   v.pid = a.pid;
   v.start_time = a.start_time;
   v.allowlist = a.allowlist;
-  v.verified_ms = time_.wall_ms();
+  v.verified_ms = p_.time.wall_ms();
   bool new_vm = true;
-  if (auto it = records_.verified().find(a.machine); it != records_.verified().end()) {
+  if (auto it = p_.records.verified().find(a.machine); it != p_.records.verified().end()) {
     new_vm = it->second.pid != a.pid || it->second.start_time != a.start_time;
   }
-  if (auto e = records_.put_verified(v)) return e;
+  if (auto e = p_.records.put_verified(v)) return e;
   if (new_vm) {
-    if (!b.restarts.last_start) b.restarts.record_start(time_.now());
+    if (!b.restarts.last_start) b.restarts.record_start(p_.time.now());
     b.restarts.record_verified();
-    event(b.name, a.machine, "verified",
+    links_.event(b.name, a.machine, "verified",
           "pid " + std::to_string(a.pid) + " booted with " + to_string(a.allowlist));
   }
-  vm_watch_.watch_exit(b.name, a.pid);
+  p_.vm_watch.watch_exit(b.name, a.pid);
   return std::nullopt;
 }
 

@@ -114,12 +114,12 @@ void Supervisor::judge_outside(const std::string& m) {
       const std::string rule_word = "rule machines=\"" + rule->machines + "\" within " +
                                     to_string(Allowlist(rule->within.begin(), rule->within.end()));
       if (j.kill) {
-        platform::KillResult r = host_.processes.kill_verified(vm.pid, vm.start_time, settings_.smolvm.vm_command_line(m));
+        platform::KillResult r = executor_.processes().kill_verified(vm.pid, vm.start_time, settings_.smolvm.vm_command_line(m));
         if (r.outcome != platform::KillOutcome::Failed) vm_watch_.forget(vm.pid);
         if (r.outcome == platform::KillOutcome::Killed) {
           ++guard_.kills;
           record_guard_event(records_, time_.wall_ms(), m, "guard-killed", j.why + "; " + booted + "; " + rule_word);
-          host_.processes.wait_gone(vm.pid);
+          executor_.processes().wait_gone(vm.pid);
           o.observed.vm.reset();
           o.judgement.verdict = GuardVerdict::NotRunning;
           o.judgement.why = "killed: " + j.why;

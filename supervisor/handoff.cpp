@@ -53,7 +53,7 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   if (auto owner = records_.managed().find(machine); owner != records_.managed().end() && owner->second.bottle != name) {
     return refuse("machine '" + machine + "' is managed by bottle '" + owner->second.bottle + "'");
   }
-  if (slots_.in_flight(machine) || queue_.processing(name)) {
+  if (executor_.slots().in_flight(machine) || queue_.processing(name)) {
     return refuse("bottle '" + name + "' is busy; try again");
   }
   const smolvm::MachineRow* row = rows_.row(machine);
@@ -80,8 +80,8 @@ nlohmann::json Supervisor::adopt_machine(const std::string& name, const std::str
   adopt.machine = machine;
   adopt.shape = shape_of(*b.spec);
   adopt.on_remove = b.spec->on_remove;
-  // Records the machine and its `adopted` event, as the planner's Adopt does.
-  if (auto err = remember_machine(b, adopt, store::Origin::Adopted)) return refuse(*err);
+  // Records the machine and its `adopted` event: the planner's Adopt, carried out the same way.
+  if (Executed done = executor_.execute(b, adopt); done.kind == Executed::Kind::Failed) return refuse(done.error);
   spdlog::info("bottle {}: machine {} adopted through the control socket{}", name, machine, note);
   guard_check({machine});
   queue_.add(name);
@@ -107,7 +107,7 @@ nlohmann::json Supervisor::release_bottle(const std::string& name) {
   }
   const std::set<std::string> machines = records_.managed().of_bottle(name);
   for (const std::string& m : machines) {
-    if (slots_.in_flight(m)) return refuse("machine '" + m + "' has a smolvm command running; try again");
+    if (executor_.slots().in_flight(m)) return refuse("machine '" + m + "' has a smolvm command running; try again");
   }
   if (queue_.processing(name)) return refuse("bottle '" + name + "' is busy; try again");
   nlohmann::json released = nlohmann::json::array();

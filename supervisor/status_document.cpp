@@ -56,7 +56,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
       specs_.problem() ? nlohmann::json(*specs_.problem()) : nlohmann::json(nullptr);
   sup["last_resync"] = time_or_null(stats_.last_resync_ms);
   sup["last_pass_ms"] = std::chrono::duration<double, std::milli>(stats_.last_pass_duration).count();
-  sup["smolvm_command_ms"] = static_cast<double>(slots_.command_time().count()) / 1000.0;
+  sup["smolvm_command_ms"] = static_cast<double>(executor_.slots().command_time().count()) / 1000.0;
   sup["counters"] = {{"patches", stats_.counters.patches}, {"drift_kills", stats_.counters.drift_kills},
                      {"starts", stats_.counters.starts},   {"stops", stats_.counters.stops},
                      {"errors", stats_.counters.errors}};
@@ -88,14 +88,14 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
 
     // A command in flight (e.g. a start that hangs) is work in hand: the VM it may bring up is
     // not verified yet.
-    auto in_flight = slots_.in_flight().find(machine);
-    if (in_flight != slots_.in_flight().end() && as.confinement == Confinement::Verified &&
+    auto in_flight = executor_.slots().in_flight().find(machine);
+    if (in_flight != executor_.slots().in_flight().end() && as.confinement == Confinement::Verified &&
         (in_flight->second == Action::Kind::Create || in_flight->second == Action::Kind::Start)) {
       as.confinement = Confinement::Pending;
     }
 
     BottleFacts facts;
-    facts.busy = queue_.processing(name) || in_flight != slots_.in_flight().end();
+    facts.busy = queue_.processing(name) || in_flight != executor_.slots().in_flight().end();
     facts.plan_empty = plan.actions.empty();
     facts.plan_pending = plan.pending.has_value();
     facts.spec_error = b.spec_error;
@@ -154,7 +154,7 @@ nlohmann::json Supervisor::status_document(const std::vector<std::string>& names
     // why it is not one ("null (unrestricted)", "pending (...)", "unreadable (...)").
     j["booted"] = obs && obs->vm ? nlohmann::json(obs->vm->booted.str()) : nlohmann::json(nullptr);
     j["confinement"] = to_string(as.confinement);
-    j["in_flight"] = in_flight == slots_.in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
+    j["in_flight"] = in_flight == executor_.slots().in_flight().end() ? nlohmann::json(nullptr) : command_word(in_flight->second);
     j["converged"] = verdict.converged;
     j["error"] = verdict.error ? nlohmann::json(*verdict.error) : nlohmann::json(nullptr);
     j["retry"] = retry;

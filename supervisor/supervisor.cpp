@@ -30,13 +30,7 @@ Supervisor::Supervisor(uv_loop_t* loop, Settings settings, RunMode mode, store::
       stats_(stats),
       hooks_(std::move(hooks)),
       records_(time_, std::move(store)),
-      queue_(time_, [this](const std::string& name) { process(name); }),
-      // A bottle whose turn for a command slot came is planned again: the plan that queued it may
-      // be minutes old. One gone meanwhile leaves the slot to the next.
-      slots_(std::make_unique<SmolvmProcesses>(loop),
-             [this](const std::string& name) {
-               if (Bottle* b = bottles_.find(name)) rounds_.replan(*b, false);
-             }) {
+      queue_(time_, [this](const std::string& name) { process(name); }) {
   queue_.set_backoff(settings_.config.backoff_initial, settings_.config.backoff_max);
 }
 
@@ -114,7 +108,7 @@ void Supervisor::fast_drift_check(const std::set<std::string>& machines) {
     if (auto it = records_.verified().find(m); it != records_.verified().end()) v = Verified{it->second.pid, it->second.start_time, {}};
     MachineObservation obs = observe_machine(m, rows_.rows(), settings_.smolvm, v, vm_watch_.processes());
     if (auto k = drift_kill(m, obs, desired_of(b))) {
-      if (auto err = kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
+      if (auto err = executor_.kill(b, *k)) spdlog::error("bottle {}: {}", b.name, *err);
     }
   }
 }
@@ -128,13 +122,11 @@ void Supervisor::resync() {
   std::set<std::string> machines;
   for (const auto& [m, mm] : records_.managed()) {
     // A machine with a smolvm command in flight may have a VM the row does not name yet.
-    if (!slots_.in_flight(m)) machines.insert(m);
+    if (!executor_.slots().in_flight(m)) machines.insert(m);
   }
   vm_watch_.rescan_strays(machines);
   sync_vm_dirs();
-  std::set<std::int64_t> our_children = slots_.child_pids();
-  our_children.merge(drift_hook_.child_pids());  // libuv waits for these: not ours to reap
-  platform::reap_zombie_children(our_children);
+  platform::reap_zombie_children(executor_.child_pids());  // libuv waits for those: not ours to reap
   std::set<std::string> all;
   for (const auto& [m, _] : records_.managed()) all.insert(m);
   fast_drift_check(all);
@@ -144,6 +136,25 @@ void Supervisor::resync() {
   // The observation half of the pass; the per-bottle steps it queued are timed by stats_.pass_started.
   stats_.last_resync_observe = time_.now() - began;
   stats_.pass_started = began;
+}
+
+// ---- events ----------------------------------------------------------------------------------
+
+std::int64_t Supervisor::event(const std::string& bottle_name, const std::string& machine, const std::string& kind,
+                               const std::string& detail) {
+  store::Event e;
+  e.ts_ms = time_.wall_ms();
+  e.bottle = bottle_name;
+  e.machine = machine;
+  e.kind = kind;
+  e.detail = detail;
+  records_.record_event(e);  // now, or queued and retried while the store cannot take it
+  if (Bottle* b = bottles_.find(bottle_name)) {
+    b->last_event = kind;
+    b->last_event_ms = e.ts_ms;
+  }
+  log_event(JournalEvent{bottle_name, machine, kind, detail});  // kills at warning; under journald with BOTTLE=, MACHINE=, EVENT=, MESSAGE_ID=
+  return e.ts_ms;
 }
 
 // ---- for the Service: reload, shutdown, status ------------------------------------------------
@@ -168,7 +179,7 @@ void Supervisor::stop() {
   rows_.stop();
   vm_watch_.stop();
   guard_.recheck.stop();
-  slots_.stop();
+  executor_.stop();
 }
 
 void Supervisor::close() {
@@ -177,7 +188,7 @@ void Supervisor::close() {
 }
 
 bool Supervisor::pass_complete() {
-  if (!queue_.idle() || !slots_.idle()) return false;
+  if (!queue_.idle() || !executor_.slots().idle()) return false;
   if (stats_.pass_started) {
     stats_.last_pass_duration = time_.now() - *stats_.pass_started;
     stats_.pass_started.reset();

@@ -1,8 +1,8 @@
 // The reconciler: it wires the parts that watch the spec folder, smolvm's DB and the VMs, and
 // reconciles each bottle through the work queue until what runs matches the specs. The Service
 // (service.h) runs it: signals, the control socket, systemd, the resync timer. The first pass and
-// rescans live in supervisor.cpp, a bottle's step in bottle_work.cpp (its rounds: BottleRounds),
-// the actions in actions.cpp and smolvm_commands.cpp, status in status_document.cpp.
+// rescans live in supervisor.cpp, a bottle's step in bottle_work.cpp (its rounds: BottleRounds,
+// its actions: the Executor), status in status_document.cpp.
 #pragma once
 
 #include <uv.h>
@@ -29,9 +29,8 @@
 #include "supervisor/child_process.h"
 #include "supervisor/command_slots.h"
 #include "supervisor/daemon.h"
-#include "supervisor/drift_hook.h"
+#include "supervisor/executor.h"
 #include "supervisor/guard_watch.h"
-#include "supervisor/host.h"
 #include "supervisor/observer.h"
 #include "supervisor/records.h"
 #include "supervisor/removal_grace.h"
@@ -44,10 +43,6 @@
 #include "supervisor/work_queue.h"
 
 namespace bs::supervisor {
-
-struct Counters {
-  std::uint64_t patches = 0, drift_kills = 0, starts = 0, stops = 0, errors = 0;
-};
 
 // Why the loop woke up: every iteration, and those of them the periodic timers caused. With
 // nothing changing, `loop` should grow only by `resync` + `watchdog` (and what a status request
@@ -94,7 +89,7 @@ class Supervisor final : private RoundWorld {
   // Stopping: no new step begins, the watches stop; commands already running complete.
   void stop();
   bool stopping() const { return rounds_.stopping(); }
-  bool quiescent() const { return slots_.running() == 0; }  // no command runs any more
+  bool quiescent() const { return executor_.slots().running() == 0; }  // no command runs any more
   void close();                                              // then: the last handles go
   // Nothing is queued or running: the pass ends here (for status' last_pass_ms).
   bool pass_complete();
@@ -149,21 +144,10 @@ class Supervisor final : private RoundWorld {
   std::optional<std::string> bottle_of_machine(const std::string& machine) const;
   bool converged(const Bottle& b) const;
 
-  // actions.cpp
-  Executed execute(Bottle& b, const Action& a) override;
-  std::optional<std::string> acquire_lease(Bottle& b, const Action& a);
-  std::optional<std::string> patch_row(Bottle& b, const Action& a, bool quarantine);
-  std::optional<std::string> kill(Bottle& b, const Action& a);
-  void run_smolvm(Bottle& b, const Action& a);
-  void launch_command(Bottle& b, const Action& a);
-  void on_smolvm_done(const std::string& name, Action a, CommandResult r);
-  // After our create: does the row, as re-read, hold the allowlist the create was given?
-  bool created_row_verified(const Action& create) const;
-  std::optional<std::string> remember_machine(Bottle& b, const Action& a, std::optional<store::Origin> origin);
-  std::optional<std::string> record_verified(Bottle& b, const Action& a);
-  void event(const std::string& bottle, const std::string& machine, const std::string& kind,
-             const std::string& detail);
-  std::map<std::string, std::string> smolvm_env() const;
+  Executed execute(Bottle& b, const Action& a) override { return executor_.execute(b, a); }
+  // An audit event: recorded, logged (to the journal with its fields), the bottle's last event.
+  std::int64_t event(const std::string& bottle, const std::string& machine, const std::string& kind,
+                     const std::string& detail);
 
   LoopTime time_;  // and the loop the parts run on
   Settings settings_;
@@ -188,7 +172,6 @@ class Supervisor final : private RoundWorld {
                        auto r = rows_.rows().rows.find(machine);
                        return r != rows_.rows().rows.end() ? r->second.record.pid : std::nullopt;
                      }}};
-  Host host_;  // processes (the kill path) and listeners (lease choice): the host seams
   GuardState guard_{time_};  // machines no spec manages
   SpecSource specs_{time_.loop(), time_, settings_.specs_dir, mode_ == RunMode::Daemon, settings_.config.pool,
                     settings_.config.debounce,
@@ -197,8 +180,18 @@ class Supervisor final : private RoundWorld {
   WorkQueue queue_;
   BottleRounds rounds_{time_, queue_, *this};  // a bottle's step: observe, plan, execute, again
   RemovalGrace removal_{time_, settings_.config.removal_grace, [this](const std::string& name) { queue_.add(name); }};
-  CommandSlots slots_;  // smolvm commands, at most CommandSlots::kMaxCommands at once
-  DriftHook drift_hook_{time_.loop()};  // on_drift_kill commands, apart from smolvm's command slots
+  // Carries out the plans' actions: smolvm commands in their slots, kills, the row patch, leases.
+  Executor executor_{time_.loop(), mode_ == RunMode::Daemon,
+                     Executor::Parts{time_, settings_, records_, rows_, vm_watch_, bottles_, queue_, rounds_,
+                                     stats_.counters},
+                     Executor::Links{[this](const std::string& bottle, const std::string& machine,
+                                            const std::string& kind, const std::string& detail) {
+                                       return event(bottle, machine, kind, detail);
+                                     },
+                                     [this](const std::set<std::string>& machines) { on_rows_changed(machines); },
+                                     [this] { return outside_held_addresses(); },
+                                     [this](const Bottle& b) { return launcher_address(b); }},
+                     Host::of(time_.loop())};
 };
 
 // A multi-line message (e.g. several spec diagnostics) as one log line: the journal reads each

@@ -36,7 +36,7 @@ void Supervisor::on_boot_windows_ended(const std::set<std::string>& machines) {
   std::set<std::string> look;
   for (const std::string& m : machines) {
     // Our own start in flight: its VM is named by agent.pid as soon as smolvm writes it.
-    if (records_.managed().count(m) != 0 && !slots_.in_flight(m)) look.insert(m);
+    if (records_.managed().count(m) != 0 && !executor_.slots().in_flight(m)) look.insert(m);
   }
   for (const std::string& m : vm_watch_.look_for_strays(look)) {
     if (auto owner = bottle_of_machine(m)) queue_.add(*owner);
