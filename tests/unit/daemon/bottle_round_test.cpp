@@ -110,6 +110,13 @@ class ModelRounds final : public RoundWorld {
     for (auto waited = 0ms; waited < limit && (command_running() || !queue.idle()); waited += 10ms) time.advance(10ms);
   }
 
+  // The bottle's first step, run to its end: a leased, created, started and verified machine.
+  void converge() {
+    queue.add("a");
+    settle();
+    REQUIRE(bottle.settled);
+  }
+
   int count(K kind) const { return static_cast<int>(std::count(executed.begin(), executed.end(), kind)); }
 
  private:
@@ -144,9 +151,7 @@ TEST_CASE("bottle round: a new bottle's step leases, creates, starts and verifie
 
 TEST_CASE("bottle round: a converged bottle's step plans nothing and leaves no retry behind", "[daemon-unit]") {
   ModelRounds w;
-  w.queue.add("a");
-  w.settle();
-  REQUIRE(w.bottle.settled);
+  w.converge();
   const auto before = w.executed.size();
   w.queue.add("a");
   w.time.run_due();
@@ -212,9 +217,7 @@ TEST_CASE("bottle round: an action failing at once ends the step before the rest
 TEST_CASE("bottle round: a plan that keeps changing ends after kMaxRounds rounds as not converging, with backoff",
           "[daemon-unit]") {
   ModelRounds w;
-  w.queue.add("a");
-  w.settle();
-  REQUIRE(w.bottle.settled);
+  w.converge();
   // Something undoes every patch at once: the row keeps allowing too much while the VM is fine.
   w.model.machines.at("bottle-a").allowed = Policy::unrestricted();
   w.ineffective.insert(K::Patch);
@@ -232,9 +235,7 @@ TEST_CASE("bottle round: a plan that keeps changing ends after kMaxRounds rounds
 TEST_CASE("bottle round: a restart backoff ends the step without an error and the bottle comes back when it is due",
           "[daemon-unit]") {
   ModelRounds w;
-  w.queue.add("a");
-  w.settle();
-  REQUIRE(w.bottle.settled);
+  w.converge();
   // The VM has exited by itself three times in a row, the last just now.
   MachineObservation& m = w.model.machines.at("bottle-a");
   m.vm.reset();
@@ -263,9 +264,7 @@ TEST_CASE("bottle round: a restart backoff ends the step without an error and th
 TEST_CASE("bottle round: a VM whose booted policy is pending is looked at again when its window closes",
           "[daemon-unit]") {
   ModelRounds w;
-  w.queue.add("a");
-  w.settle();
-  REQUIRE(w.bottle.settled);
+  w.converge();
   MachineObservation& m = w.model.machines.at("bottle-a");
   m.vm->booted = Policy::pending("agent.pid does not name it yet");
   m.vm->pending_ms = 300;
@@ -287,9 +286,7 @@ TEST_CASE("bottle round: a VM whose booted policy is pending is looked at again 
 
 TEST_CASE("bottle round: a drifted VM is killed and restarted confined within one step", "[daemon-unit]") {
   ModelRounds w;
-  w.queue.add("a");
-  w.settle();
-  REQUIRE(w.bottle.settled);
+  w.converge();
   // Someone restarted the VM with another policy.
   MachineObservation& m = w.model.machines.at("bottle-a");
   m.vm = bs::RunningVm{4242, 777, Policy::unrestricted(), 0};
