@@ -89,8 +89,9 @@ class Supervisor final : private RoundWorld {
   // Stopping: no new step begins, the watches stop; commands already running complete.
   void stop();
   bool stopping() const { return rounds_.stopping(); }
-  bool quiescent() const { return executor_.slots().running() == 0; }  // no command runs any more
-  void close();                                              // then: the last handles go
+  // No command runs any more: the handles may go (close()).
+  bool quiescent() const { return executor_.slots().running() == 0; }
+  void close();
   // Nothing is queued or running: the pass ends here (for status' last_pass_ms).
   bool pass_complete();
   void new_tick() { vm_watch_.new_tick(); }  // a loop iteration: /proc readings may be stale
@@ -105,7 +106,8 @@ class Supervisor final : private RoundWorld {
   nlohmann::json release_bottle(const std::string& bottle);
 
  private:
-  // supervisor.cpp: lifecycle, watches, rescans
+  // supervisor.cpp: the DB's reports, the at-once drift check (the first pass, rescans and events
+  // are there too)
   void on_rows_changed(const std::set<std::string>& machines);  // drift check + queue owners
   void on_rows_availability_changed();
   // spec_changes.cpp: what the spec folder's whole-set updates mean for each bottle
