@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "fault_support.h"
+#include "support/poll.h"
 #include "support/proc.h"
 #include "support/vm_cleanup.h"
 #include "support/sqlite_db.h"
@@ -99,6 +100,17 @@ TEST_CASE("fault: smolvm.db replaced by a file with no vms table while the old -
   REQUIRE(fs::exists(db + "-wal"));
   REQUIRE(fs::exists(db + "-shm"));
 
+  // The old WAL emptied first (a TRUNCATE checkpoint from a connection of our own): frames left in
+  // it would be read on top of the replacement by the next connection, which would then see the
+  // old vms table again, or a corrupt file, depending on how far smolvm's writes had been
+  // checkpointed. The scenario is the replacement with the old files still there, not that race.
+  {
+    bs::test::SqliteDb checkpointer(db, bs::test::SqliteDb::Mode::ReadWrite, 0);
+    REQUIRE(bs::test::poll_until([&] { return checkpointer.integer("PRAGMA wal_checkpoint(TRUNCATE)") == 0; },
+                                 Ms(5000)));
+  }
+  REQUIRE(fs::exists(db + "-wal"));  // still there, and empty
+  REQUIRE(fs::file_size(db + "-wal") == 0);
   const std::string foreign = h.dir() + "/foreign.db";
   exec_sql(foreign, "CREATE TABLE other(x); INSERT INTO other VALUES (1);");
   fs::rename(foreign, db);  // the daemon's connection keeps the old -wal/-shm alive
