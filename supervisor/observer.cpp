@@ -47,10 +47,14 @@ bool observe_vm(MachineObservation& obs, VmProcesses& procs, const platform::Arg
 // A VM the row does not name yet (a start in flight, ours or anybody's: the row gets the pid
 // only after the guest agent answered, seconds later) is found through agent.pid, which smolvm
 // writes right after the spawn.
+// `looked_at`: the process already judged (pid and start time); agent.pid naming the same pid with
+// another start time names another process (the pid was reused), which is looked at too.
 void observe_agent_pid_vm(MachineObservation& obs, VmProcesses& procs, const smolvm::Paths& paths,
-                          const std::string& machine, std::int64_t skip_pid) {
+                          const std::string& machine, std::int64_t looked_at,
+                          std::optional<std::uint64_t> looked_at_start) {
   auto agent = smolvm::read_agent_pid(paths.vm_data_dir(machine));
-  if (!agent || !*agent || (*agent)->pid == skip_pid) return;
+  if (!agent || !*agent) return;
+  if ((*agent)->pid == looked_at && (*agent)->start_time == looked_at_start) return;
   observe_vm(obs, procs, paths.vm_command_line(machine), (*agent)->pid, (*agent)->start_time, false);
 }
 
@@ -103,7 +107,7 @@ MachineObservation observe_machine(const std::string& machine, const RowSnapshot
     first_start = verified->start_time;
   }
   if (!(first > 0 && observe_vm(obs, procs, rule, first, first_start, from_row))) {
-    observe_agent_pid_vm(obs, procs, paths, machine, first);
+    observe_agent_pid_vm(obs, procs, paths, machine, first, first_start);
   }
   // The VM we verified, still alive while the row (or agent.pid) names another one or none: it
   // is not this machine's VM any more as smolvm sees it, so it is a stray, not an exit.
@@ -129,12 +133,12 @@ std::map<std::string, std::vector<StrayVm>> find_strays(const std::map<std::stri
   for (const auto& [m, hash] : machines) by_hash.emplace(hash, &m);
   const std::string prefix = paths.vms_dir + "/";
   const std::string suffix = "/" + std::string(smolvm::kBootConfigFile);
-  for (std::int64_t pid : platform::list_pids()) {
+  for (std::int64_t pid : procs.table().pids()) {
     // A remembered VM's readings stand while it lives; any other process is read now.
     VmProcess fresh;
     const VmProcess* p = procs.remembered(pid);
     if (p == nullptr) {
-      auto cmdline = platform::read_cmdline(pid);
+      auto cmdline = procs.table().cmdline(pid);
       if (!cmdline || cmdline->find("_boot-vm") == std::string::npos) continue;
       fresh = procs.see(pid, false);
       p = &fresh;
@@ -154,7 +158,7 @@ std::map<std::string, std::vector<StrayVm>> find_strays(const std::map<std::stri
     if (auto r = referenced.find(m); r != referenced.end() && r->second.count(pid) != 0) continue;
     // Spawned a moment ago: smolvm has not written agent.pid for it yet. The observation finds
     // it through agent.pid as soon as it has; only one nobody claims after that is a stray.
-    auto age = platform::process_age_ms(p->stat->start_time);
+    auto age = procs.table().age_ms(p->stat->start_time);
     if (age && *age >= 0 && *age < kBootPendingWindowMs) continue;
     out[m].push_back(StrayVm{pid, p->stat->start_time});
   }

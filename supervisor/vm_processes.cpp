@@ -21,16 +21,16 @@ bool looks_like_vm(const std::string& cmdline) {
   return argv.size() >= 3 && argv[1] == "_boot-vm";
 }
 
-VmProcess read_process(std::int64_t pid) {
+VmProcess read_process(ProcessTable& table, std::int64_t pid) {
   VmProcess p;
-  p.stat = platform::read_proc_stat(pid);
-  if (p.stat) p.cmdline = platform::read_cmdline(pid);
+  p.stat = table.stat(pid);
+  if (p.stat) p.cmdline = table.cmdline(pid);
   return p;
 }
 
 }  // namespace
 
-BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen) {
+BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen, ProcessTable& table) {
   const std::string who = "pid " + std::to_string(pid);
   if (!seen.stat || !seen.cmdline) return {Policy::invalid("cannot read /proc/" + std::to_string(pid)), 0};
   const auto argv = platform::split_cmdline(*seen.cmdline);
@@ -48,7 +48,7 @@ BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen) {
                             : !*agent ? "no " + *dir + "/agent.pid"
                                       : *dir + "/agent.pid names pid " + std::to_string((*agent)->pid) +
                                             ((*agent)->pid == pid ? " with another start time" : "");
-    auto age = platform::process_age_ms(seen.stat->start_time);
+    auto age = table.age_ms(seen.stat->start_time);
     if (age && *age >= 0 && *age < kBootPendingWindowMs) {
       return {Policy::pending(why + " yet (" + who + " started " + std::to_string(*age) + " ms ago)"),
               kBootPendingWindowMs - *age};
@@ -82,11 +82,11 @@ VmProcesses::Known* VmProcesses::alive(std::int64_t pid) {
 VmProcess VmProcesses::see(std::int64_t pid, bool remember) {
   if (pid <= 0) return {};
   if (Known* k = alive(pid)) return k->process;
-  if (!remember) return read_process(pid);
+  if (!remember) return read_process(table_, pid);
   // The pidfd first, the readings after: if it still shows the process alive once they are
   // done, they were of that process (its pid cannot be reused before it exits).
-  auto pidfd = platform::PidFd::open(pid);
-  VmProcess p = read_process(pid);
+  auto pidfd = table_.pin(pid);
+  VmProcess p = read_process(table_, pid);
   // Only a VM's readings are kept: a VM never execs again, but any other process may (a child
   // forked by `machine start` that has not exec'd `_boot-vm` yet still shows its parent's
   // command line, and remembering that would hide the VM it becomes for as long as it lives).
@@ -100,7 +100,7 @@ BootedPolicy VmProcesses::booted_policy(std::int64_t pid, const VmProcess& seen)
   Known* k = alive(pid);
   const bool same = k != nullptr && k->process.stat && seen.stat && k->process.stat->start_time == seen.stat->start_time;
   if (same && k->booted) return {*k->booted, 0};
-  BootedPolicy p = read_booted_policy_of(pid, seen);
+  BootedPolicy p = read_booted_policy_of(pid, seen, table_);
   if (same && p.policy.kind != Policy::Kind::Pending) k->booted = p.policy;
   return p;
 }

@@ -15,6 +15,7 @@
 
 #include "platform/pidfd.h"
 #include "platform/process.h"
+#include "supervisor/process_table.h"
 #include "reconcile/world.h"
 
 namespace bs::supervisor {
@@ -35,6 +36,9 @@ struct VmProcess {
 
 class VmProcesses {
  public:
+  explicit VmProcesses(ProcessTable& table = host_process_table()) : table_(table) {}
+  ProcessTable& table() { return table_; }
+
   // pid's stat and command line: remembered ones while the process lives, else read now, and
   // then remembered when `remember` and the process is alive (not a zombie).
   VmProcess see(std::int64_t pid, bool remember = true);
@@ -75,6 +79,7 @@ class VmProcesses {
   // The entry of pid if its process is still alive; an exited one is forgotten on the way.
   Known* alive(std::int64_t pid);
 
+  ProcessTable& table_;
   std::map<std::int64_t, Known> known_;
   std::uint64_t tick_ = 1;
   std::uint64_t polled_at_ = 0;  // the tick of the last forget_exited
@@ -84,6 +89,6 @@ class VmProcesses {
 // command line names (argv[2]'s folder), which counts only while that dir's agent.pid names this
 // very process (pid and start time). A VM younger than kBootPendingWindowMs that agent.pid does
 // not name yet is Pending; an older one is Invalid (unverifiable).
-BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen);
+BootedPolicy read_booted_policy_of(std::int64_t pid, const VmProcess& seen, ProcessTable& table = host_process_table());
 
 }  // namespace bs::supervisor

@@ -10,6 +10,7 @@
 
 #include "platform/process.h"
 #include "smolvm/paths.h"
+#include "supervisor/process_table.h"
 #include "support/forked_child.h"
 
 namespace bs::vm_test {
@@ -35,5 +36,22 @@ inline bool has_cmdline(pid_t pid, const std::string& needle) {
   auto c = bs::platform::read_cmdline(pid);
   return c && c->find(needle) != std::string::npos;
 }
+
+// This host's /proc, with every process made older by `extra_ms`: a test sees a VM outgrow the
+// boot pending window without waiting seconds for it.
+struct AgedProcessTable final : bs::supervisor::ProcessTable {
+  std::int64_t extra_ms = 0;
+  std::optional<bs::platform::ProcStat> stat(std::int64_t pid) override { return host().stat(pid); }
+  std::optional<std::string> cmdline(std::int64_t pid) override { return host().cmdline(pid); }
+  std::vector<std::int64_t> pids() override { return host().pids(); }
+  std::optional<std::int64_t> age_ms(std::uint64_t start_time) override {
+    auto age = host().age_ms(start_time);
+    return age ? std::optional<std::int64_t>(*age + extra_ms) : std::nullopt;
+  }
+  std::optional<bs::platform::PidFd> pin(std::int64_t pid) override { return host().pin(pid); }
+
+ private:
+  static bs::supervisor::ProcessTable& host() { return bs::supervisor::host_process_table(); }
+};
 
 }  // namespace bs::vm_test

@@ -139,11 +139,12 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
   }
   SECTION("agent.pid of another process (an earlier boot): pending, then unverifiable once the window closes") {
     bs::cli_test::write_file(agent_pid, "1\n1");
-    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
-    REQUIRE(poll_until([&] {
-      return bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid;
-    }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
-    CHECK_THAT(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str(), Catch::Contains("names pid 1"));
+    AgedProcessTable aged;
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged).policy.kind == Policy::Kind::Pending);
+    aged.extra_ms = bs::supervisor::kBootPendingWindowMs;  // the window has closed
+    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged);
+    CHECK(b.policy.kind == Policy::Kind::Invalid);
+    CHECK_THAT(b.policy.str(), Catch::Contains("names pid 1"));
   }
   SECTION("agent.pid with this pid but another start time is not this VM") {
     bs::cli_test::write_file(agent_pid, std::to_string(vm.pid()) + "\n" + std::to_string(seen.stat->start_time + 1));
@@ -168,11 +169,12 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
     bs::cli_test::write_file(agent_pid, "");
     CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
     bs::cli_test::write_file(agent_pid, "not a pid");
-    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
-    REQUIRE(poll_until([&] {
-      return bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Invalid;
-    }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
-    CHECK_THAT(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.str(), Catch::Contains("agent.pid"));
+    AgedProcessTable aged;
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged).policy.kind == Policy::Kind::Pending);
+    aged.extra_ms = bs::supervisor::kBootPendingWindowMs;  // the window has closed
+    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged);
+    CHECK(b.policy.kind == Policy::Kind::Invalid);
+    CHECK_THAT(b.policy.str(), Catch::Contains("agent.pid"));
   }
 }
 
@@ -193,16 +195,14 @@ TEST_CASE("find_strays reports VMs naming a managed machine's dir but not refere
   REQUIRE(poll_until([&] { return has_cmdline(not_a_vm.pid(), paths.boot_config("m2")); }, 10s));
   REQUIRE(poll_until([&] { return has_cmdline(grep_like.pid(), "grep"); }, 10s));
 
-  VmProcesses procs;
+  AgedProcessTable aged;
+  VmProcesses procs(aged);
   const std::map<std::string, std::string> managed{{"m1", bs::smolvm::vm_dir_hash("m1")},
                                                    {"m2", bs::smolvm::vm_dir_hash("m2")}};
   // A VM spawned a moment ago may be a start whose agent.pid is not written yet: not a stray
   // until the pending window has passed.
   CHECK(find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty());
-  REQUIRE(poll_until([&] {
-    procs.new_tick();
-    return !find_strays(managed, paths, {{"m1", {row_vm.pid()}}}, procs).empty();
-  }, std::chrono::milliseconds(bs::supervisor::kBootPendingWindowMs + 3000)));
+  aged.extra_ms = bs::supervisor::kBootPendingWindowMs;
   for (int pass = 0; pass < 2; ++pass) {  // the second pass reads remembered processes
     INFO("pass " << pass);
     procs.new_tick();
