@@ -15,8 +15,8 @@
 
 #include "platform/pidfd.h"
 #include "platform/process.h"
-#include "supervisor/process_table.h"
 #include "reconcile/world.h"
+#include "supervisor/process_table.h"
 
 namespace bs::supervisor {
 
