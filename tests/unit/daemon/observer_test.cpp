@@ -13,6 +13,7 @@
 #include "supervisor/process_table.h"
 #include "supervisor/vm_processes.h"
 #include "support/temp_dir.h"
+#include "unit/supervisor/fake_vm.h"
 
 using bs::Policy;
 using bs::supervisor::find_strays;
@@ -84,14 +85,7 @@ struct Machines {
     std::ofstream(data + "/agent.pid") << pid << "\n" << start_time;
   }
   RowSnapshot row_naming(const std::string& machine, std::optional<std::int64_t> pid) const {
-    bs::smolvm::MachineRow row;
-    row.name = machine;
-    row.record.name = machine;
-    row.record.pid = pid;
-    RowSnapshot snap;
-    snap.available = true;
-    snap.rows[machine] = row;
-    return snap;
+    return bs::vm_test::snapshot_with_pid(machine, pid);
   }
 };
 

@@ -10,6 +10,7 @@
 
 #include "platform/process.h"
 #include "smolvm/paths.h"
+#include "supervisor/observer.h"
 #include "supervisor/process_table.h"
 #include "support/forked_child.h"
 
@@ -35,6 +36,18 @@ inline bs::test::ForkedChild fake_vm(const std::string& boot_config) {
 inline bool has_cmdline(pid_t pid, const std::string& needle) {
   auto c = bs::platform::read_cmdline(pid);
   return c && c->find(needle) != std::string::npos;
+}
+
+// A readable row of `machine` naming `pid` (nullopt: no pid).
+inline bs::supervisor::RowSnapshot snapshot_with_pid(const std::string& machine, std::optional<std::int64_t> pid) {
+  bs::smolvm::MachineRow row;
+  row.name = machine;
+  row.record.name = machine;
+  row.record.pid = pid;
+  bs::supervisor::RowSnapshot snap;
+  snap.available = true;
+  snap.rows[machine] = row;
+  return snap;
 }
 
 // This host's /proc, with every process made older by `extra_ms`: a test sees a VM outgrow the

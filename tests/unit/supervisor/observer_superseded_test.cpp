@@ -11,29 +11,12 @@
 #include "unit/supervisor/fake_vm.h"
 
 using bs::supervisor::observe_machine;
-using bs::supervisor::RowSnapshot;
 using bs::supervisor::VmProcesses;
 using bs::test::ForkedChild;
 using bs::test::poll_until;
-using namespace bs::vm_test;  // fake_vm, has_cmdline, smolvm_paths_under
+using namespace bs::vm_test;  // fake_vm, has_cmdline, smolvm_paths_under, snapshot_with_pid
 
 using namespace std::chrono_literals;
-
-namespace {
-
-// A readable row of `machine` naming `pid` (nullopt: no pid).
-RowSnapshot snapshot_with_pid(const std::string& machine, std::optional<std::int64_t> pid) {
-  bs::smolvm::MachineRow row;
-  row.name = machine;
-  row.record.name = machine;
-  row.record.pid = pid;
-  RowSnapshot snap;
-  snap.available = true;
-  snap.rows[machine] = row;
-  return snap;
-}
-
-}  // namespace
 
 TEST_CASE("observe_machine: the verified VM still runs but the row names another pid -> superseded",
           "[supervisor][observer]") {

@@ -129,6 +129,16 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
   bs::cli_test::write_file(data_dir_of(config) + "/agent.config.json", kOpen);
   auto seen = bs::supervisor::VmProcess{bs::platform::read_proc_stat(vm.pid()), bs::platform::read_cmdline(vm.pid())};
   REQUIRE(seen.stat);
+  // Pending while the VM is young; once the window has closed (the VM aged through the table, not
+  // by waiting), unverifiable, saying why.
+  auto pending_then_unverifiable = [&](const std::string& why) {
+    AgedProcessTable aged;
+    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged).policy.kind == Policy::Kind::Pending);
+    aged.extra_ms = bs::supervisor::kBootPendingWindowMs;
+    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged);
+    CHECK(b.policy.kind == Policy::Kind::Invalid);
+    CHECK_THAT(b.policy.str(), Catch::Contains(why));
+  };
 
   SECTION("no agent.pid yet: pending, with the time left in the window") {
     auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen);
@@ -139,12 +149,7 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
   }
   SECTION("agent.pid of another process (an earlier boot): pending, then unverifiable once the window closes") {
     bs::cli_test::write_file(agent_pid, "1\n1");
-    AgedProcessTable aged;
-    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged).policy.kind == Policy::Kind::Pending);
-    aged.extra_ms = bs::supervisor::kBootPendingWindowMs;  // the window has closed
-    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged);
-    CHECK(b.policy.kind == Policy::Kind::Invalid);
-    CHECK_THAT(b.policy.str(), Catch::Contains("names pid 1"));
+    pending_then_unverifiable("names pid 1");
   }
   SECTION("agent.pid with this pid but another start time is not this VM") {
     bs::cli_test::write_file(agent_pid, std::to_string(vm.pid()) + "\n" + std::to_string(seen.stat->start_time + 1));
@@ -169,12 +174,7 @@ TEST_CASE("the booted policy counts only while agent.pid names the VM; pending f
     bs::cli_test::write_file(agent_pid, "");
     CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen).policy.kind == Policy::Kind::Pending);
     bs::cli_test::write_file(agent_pid, "not a pid");
-    AgedProcessTable aged;
-    CHECK(bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged).policy.kind == Policy::Kind::Pending);
-    aged.extra_ms = bs::supervisor::kBootPendingWindowMs;  // the window has closed
-    auto b = bs::supervisor::read_booted_policy_of(vm.pid(), seen, aged);
-    CHECK(b.policy.kind == Policy::Kind::Invalid);
-    CHECK_THAT(b.policy.str(), Catch::Contains("agent.pid"));
+    pending_then_unverifiable("agent.pid");
   }
 }
 
