@@ -5,7 +5,6 @@
 // failed (the caller reports the error, and the bottle's step is retried with backoff).
 #pragma once
 
-#include <uv.h>
 
 #include <cstddef>
 #include <cstdint>

@@ -26,7 +26,7 @@ Service::Service(uv_loop_t* loop, Settings settings, CommonFlags flags, RunMode 
       flags_(std::move(flags)),
       mode_(mode),
       sup_(loop, std::move(settings), mode, std::move(store), stats_,
-           Supervisor::Hooks{[this] { systemd_.status_due = mode_ == RunMode::Daemon; },
+           Supervisor::Hooks{[this] { status_due(); },
                              [this] { on_step_ended(); }}),
       resync_(loop),
       systemd_(loop) {}
@@ -67,7 +67,7 @@ std::optional<std::string> Service::start() {
       ping_watchdog();
     }
     notify::ready();
-    systemd_.status_due = true;
+    status_due();
     spdlog::info("ready: {} bottle(s), specs {}, smolvm DB {}", sup_.bottle_count(), sup_.settings().specs_dir,
                  sup_.settings().smolvm.db);
   } else {
@@ -165,7 +165,7 @@ void Service::maybe_finish_shutdown() {
 }
 
 void Service::on_step_ended() {
-  systemd_.status_due = mode_ == RunMode::Daemon;
+  status_due();
   check_pass_waiters();
   maybe_finish_shutdown();
 }

@@ -42,6 +42,8 @@ class Service {
   void maybe_finish_shutdown();
   void on_control_request(const ControlRequest& req, std::function<void(const nlohmann::json&)> reply);
   void on_step_ended();  // the Supervisor's: STATUS, `reconcile` clients, shutdown
+  // STATUS= may have changed: published at the end of this loop iteration (daemon only).
+  void status_due() { systemd_.status_due = mode_ == RunMode::Daemon; }
   void check_pass_waiters();
   void schedule_resync();
   void count_wakeups();

@@ -122,6 +122,15 @@ std::optional<std::int64_t> exited_vm_pid(const TempHome& h) {
   return j["pid"].get<std::int64_t>();
 }
 
+// The two ways a guarded machine comes back unconfined, one SECTION each: the VMM is handed no
+// policy while the row stays confined, or the row is opened while the machine is stopped.
+bool row_opened_while_stopped() {
+  bool opened = false;
+  SECTION("the VMM handed no policy, the row still confined") { opened = false; }
+  SECTION("the row opened while stopped") { opened = true; }
+  return opened;
+}
+
 }  // namespace
 
 TEST_CASE("guard: the same machine confined is left running, restarted unconfined is killed",
@@ -132,9 +141,7 @@ TEST_CASE("guard: the same machine confined is left running, restarted unconfine
   d.wait_answering();
 
   const RunningVm confined = confined_vm_left_alone(h);
-  bool open_the_row = false;
-  SECTION("the VMM handed no policy, the row still confined") { open_the_row = false; }
-  SECTION("the row opened while stopped") { open_the_row = true; }
+  const bool open_the_row = row_opened_while_stopped();
   const Env knobs = stop_and_open(h, confined, open_the_row);
 
   const auto started = Clock::now();
@@ -181,9 +188,7 @@ TEST_CASE("guard: `report` leaves the same machine running when it restarts unco
   d.wait_answering();
 
   const RunningVm confined = confined_vm_left_alone(h);
-  bool open_the_row = false;
-  SECTION("the VMM handed no policy, the row still confined") { open_the_row = false; }
-  SECTION("the row opened while stopped") { open_the_row = true; }
+  const bool open_the_row = row_opened_while_stopped();
   const Env knobs = stop_and_open(h, confined, open_the_row);
 
   const RunningVm open = start_machine(h, knobs);
